@@ -1,0 +1,53 @@
+//! The HTML shell, the route table and the page frame (header, navigation, DEMO marker).
+
+use crate::components::Frame;
+use crate::error::AppError;
+use crate::pages::{account::AccountPage, audit::AuditPage, auth::LoginPage, home::HomePage,
+    policy::PolicyPage, users::UsersPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="nl">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ooievaar.css"/>
+        <Title text="Ooievaar"/>
+        <Router>
+            <Frame>
+                <Routes fallback=|| view! { <crate::components::ErrorNotice error=AppError::NotFound/> }>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/policy") view=PolicyPage/>
+                    <Route path=path!("/gebruikers") view=UsersPage/>
+                    <Route path=path!("/audit") view=AuditPage/>
+                </Routes>
+            </Frame>
+        </Router>
+    }
+}

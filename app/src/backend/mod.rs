@@ -1,0 +1,28 @@
+//! Server-only code (`ssr` feature): the store, the access log, accounts and sessions, and the
+//! demo network. Every rule of DESIGN section 3 is enforced here, once; page components and
+//! server functions only call in.
+
+pub mod accounts;
+pub mod audit;
+pub mod demo;
+pub mod request;
+pub mod session;
+pub mod state;
+pub mod store;
+
+pub use state::{AppState, Settings};
+pub use store::{Store, StoreError};
+
+impl From<StoreError> for crate::error::AppError {
+    /// The cause goes to the server log (no personal data is in a `StoreError`), the caller
+    /// gets the opaque `Internal`.
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(_) => crate::error::AppError::NotFound,
+            other => {
+                tracing::error!(error = %other, "store error");
+                crate::error::AppError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Browser sessions: the session store of the active backend, and the checks every server
+//! function starts with (`require_user`, `require_role`).
+//!
+//! Sessions live in the database (tower-sessions with the sqlx store of the backend). The idle
+//! timeout is the session expiry (`Expiry::OnInactivity`, enforced by the store on load); the
+//! absolute lifetime is checked here against the login time kept in the session. The user is
+//! re-read on every request, so disabling an account ends her sessions at once.
+
+use super::audit::Actor;
+use super::state::AppState;
+use super::store::{now_ms, UserRow};
+use crate::domain::Role;
+use crate::error::AppError;
+use async_trait::async_trait;
+use leptos::prelude::expect_context;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions::Session;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+const USER_ID: &str = "uid";
+const LOGIN_AT: &str = "login_at";
+
+/// The session store of the active backend.
+#[derive(Debug, Clone)]
+pub enum SessionBackend {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl SessionBackend {
+    /// Creates the session table when missing.
+    pub async fn for_store(store: &super::Store) -> Result<Self, sqlx::Error> {
+        Ok(match store.db() {
+            super::store::Db::Sqlite(pool) => {
+                let s = SqliteStore::new(pool.clone());
+                s.migrate().await?;
+                SessionBackend::Sqlite(s)
+            }
+            super::store::Db::Postgres(pool) => {
+                let s = PostgresStore::new(pool.clone());
+                s.migrate().await?;
+                SessionBackend::Postgres(s)
+            }
+        })
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, |$s:ident| $call:expr) => {
+        match $self {
+            SessionBackend::Sqlite($s) => $call,
+            SessionBackend::Postgres($s) => $call,
+        }
+    };
+}
+
+#[async_trait]
+impl SessionStore for SessionBackend {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        delegate!(self, |s| s.create(record).await)
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        delegate!(self, |s| s.save(record).await)
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        delegate!(self, |s| s.load(id).await)
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        delegate!(self, |s| s.delete(id).await)
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for SessionBackend {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        delegate!(self, |s| s.delete_expired().await)
+    }
+}
+
+/// The logged-in user, as the server knows her for this request.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub organisation_id: String,
+    pub organisation_name: String,
+}
+
+impl SessionUser {
+    /// `None` for a disabled user or an unknown role (fail closed).
+    pub fn from_row(row: UserRow) -> Option<Self> {
+        if row.is_disabled() {
+            return None;
+        }
+        Some(Self {
+            role: row.role()?,
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            organisation_id: row.organisation_id,
+            organisation_name: row.organisation_name,
+        })
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id.clone(),
+            user_name: self.display_name.clone(),
+            role: self.role,
+            organisation_id: self.organisation_id.clone(),
+        }
+    }
+}
+
+fn session_failed(err: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %err, "session store error");
+    AppError::Internal
+}
+
+/// The session of the current request.
+pub async fn current_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(session_failed)
+}
+
+/// Starts a fresh session for `user`: a new session id (no fixation), the user and login time.
+pub async fn start(session: &Session, user: &SessionUser) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_failed)?;
+    session.insert(USER_ID, &user.id).await.map_err(session_failed)?;
+    session.insert(LOGIN_AT, now_ms()).await.map_err(session_failed)?;
+    Ok(())
+}
+
+/// Ends the session (removes it from the store and clears the cookie).
+pub async fn end(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_failed)
+}
+
+/// The logged-in user, or `None` when not logged in, past the absolute lifetime or disabled
+/// (then the session is ended too).
+pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    let state = expect_context::<AppState>();
+    let session = current_session().await?;
+    let Some(user_id) = session.get::<String>(USER_ID).await.map_err(session_failed)? else {
+        return Ok(None);
+    };
+    let login_at: i64 = session.get(LOGIN_AT).await.map_err(session_failed)?.unwrap_or(0);
+    let lifetime_ms = state.settings.session_absolute.as_millis() as i64;
+    if now_ms() - login_at > lifetime_ms {
+        end(&session).await?;
+        return Ok(None);
+    }
+    let user = state.store.user_by_id(&user_id).await?.and_then(SessionUser::from_row);
+    if user.is_none() {
+        end(&session).await?;
+    }
+    Ok(user)
+}
+
+/// The first line of every server function that needs a login.
+pub async fn require_user() -> Result<SessionUser, AppError> {
+    current_user().await?.ok_or(AppError::Unauthenticated)
+}
+
+/// Like [`require_user`], and the user's role must be one of `roles`.
+pub async fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
+    let user = require_user().await?;
+    if roles.contains(&user.role) {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Remembers the outcome of a form posted without JavaScript, so the page it returns to can
+/// show it (the browser follows a redirect, the server-function result itself is not shown).
+pub async fn set_flash<T: serde::Serialize>(form: &str, value: &T) -> Result<(), AppError> {
+    let session = current_session().await?;
+    session
+        .insert(&format!("flash:{form}"), value)
+        .await
+        .map_err(session_failed)
+}
+
+/// Takes (reads and removes) the remembered outcome of a form.
+pub async fn take_flash<T: serde::de::DeserializeOwned>(form: &str) -> Result<Option<T>, AppError> {
+    let session = current_session().await?;
+    session
+        .remove(&format!("flash:{form}"))
+        .await
+        .map_err(session_failed)
+}

@@ -1,0 +1,51 @@
+//! Shared state handed to axum and to every server function through Leptos context.
+
+use super::Store;
+use crate::domain::grant::GrantPeriods;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runtime settings the app needs; parsed from the environment by the server's `config`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Mark the session cookie `Secure` (production, behind https).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends this long after login, however active.
+    pub session_absolute: Duration,
+    /// The `aud` every source token must carry.
+    pub token_audience: String,
+    pub grant_periods: GrantPeriods,
+    /// Failed logins are counted over this window.
+    pub login_window: Duration,
+    /// Failures allowed in the window before answers slow down.
+    pub login_free_failures: i64,
+    /// The longest a failed login answer is held back.
+    pub login_max_delay: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle: Duration::from_secs(15 * 60),
+            session_absolute: Duration::from_secs(12 * 60 * 60),
+            token_audience: "ooievaar".into(),
+            grant_periods: GrantPeriods::default(),
+            login_window: Duration::from_secs(15 * 60),
+            login_free_failures: 3,
+            login_max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+/// Everything a request handler or server function needs. No other state exists outside the
+/// database, so several instances can run behind one load balancer.
+#[derive(Clone, Debug, axum::extract::FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,330 @@
+//! Every SQL statement of the product, written once. The `queries!` macro declares the
+//! [`Queries`] trait and implements it for `SqliteConnection` and `PgConnection` from the same
+//! text: placeholders are `$1, $2, ...` (accepted by both drivers) and column types are
+//! portable (`TEXT`, `BIGINT`, `INTEGER`, booleans bound as `bool`).
+//!
+//! Callers get a connection inside a transaction from `write_tx!`/`read_conn!` in `mod.rs`.
+
+use super::{
+    AuditRow, EntryRow, NewUser, OrganisationRow, PregnancyRow, StoreError, StoreResult, UserRow,
+};
+use crate::domain::{Category, Policy, PolicyCell, Role};
+use sqlx::Row;
+
+macro_rules! queries {
+    ($(
+        $(#[$meta:meta])*
+        async fn $name:ident(&mut $self:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty $body:block
+    )*) => {
+        /// The product's SQL, one method per statement (or tight group of statements).
+        pub trait Queries: Send {
+            $(
+                $(#[$meta])*
+                fn $name(&mut self $(, $arg: $ty)*) -> impl std::future::Future<Output = $ret> + Send;
+            )*
+        }
+
+        impl Queries for sqlx::SqliteConnection {
+            $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
+        }
+
+        impl Queries for sqlx::PgConnection {
+            $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
+        }
+    };
+}
+
+/// What differs between the backends beyond SQL text.
+pub trait BackendSpecific: Send {
+    /// Serialises writers of the audit chain across processes and instances.
+    fn lock_audit_chain(&mut self) -> impl std::future::Future<Output = StoreResult<()>> + Send;
+}
+
+impl BackendSpecific for sqlx::SqliteConnection {
+    /// Nothing to do: every write transaction is `BEGIN IMMEDIATE`, which holds SQLite's single
+    /// write lock until commit.
+    async fn lock_audit_chain(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+impl BackendSpecific for sqlx::PgConnection {
+    /// A transaction-scoped advisory lock (released at commit or rollback).
+    async fn lock_audit_chain(&mut self) -> StoreResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(7513)")
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.organisation_id, o.name AS organisation_name, u.username, \
+     u.display_name, u.role, u.password_hash, u.disabled_at";
+
+queries! {
+    // ----- audit chain -----
+
+    /// The id and hash of the newest event, if any.
+    async fn audit_head(&mut self) -> StoreResult<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *self)
+            .await?;
+        Ok(row.map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))))
+    }
+
+    async fn insert_audit(&mut self, e: &AuditRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, occurred_at, action, outcome, user_id, user_name, user_role, \
+             organisation_id, on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, \
+             user_agent, request_id, prev_hash, hash) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
+        )
+        .bind(e.id).bind(e.occurred_at).bind(&e.action).bind(&e.outcome).bind(&e.user_id)
+        .bind(&e.user_name).bind(&e.user_role).bind(&e.organisation_id).bind(&e.on_behalf_of)
+        .bind(&e.client_id).bind(&e.bsn).bind(&e.source_id).bind(&e.ground).bind(&e.grant_id)
+        .bind(&e.detail).bind(&e.ip).bind(&e.user_agent).bind(&e.request_id).bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// A page of events after `after_id`, oldest first (for verification and export).
+    async fn audit_page(&mut self, after_id: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
+        Ok(sqlx::query_as::<_, AuditRow>(
+            "SELECT id, occurred_at, action, outcome, user_id, user_name, user_role, organisation_id, \
+             on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, user_agent, \
+             request_id, prev_hash, hash FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// Failed logins since `since_ms` for this username or from this address, counted after
+    /// the username's last successful login (a success resets the username's count).
+    async fn recent_login_failures(&mut self, username: &str, ip: Option<&str>, since_ms: i64) -> StoreResult<i64> {
+        let by_name: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE user_name = $1 AND action = 'login_failed' \
+             AND occurred_at >= $2 AND occurred_at > COALESCE((SELECT MAX(occurred_at) FROM audit_events \
+             WHERE user_name = $1 AND action = 'login'), 0)",
+        )
+        .bind(username)
+        .bind(since_ms)
+        .fetch_one(&mut *self)
+        .await?;
+        let by_ip: i64 = match ip {
+            Some(ip) => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_events WHERE ip = $1 AND action = 'login_failed' AND occurred_at >= $2",
+            )
+            .bind(ip)
+            .bind(since_ms)
+            .fetch_one(&mut *self)
+            .await?,
+            None => 0,
+        };
+        Ok(by_name.max(by_ip))
+    }
+
+    // ----- organisations and users -----
+
+    async fn insert_organisation(&mut self, id: &str, name: &str, kind: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO organisations (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id).bind(name).bind(kind).bind(now)
+            .execute(&mut *self)
+            .await
+            .map_err(|e| StoreError::on_unique(e, "organisation"))?;
+        Ok(())
+    }
+
+    async fn organisation(&mut self, id: &str) -> StoreResult<Option<OrganisationRow>> {
+        Ok(sqlx::query_as::<_, OrganisationRow>("SELECT id, name, kind FROM organisations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn insert_user(&mut self, user: &NewUser, password_hash: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, organisation_id, username, display_name, role, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&user.id).bind(&user.organisation_id).bind(user.username.as_ref())
+        .bind(&user.display_name).bind(user.role.as_str()).bind(password_hash).bind(now)
+        .execute(&mut *self)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "username"))?;
+        Ok(())
+    }
+
+    async fn user_by_username(&mut self, username: &str) -> StoreResult<Option<UserRow>> {
+        Ok(sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<UserRow>> {
+        Ok(sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    async fn users_of_organisation(&mut self, organisation_id: &str) -> StoreResult<Vec<UserRow>> {
+        Ok(sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organisations o ON o.id = u.organisation_id \
+             WHERE u.organisation_id = $1 ORDER BY u.display_name"
+        ))
+        .bind(organisation_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn disable_user(&mut self, id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET disabled_at = $2, updated_at = $2 WHERE id = $1 AND disabled_at IS NULL")
+            .bind(id).bind(now)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&mut self, id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id).bind(password_hash).bind(now)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    // ----- instance flags and policy -----
+
+    async fn flag(&mut self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM instance_flags WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn set_flag(&mut self, key: &str, value: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO instance_flags (key, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key).bind(value).bind(now)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn policy(&mut self) -> StoreResult<Policy> {
+        let rows = sqlx::query("SELECT role, category, max_sensitivity FROM access_policy")
+            .fetch_all(&mut *self)
+            .await?;
+        // Unknown keys cannot occur (CHECK constraints); skipping them keeps the policy closed.
+        Ok(Policy::from_cells(rows.iter().filter_map(|r| {
+            Some((
+                Role::parse(r.get::<&str, _>(0))?,
+                Category::parse(r.get::<&str, _>(1))?,
+                PolicyCell::parse(r.get::<&str, _>(2))?,
+            ))
+        })))
+    }
+
+    // ----- sources, clients and shares -----
+
+    async fn insert_source(&mut self, id: &str, organisation_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sources (id, organisation_id, created_at) VALUES ($1, $2, $3)")
+            .bind(id).bind(organisation_id).bind(now)
+            .execute(&mut *self)
+            .await
+            .map_err(|e| StoreError::on_unique(e, "source"))?;
+        Ok(())
+    }
+
+    async fn client_id_by_bsn(&mut self, bsn: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM clients WHERE bsn = $1")
+            .bind(bsn)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn insert_client(&mut self, id: &str, bsn: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO clients (id, bsn, created_at) VALUES ($1, $2, $3)")
+            .bind(id).bind(bsn).bind(now)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    /// Consent state of one share: `None` when the source never shared this client.
+    async fn share_consent(&mut self, client_id: &str, source_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT consent FROM shares WHERE client_id = $1 AND source_id = $2")
+            .bind(client_id).bind(source_id)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    /// Creates or refreshes an active share with the source's view of the client.
+    async fn upsert_active_share(&mut self, client_id: &str, source_id: &str, name: &str, birth_date: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO shares (client_id, source_id, consent, name, birth_date, received_at, consent_changed_at, created_at, updated_at) \
+             VALUES ($1, $2, 'active', $3, $4, $5, $5, $5, $5) \
+             ON CONFLICT (client_id, source_id) DO UPDATE SET name = excluded.name, \
+             birth_date = excluded.birth_date, received_at = excluded.received_at, updated_at = excluded.updated_at",
+        )
+        .bind(client_id).bind(source_id).bind(name).bind(birth_date).bind(now)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a share's pregnancies and entries (before a replace, or on withdrawal).
+    async fn purge_share_content(&mut self, client_id: &str, source_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM entries WHERE client_id = $1 AND source_id = $2")
+            .bind(client_id).bind(source_id)
+            .execute(&mut *self)
+            .await?;
+        sqlx::query("DELETE FROM pregnancies WHERE client_id = $1 AND source_id = $2")
+            .bind(client_id).bind(source_id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_pregnancy(&mut self, client_id: &str, source_id: &str, p: &PregnancyRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO pregnancies (client_id, source_id, source_pregnancy_id, edd, gravidity, parity, status, ended_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(client_id).bind(source_id).bind(&p.id).bind(&p.edd).bind(p.gravidity)
+        .bind(p.parity).bind(&p.status).bind(&p.ended_on)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_entry(&mut self, client_id: &str, source_id: &str, e: &EntryRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO entries (client_id, source_id, source_entry_id, source_pregnancy_id, category, code, label, value, unit, observed_at, sensitivity) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(client_id).bind(source_id).bind(&e.id).bind(&e.pregnancy_id).bind(&e.category)
+        .bind(&e.code).bind(&e.label).bind(&e.value).bind(&e.unit).bind(e.observed_at)
+        .bind(&e.sensitivity)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_rows(&mut self, table: &'static str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut *self)
+            .await?)
+    }
+}

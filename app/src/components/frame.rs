@@ -1,0 +1,90 @@
+//! The page frame: header with the user's name, role and organisation, the navigation that
+//! fits her role, the DEMO marker, and logout.
+
+use crate::components::ErrorNotice;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::pages::auth::{create_logout_action, shell_info, ShellView};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+
+/// The shell information of the current page (user and demo flag), refetched on navigation
+/// so a login or logout shows at once.
+pub type ShellResource = Resource<Result<ShellView, AppError>>;
+
+pub fn use_shell() -> ShellResource {
+    expect_context::<ShellResource>()
+}
+
+#[component]
+pub fn Frame(children: Children) -> impl IntoView {
+    let location = use_location();
+    let shell: ShellResource = Resource::new(move || location.pathname.get(), |_| shell_info());
+    provide_context(shell);
+    let logout = create_logout_action();
+
+    let header = move || {
+        shell.get().map(|info| {
+            let info = info.unwrap_or_default();
+            let demo = info.demo.then(|| {
+                view! { <span class="demo-badge" title="Deze omgeving bevat alleen verzonnen gegevens">"DEMO"</span> }
+            });
+            let user = info.user.map(|u| {
+                let links: Vec<(&str, &str)> = match u.role {
+                    r if r.is_clinical() => vec![("/", "Cliënten"), ("/policy", "Wie ziet wat")],
+                    Role::PrivacyOfficer => vec![("/audit", "Toegangslogboek"), ("/policy", "Wie ziet wat")],
+                    _ => vec![("/gebruikers", "Gebruikers"), ("/policy", "Wie ziet wat")],
+                };
+                view! {
+                    <nav class="main-nav" aria-label="Hoofdmenu">
+                        {links.into_iter().map(|(href, label)| view! { <a href=href>{label}</a> }).collect_view()}
+                        <a href="/account">"Mijn account"</a>
+                    </nav>
+                    <div class="who" data-testid="who">
+                        <span class="who-name">{u.display_name}</span>
+                        <span class="who-role">{u.role.label()}</span>
+                        <span class="who-org">{u.organisation_name}</span>
+                    </div>
+                    <ActionForm action=logout attr:class="logout-form">
+                        <button type="submit" class="button secondary">"Uitloggen"</button>
+                    </ActionForm>
+                }
+            });
+            view! { {demo} {user} }
+        })
+    };
+
+    view! {
+        <header class="site-header">
+            <a href="/" class="brand">"Ooievaar"</a>
+            <Transition fallback=|| ()>{header}</Transition>
+        </header>
+        <main class="content">{children()}</main>
+        <footer class="site-footer">
+            "Ooievaar, de viewer van het verloskundig samenwerkingsverband. Elke inzage wordt vastgelegd."
+        </footer>
+    }
+}
+
+/// Renders `children` only for a logged-in user with one of `roles` (any role when empty);
+/// otherwise sends her to the login page or says she has no access. This only hides; every
+/// server function checks the session and role itself.
+#[component]
+pub fn Protected(#[prop(optional)] roles: &'static [Role], children: ChildrenFn) -> impl IntoView {
+    let shell = use_shell();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
+            {move || shell.get().map(|info| {
+                match info.ok().and_then(|i| i.user) {
+                    None => view! { <Redirect path="/login"/> }.into_any(),
+                    Some(u) if !roles.is_empty() && !roles.contains(&u.role) => {
+                        view! { <ErrorNotice error=AppError::Forbidden/> }.into_any()
+                    }
+                    Some(_) => children.with_value(|c| c()).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

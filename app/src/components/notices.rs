@@ -1,0 +1,63 @@
+//! Error displays.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// A whole-page error with the matching HTTP status on the server.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(error.status_code());
+    }
+    let title = match error {
+        AppError::NotFound => "Pagina niet gevonden",
+        AppError::Forbidden => "Geen toegang",
+        AppError::Unauthenticated => "Niet ingelogd",
+        _ => "Er ging iets mis",
+    };
+    view! {
+        <section class="card notice-error" role="alert">
+            <h1>{title}</h1>
+            <p>{error.to_string()}</p>
+            <p><a href="/">"Naar de startpagina"</a></p>
+        </section>
+    }
+}
+
+/// The error of a form submission, above the form.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            let detail = match &e {
+                AppError::Validation { field_errors } => field_errors
+                    .iter()
+                    .map(|f| f.problem.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                _ => String::new(),
+            };
+            view! {
+                <div class="form-error" role="alert">
+                    <strong>{e.to_string()}</strong>
+                    {(!detail.is_empty()).then(|| view! { <span>" " {detail}</span> })}
+                </div>
+            }
+        })
+    }
+}
+
+/// The problem with one field, under its input.
+#[component]
+pub fn FieldProblem(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    field: &'static str,
+) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .and_then(|e| e.problem_for(field))
+            .map(|p| view! { <p class="field-problem" id=format!("{field}-probleem")>{p}</p> })
+    }
+}

@@ -1,0 +1,41 @@
+//! The keys of the access log (DESIGN section 7).
+
+crate::string_enum! {
+    /// What an audit event records.
+    AuditAction {
+        Login => "login",
+        LoginFailed => "login_failed",
+        Logout => "logout",
+        PasswordChanged => "password_changed",
+        Search => "search",
+        Read => "read",
+        AccessRequest => "access_request",
+        AccessDenied => "access_denied",
+        GrantEnded => "grant_ended",
+        GrantRevoked => "grant_revoked",
+        ShareReceived => "share_received",
+        ShareRefused => "share_refused",
+        TokenRefused => "token_refused",
+        ConsentWithdrawn => "consent_withdrawn",
+        ConsentRestored => "consent_restored",
+        LogRead => "log_read",
+        Export => "export",
+        ClientOverview => "client_overview",
+        OrganisationAdded => "organisation_added",
+        UserAdded => "user_added",
+        UserDisabled => "user_disabled",
+        SourceAdded => "source_added",
+        KeyAdded => "key_added",
+        KeyRevoked => "key_revoked",
+        DemoSeeded => "demo_seeded",
+    }
+}
+
+crate::string_enum! {
+    /// How the recorded attempt ended.
+    Outcome {
+        Success => "success",
+        Denied => "denied",
+        Error => "error",
+    }
+}

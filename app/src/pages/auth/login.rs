@@ -1,0 +1,34 @@
+//! `/login`.
+
+use super::create_login_action;
+use crate::components::{use_shell, FormError};
+use crate::pages::form::form_error;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = create_login_action();
+    let error = form_error("login", action);
+    let shell = use_shell();
+    let already_in = move || {
+        shell.get().and_then(|s| s.ok()).and_then(|s| s.user).map(|_| view! { <Redirect path="/"/> })
+    };
+    view! {
+        <Transition fallback=|| ()>{already_in}</Transition>
+        <section class="card login-card">
+            <h1>"Inloggen"</h1>
+            <p class="lead">"Log in met uw Ooievaar-account."</p>
+            <FormError error/>
+            <ActionForm action attr:class="stack" attr:id="login-form">
+                <label for="username">"Gebruikersnaam"</label>
+                <input id="username" name="username" type="text" autocomplete="username"
+                    required autocapitalize="none" spellcheck="false" maxlength="64"/>
+                <label for="password">"Wachtwoord"</label>
+                <input id="password" name="password" type="password"
+                    autocomplete="current-password" required maxlength="128"/>
+                <button type="submit" class="button primary">"Inloggen"</button>
+            </ActionForm>
+        </section>
+    }
+}
