@@ -1,0 +1,8 @@
+//! The `ooievaar` server: configuration, telemetry, the axum router and the command line.
+//! `startup::Application` is what `main` runs and what the integration tests start on a
+//! random port (`server/tests/api`).
+
+pub mod cli;
+pub mod config;
+pub mod startup;
+pub mod telemetry;

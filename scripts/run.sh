@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make run`: set up, build the release, seed the demo network on a new database, serve.
+source "$(dirname "$0")/env.sh"
+scripts/setup.sh
+
+step "cargo leptos build --release"
+cargo leptos build --release
+
+export DATABASE_URL="${DATABASE_URL:-sqlite://data/ooievaar.db}"
+export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
+BIN="$CARGO_TARGET_DIR/release/ooievaar"
+
+if [[ "$DATABASE_URL" == sqlite://* ]] && [ ! -f "${DATABASE_URL#sqlite://}" ]; then
+  step "new database: seeding the demo network"
+  "$BIN" demo seed
+else
+  "$BIN" demo logins
+fi
+
+step "Ooievaar draait op http://$LEPTOS_SITE_ADDR (stoppen: Ctrl-C)"
+exec "$BIN" serve

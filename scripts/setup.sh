@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building Ooievaar needs, skipping what is already there:
+# the wasm target, cargo-leptos (pinned), wasm-bindgen-cli (the Cargo.lock version), and
+# wasm-opt from npm binaryen (Debian's is too old: its output does not hydrate).
+source "$(dirname "$0")/env.sh"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
+  step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores, once)"
+  cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+fi
+
+WB=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q " $WB\$"); then
+  step "cargo install wasm-bindgen-cli $WB (about 2 minutes, once)"
+  # Not --locked: a locked dependency of the CLI is no longer in the index.
+  cargo install wasm-bindgen-cli --version "$WB" --force
+fi
+
+if ! [ -x tools/node_modules/.bin/wasm-opt ]; then
+  step "npm install binaryen@$BINARYEN_VERSION (wasm-opt for release builds)"
+  mkdir -p tools
+  (cd tools && [ -f package.json ] || echo '{"name":"ooievaar-tools","private":true}' > package.json
+   cd "$ROOT/tools" && npm install --no-fund --no-audit --silent "binaryen@$BINARYEN_VERSION")
+fi

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `make test`: installs what the tests need, then runs every check:
+# fmt, clippy (ssr + hydrate), unit and store tests (SQLite and PostgreSQL), integration tests
+# through the real router, browser tests in headless Chromium (JavaScript off and on), and the
+# release build that `make run` serves.
+source "$(dirname "$0")/env.sh"
+STARTED=$(date +%s)
+scripts/setup.sh
+
+# --- test tools ---------------------------------------------------------------------------
+if ! [ -x /usr/bin/chromium ]; then
+  step "apt-get install chromium (browser tests)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+if ! [ -d end2end/node_modules/@playwright/test ]; then
+  step "npm ci in end2end (Playwright runner; the browser is Debian's chromium)"
+  (cd end2end && npm ci --no-fund --no-audit --silent)
+fi
+
+# --- PostgreSQL: use the one on 127.0.0.1:5432, or start a throw-away cluster ---------------
+PG_STARTED_DIR=""
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && psql -h 127.0.0.1 -U postgres -tAc 'select 1' >/dev/null 2>&1; then
+  export OOIEVAAR_TEST_PG="postgres://postgres@127.0.0.1:5432"
+else
+  step "no PostgreSQL on 127.0.0.1:5432: starting a throw-away cluster on port 55432"
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  if ! [ -x "$PGBIN/initdb" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  PG_STARTED_DIR=$(mktemp -d /tmp/ooievaar-pg.XXXXXX)
+  chown postgres:postgres "$PG_STARTED_DIR" 2>/dev/null || true
+  RUNAS=""; [ "$(id -u)" = 0 ] && RUNAS="su postgres -c"
+  if [ -n "$RUNAS" ]; then
+    $RUNAS "$PGBIN/initdb -D $PG_STARTED_DIR/data -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >/dev/null
+    $RUNAS "$PGBIN/pg_ctl -D $PG_STARTED_DIR/data -o '-p 55432 -k $PG_STARTED_DIR -c listen_addresses=127.0.0.1' -l $PG_STARTED_DIR/log -w start" >/dev/null
+  else
+    "$PGBIN/initdb" -D "$PG_STARTED_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    "$PGBIN/pg_ctl" -D "$PG_STARTED_DIR/data" -o "-p 55432 -k $PG_STARTED_DIR -c listen_addresses=127.0.0.1" -l "$PG_STARTED_DIR/log" -w start >/dev/null
+  fi
+  export OOIEVAAR_TEST_PG="postgres://postgres@127.0.0.1:55432"
+fi
+cleanup() {
+  if [ -n "$PG_STARTED_DIR" ]; then
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    if [ "$(id -u)" = 0 ]; then su postgres -c "$PGBIN/pg_ctl -D $PG_STARTED_DIR/data stop -m fast" >/dev/null 2>&1 || true
+    else "$PGBIN/pg_ctl" -D "$PG_STARTED_DIR/data" stop -m fast >/dev/null 2>&1 || true; fi
+  fi
+}
+trap cleanup EXIT
+
+# Same flags as cargo-leptos's debug builds, so tests and the browser build share artifacts.
+export RUSTFLAGS="--cfg erase_components"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (ssr: app, server and tests)"
+cargo clippy -p app --features ssr --all-targets -- -D warnings
+cargo clippy -p server --all-targets -- -D warnings
+step "cargo clippy (hydrate, wasm32)"
+cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and store tests (store suite on SQLite and on $OOIEVAAR_TEST_PG)"
+cargo test -p app --features ssr 2>&1 | tee "$CARGO_TARGET_DIR/unit-tests.log"
+
+step "integration tests through the real router (SQLite and PostgreSQL)"
+cargo test -p server 2>&1 | tee "$CARGO_TARGET_DIR/integration-tests.log"
+
+step "browser tests in headless Chromium (JavaScript off and on)"
+E2E_DIR=$(mktemp -d /tmp/ooievaar-e2e.XXXXXX)
+export LEPTOS_SITE_ADDR="127.0.0.1:3100"
+export BASE_URL="http://127.0.0.1:3100"
+export DATABASE_URL="sqlite://$E2E_DIR/e2e.db"
+cargo leptos build
+"$CARGO_TARGET_DIR/debug/ooievaar" demo seed >/dev/null
+cargo leptos end-to-end 2>&1 | tee "$CARGO_TARGET_DIR/e2e-tests.log"
+[ "${PIPESTATUS[0]}" = 0 ]
+"$CARGO_TARGET_DIR/debug/ooievaar" audit verify
+unset DATABASE_URL LEPTOS_SITE_ADDR BASE_URL RUSTFLAGS
+
+step "release build (what make run serves)"
+cargo leptos build --release
+
+step "summary"
+count() { grep -E "^test result:" "$1" | awk '{p+=$4; f+=$6} END {printf "%d passed, %d failed", p, f}'; }
+echo "unit + store tests:  $(count "$CARGO_TARGET_DIR/unit-tests.log")"
+echo "  of which store tests on SQLite:     $(grep -cE '^test .*::sqlite \.\.\. ok' "$CARGO_TARGET_DIR/unit-tests.log")"
+echo "  of which store tests on PostgreSQL: $(grep -cE '^test .*::postgres \.\.\. ok' "$CARGO_TARGET_DIR/unit-tests.log")"
+echo "integration tests:   $(count "$CARGO_TARGET_DIR/integration-tests.log")"
+echo "browser tests:       $(grep -E '[0-9]+ passed' "$CARGO_TARGET_DIR/e2e-tests.log" | tail -1 | sed 's/^ *//')"
+echo "  JS off (ssr project): $(grep -c '\[ssr\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)  JS on (hydrate project): $(grep -c '\[hydrate\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)"
+echo "make test took $(( $(date +%s) - STARTED )) s"

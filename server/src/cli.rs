@@ -1,0 +1,231 @@
+//! The command line (DESIGN section 10). Every subcommand honours `DATABASE_URL`, creates the
+//! database and runs the migrations; `serve` never seeds. Bad arguments: a clear message, a
+//! non-zero exit, nothing changed.
+
+use anyhow::Context;
+use app::backend::{accounts, demo, Store};
+use app::error::AppError;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use std::io::BufRead;
+
+#[derive(Debug, Parser)]
+#[command(name = "ooievaar", version, about = "Ooievaar, de viewer van het geboortezorgnetwerk")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application and the source API (the default).
+    Serve,
+    /// Organisations in the network.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// User accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The access log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The demo network.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// verloskundigenpraktijk, ziekenhuis, kraamzorg or echocentrum
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is one line on standard input, or generated and printed.
+    Add {
+        #[arg(long)]
+        organisation: String,
+        /// verloskundige, gynaecoloog, og_verpleegkundige, kraamverzorgende, echoscopist,
+        /// privacy_officer or beheerder
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        username: String,
+        /// The display name.
+        #[arg(long)]
+        name: String,
+        /// Generate a password and print it instead of reading one.
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// Disable a user: she can no longer log in and her sessions end.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of the access log.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Create the demo network (organisations, users, clients). Does nothing when present.
+    Seed,
+    /// Print the demo accounts when this database holds the demo network.
+    Logins,
+}
+
+/// What a finished command tells the shell.
+pub enum Outcome {
+    Ok,
+    Failed,
+}
+
+/// Prints field errors as `fout: <field>: <problem>` lines.
+fn report(err: &AppError) {
+    match err {
+        AppError::Validation { field_errors } => {
+            for f in field_errors {
+                eprintln!("fout: {}: {}", f.field, f.problem);
+            }
+        }
+        other => eprintln!("fout: {other}"),
+    }
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// A random password of 20 letters and digits from the OS random generator.
+fn generate_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20)
+}
+
+/// Runs a subcommand other than `serve`.
+pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome> {
+    // Parse everything that needs no database before touching it.
+    let password = match &command {
+        Command::User { command: UserCommand::Add { generate_password: false, .. } } => {
+            Some(read_password_line()?)
+        }
+        Command::User { command: UserCommand::Add { generate_password: true, .. } } => {
+            Some(generate_password())
+        }
+        _ => None,
+    };
+    let store = Store::connect(database_url)
+        .await
+        .context("opening the database")?;
+    let result = match command {
+        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Org { command: OrgCommand::Add { id, name, kind } } => {
+            accounts::add_organisation(&store, &id, &name, &kind).await.map(|()| {
+                println!("organisatie '{id}' toegevoegd");
+            })
+        }
+        Command::User { command: UserCommand::Add { organisation, role, username, name, generate_password } } => {
+            let password = password.expect("read above");
+            accounts::add_user(&store, &organisation, &role, &username, &name, SecretString::from(password.clone()))
+                .await
+                .map(|()| {
+                    println!("gebruiker '{}' toegevoegd", username.trim().to_lowercase());
+                    if generate_password {
+                        println!("wachtwoord: {password}");
+                    }
+                })
+        }
+        Command::User { command: UserCommand::Disable { username } } => {
+            accounts::disable_user(&store, &username).await.map(|()| {
+                println!("gebruiker '{}' geblokkeerd", username.trim().to_lowercase());
+            })
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let started = std::time::Instant::now();
+            let report = store.verify_audit_chain().await?;
+            store.close().await;
+            return Ok(match report {
+                app::backend::store::VerifyReport::Intact { events } => {
+                    println!(
+                        "audit chain intact: {events} events verified in {:.2} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    Outcome::Ok
+                }
+                app::backend::store::VerifyReport::Broken { event_id, reason, checked } => {
+                    eprintln!(
+                        "audit chain BROKEN at event {event_id} ({reason:?}); {checked} events before it are intact"
+                    );
+                    Outcome::Failed
+                }
+            });
+        }
+        Command::Demo { command: DemoCommand::Logins } => {
+            if store.is_demo().await? {
+                print_demo_logins();
+            } else {
+                println!("deze database bevat geen demo-netwerk");
+            }
+            Ok(())
+        }
+        Command::Demo { command: DemoCommand::Seed } => {
+            eprintln!("demo-netwerk aanmaken...");
+            demo::seed(&store).await.map(|summary| {
+                if summary.already_seeded {
+                    println!("het demo-netwerk bestaat al; niets veranderd");
+                } else {
+                    println!(
+                        "demo-netwerk aangemaakt: 3 organisaties, {} gebruikers, {} cliënten, {} gegevens",
+                        demo::USERS.len(),
+                        summary.clients,
+                        summary.entries
+                    );
+                }
+                print_demo_logins();
+            })
+        }
+    };
+    store.close().await;
+    match result {
+        Ok(()) => Ok(Outcome::Ok),
+        Err(err) => {
+            report(&err);
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+/// The demo accounts, as `make run` shows them.
+pub fn print_demo_logins() {
+    println!("\nDemo-accounts (wachtwoord voor allemaal: {}):", demo::DEMO_PASSWORD);
+    for (username, name, role, organisation) in demo::USERS {
+        println!("  {username:<18} {name:<18} {role:<19} {organisation}");
+    }
+}

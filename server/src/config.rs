@@ -1,0 +1,64 @@
+//! Configuration from the environment, with documented defaults (README "Configuration").
+
+use anyhow::Context;
+use app::backend::Settings;
+use leptos::config::LeptosOptions;
+use std::time::Duration;
+
+/// The default database: the embedded SQLite file under `data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ooievaar.db";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: `sqlite://...` (default) or `postgres://...`.
+    pub database_url: String,
+    /// Leptos options; `LEPTOS_SITE_ADDR` is the listen address, `LEPTOS_SITE_ROOT` the site.
+    pub leptos_options: LeptosOptions,
+    pub settings: Settings,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: '{v}' is not a valid value")),
+        _ => Ok(default),
+    }
+}
+
+/// The database URL alone (every subcommand needs it; only `serve` needs the rest).
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        // Under `cargo leptos` the LEPTOS_* variables are set; started directly (make run, CI),
+        // the same values come from Cargo.toml's metadata in the working directory.
+        let from_file = std::env::var("LEPTOS_OUTPUT_NAME").is_err().then_some("Cargo.toml");
+        let leptos_options = leptos::config::get_configuration(from_file)
+            .context("reading the Leptos configuration (Cargo.toml metadata or LEPTOS_* variables)")?
+            .leptos_options;
+        let defaults = Settings::default();
+        let settings = Settings {
+            // OOIEVAAR_SECURE_COOKIES=true in production (https); off for plain-http local use.
+            secure_cookies: env_or("OOIEVAAR_SECURE_COOKIES", false)?,
+            // OOIEVAAR_SESSION_IDLE_MINUTES: a session ends after this long without a request.
+            session_idle: Duration::from_secs(60 * env_or("OOIEVAAR_SESSION_IDLE_MINUTES", 15u64)?),
+            // OOIEVAAR_SESSION_MAX_HOURS: a session ends this long after login.
+            session_absolute: Duration::from_secs(3600 * env_or("OOIEVAAR_SESSION_MAX_HOURS", 12u64)?),
+            // OOIEVAAR_TOKEN_AUDIENCE: the `aud` source tokens must carry.
+            token_audience: env_or("OOIEVAAR_TOKEN_AUDIENCE", defaults.token_audience.clone())?,
+            ..defaults
+        };
+        Ok(Self {
+            database_url: database_url(),
+            leptos_options,
+            settings,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! Building and running the application: store, sessions, the axum router with Leptos, and
+//! graceful shutdown.
+
+use crate::config::Config;
+use app::backend::session::SessionBackend;
+use app::backend::{AppState, Store};
+use app::{shell, App};
+use axum::extract::Request;
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::ExpiredDeletion;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A built application, listening but not yet serving.
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+}
+
+impl Application {
+    /// Connects the store (running migrations; a failure stops start-up), prepares sessions
+    /// and binds the listen address (port 0 picks a free port, as the tests do).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database_url).await?;
+        let sessions = SessionBackend::for_store(&store).await?;
+        let listener = TcpListener::bind(config.leptos_options.site_addr).await?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(backend = store.backend_name(), port, "ooievaar listening");
+        let state = AppState {
+            leptos_options: config.leptos_options.clone(),
+            store: store.clone(),
+            settings: Arc::new(config.settings.clone()),
+        };
+        tokio::spawn(
+            sessions
+                .clone()
+                .continuously_delete_expired(Duration::from_secs(60)),
+        );
+        let router = router(state, sessions);
+        Ok(Self { port, listener, router, store })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes running requests and closes the pool.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface: Leptos pages and server functions, `/healthz`, static files.
+pub fn router(state: AppState, sessions: SessionBackend) -> Router {
+    let routes = generate_route_list(App);
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("ooievaar_session")
+        .with_secure(state.settings.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::try_from(state.settings.session_idle)
+                .unwrap_or(tower_sessions::cookie::time::Duration::minutes(15)),
+        ));
+
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        // Only the route pattern, never the concrete path or query (no personal data in logs).
+        let matched = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "unmatched".into());
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
+        tracing::info_span!("request", method = %request.method(), route = %matched, request_id = %request_id)
+    });
+
+    let context_state = state.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(session_layer)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(30),
+                ))
+                .layer(CompressionLayer::new()),
+        )
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,142 @@
+//! `spawn_app()`: the real application on port 0 with a fresh database, seeded with the demo
+//! network, and a cookie-keeping client with typed helpers.
+
+use app::backend::store::VerifyReport;
+use app::backend::{demo, Settings, Store};
+use leptos::config::LeptosOptions;
+use server::config::Config;
+use server::startup::Application;
+use std::time::Duration;
+
+pub const PASSWORD: &str = demo::DEMO_PASSWORD;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database of the backend; the guard keeps a SQLite folder alive.
+pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db", dir.path().display());
+            (url, Some(dir))
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("OOIEVAAR_TEST_PG")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+            let name = format!("ooievaar_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
+                .await
+                .expect("PostgreSQL for the tests (set OOIEVAAR_TEST_PG or run make test)");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create test database");
+            (format!("{admin}/{name}"), None)
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    _guard: Option<tempfile::TempDir>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Settings::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        server::telemetry::init();
+    }
+    let (database_url, guard) = fresh_database(backend).await;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("ooievaar")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let config = Config { database_url: database_url.clone(), leptos_options, settings };
+    let application = Application::build(config).await.expect("app builds");
+    let store = application.store().clone();
+    demo::seed(&store).await.expect("demo seed");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    TestApp { address, store, client: client(), database_url, _guard: guard }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Calls a server function the way the hydrated client does (no `text/html` in Accept).
+    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn login_as(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+        self.call(client, "login", &[("username", username), ("password", password)]).await
+    }
+
+    /// A new client logged in as `username` (a demo user).
+    pub async fn logged_in(&self, username: &str) -> reqwest::Client {
+        let c = client();
+        let response = self.login_as(&c, username, PASSWORD).await;
+        assert_eq!(response.status(), 200, "demo login of {username}");
+        c
+    }
+
+    /// The `/api/shell` answer as JSON.
+    pub async fn shell(&self, client: &reqwest::Client) -> serde_json::Value {
+        self.call(client, "shell", &[]).await.json().await.expect("shell json")
+    }
+
+    pub async fn audit_events(&self) -> Vec<app::backend::store::AuditRow> {
+        self.store.audit_events_after(0, 100_000).await.expect("audit rows")
+    }
+
+    pub async fn assert_chain_intact(&self) {
+        let report = self.store.verify_audit_chain().await.expect("verify");
+        assert!(matches!(report, VerifyReport::Intact { .. }), "{report:?}");
+    }
+}
+
+/// Runs an `async fn(Backend)` test once per backend: `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
