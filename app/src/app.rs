@@ -2,13 +2,15 @@
 
 use crate::components::Frame;
 use crate::error::AppError;
-use crate::pages::{account::AccountPage, audit::AuditPage, auth::LoginPage, home::HomePage,
-    policy::PolicyPage, users::UsersPage};
+use crate::pages::{
+    account::AccountPage, audit::AuditPage, auth::LoginPage, home::HomePage, policy::PolicyPage,
+    users::UsersPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The document around the app, rendered on the server.
@@ -38,15 +40,17 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/ooievaar.css"/>
         <Title text="Ooievaar"/>
+        // Async rendering: a page is sent only when complete, so redirects (not logged in) and
+        // status codes (403, 404) are real HTTP answers, and no half page is ever shown.
         <Router>
             <Frame>
                 <Routes fallback=|| view! { <crate::components::ErrorNotice error=AppError::NotFound/> }>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/account") view=AccountPage/>
-                    <Route path=path!("/policy") view=PolicyPage/>
-                    <Route path=path!("/gebruikers") view=UsersPage/>
-                    <Route path=path!("/audit") view=AuditPage/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policy") view=PolicyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/gebruikers") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                 </Routes>
             </Frame>
         </Router>

@@ -10,7 +10,11 @@ use secrecy::SecretString;
 use std::io::BufRead;
 
 #[derive(Debug, Parser)]
-#[command(name = "ooievaar", version, about = "Ooievaar, de viewer van het geboortezorgnetwerk")]
+#[command(
+    name = "ooievaar",
+    version,
+    about = "Ooievaar, de viewer van het geboortezorgnetwerk"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -133,12 +137,20 @@ fn generate_password() -> String {
 pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome> {
     // Parse everything that needs no database before touching it.
     let password = match &command {
-        Command::User { command: UserCommand::Add { generate_password: false, .. } } => {
-            Some(read_password_line()?)
-        }
-        Command::User { command: UserCommand::Add { generate_password: true, .. } } => {
-            Some(generate_password())
-        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    generate_password: false,
+                    ..
+                },
+        } => Some(read_password_line()?),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    generate_password: true,
+                    ..
+                },
+        } => Some(generate_password()),
         _ => None,
     };
     let store = Store::connect(database_url)
@@ -146,28 +158,48 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
         .context("opening the database")?;
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
-        Command::Org { command: OrgCommand::Add { id, name, kind } } => {
-            accounts::add_organisation(&store, &id, &name, &kind).await.map(|()| {
+        Command::Org {
+            command: OrgCommand::Add { id, name, kind },
+        } => accounts::add_organisation(&store, &id, &name, &kind)
+            .await
+            .map(|()| {
                 println!("organisatie '{id}' toegevoegd");
-            })
-        }
-        Command::User { command: UserCommand::Add { organisation, role, username, name, generate_password } } => {
+            }),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    organisation,
+                    role,
+                    username,
+                    name,
+                    generate_password,
+                },
+        } => {
             let password = password.expect("read above");
-            accounts::add_user(&store, &organisation, &role, &username, &name, SecretString::from(password.clone()))
-                .await
-                .map(|()| {
-                    println!("gebruiker '{}' toegevoegd", username.trim().to_lowercase());
-                    if generate_password {
-                        println!("wachtwoord: {password}");
-                    }
-                })
-        }
-        Command::User { command: UserCommand::Disable { username } } => {
-            accounts::disable_user(&store, &username).await.map(|()| {
-                println!("gebruiker '{}' geblokkeerd", username.trim().to_lowercase());
+            accounts::add_user(
+                &store,
+                &organisation,
+                &role,
+                &username,
+                &name,
+                SecretString::from(password.clone()),
+            )
+            .await
+            .map(|()| {
+                println!("gebruiker '{}' toegevoegd", username.trim().to_lowercase());
+                if generate_password {
+                    println!("wachtwoord: {password}");
+                }
             })
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::User {
+            command: UserCommand::Disable { username },
+        } => accounts::disable_user(&store, &username).await.map(|()| {
+            println!("gebruiker '{}' geblokkeerd", username.trim().to_lowercase());
+        }),
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let started = std::time::Instant::now();
             let report = store.verify_audit_chain().await?;
             store.close().await;
@@ -179,7 +211,11 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
                     );
                     Outcome::Ok
                 }
-                app::backend::store::VerifyReport::Broken { event_id, reason, checked } => {
+                app::backend::store::VerifyReport::Broken {
+                    event_id,
+                    reason,
+                    checked,
+                } => {
                     eprintln!(
                         "audit chain BROKEN at event {event_id} ({reason:?}); {checked} events before it are intact"
                     );
@@ -187,7 +223,9 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
                 }
             });
         }
-        Command::Demo { command: DemoCommand::Logins } => {
+        Command::Demo {
+            command: DemoCommand::Logins,
+        } => {
             if store.is_demo().await? {
                 print_demo_logins();
             } else {
@@ -195,7 +233,9 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
             }
             Ok(())
         }
-        Command::Demo { command: DemoCommand::Seed } => {
+        Command::Demo {
+            command: DemoCommand::Seed,
+        } => {
             eprintln!("demo-netwerk aanmaken...");
             demo::seed(&store).await.map(|summary| {
                 if summary.already_seeded {
@@ -224,7 +264,10 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
 
 /// The demo accounts, as `make run` shows them.
 pub fn print_demo_logins() {
-    println!("\nDemo-accounts (wachtwoord voor allemaal: {}):", demo::DEMO_PASSWORD);
+    println!(
+        "\nDemo-accounts (wachtwoord voor allemaal: {}):",
+        demo::DEMO_PASSWORD
+    );
     for (username, name, role, organisation) in demo::USERS {
         println!("  {username:<18} {name:<18} {role:<19} {organisation}");
     }

@@ -37,12 +37,7 @@ pub fn database_url() -> String {
 
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
-        // Under `cargo leptos` the LEPTOS_* variables are set; started directly (make run, CI),
-        // the same values come from Cargo.toml's metadata in the working directory.
-        let from_file = std::env::var("LEPTOS_OUTPUT_NAME").is_err().then_some("Cargo.toml");
-        let leptos_options = leptos::config::get_configuration(from_file)
-            .context("reading the Leptos configuration (Cargo.toml metadata or LEPTOS_* variables)")?
-            .leptos_options;
+        let leptos_options = leptos_options()?;
         let defaults = Settings::default();
         let settings = Settings {
             // OOIEVAAR_SECURE_COOKIES=true in production (https); off for plain-http local use.
@@ -50,7 +45,9 @@ impl Config {
             // OOIEVAAR_SESSION_IDLE_MINUTES: a session ends after this long without a request.
             session_idle: Duration::from_secs(60 * env_or("OOIEVAAR_SESSION_IDLE_MINUTES", 15u64)?),
             // OOIEVAAR_SESSION_MAX_HOURS: a session ends this long after login.
-            session_absolute: Duration::from_secs(3600 * env_or("OOIEVAAR_SESSION_MAX_HOURS", 12u64)?),
+            session_absolute: Duration::from_secs(
+                3600 * env_or("OOIEVAAR_SESSION_MAX_HOURS", 12u64)?,
+            ),
             // OOIEVAAR_TOKEN_AUDIENCE: the `aud` source tokens must carry.
             token_audience: env_or("OOIEVAAR_TOKEN_AUDIENCE", defaults.token_audience.clone())?,
             ..defaults
@@ -61,4 +58,25 @@ impl Config {
             settings,
         })
     }
+}
+
+/// Under `cargo leptos` the LEPTOS_* variables are all set; started directly (`make run`, CI,
+/// a service manager) only some may be, and the rest take the values of Cargo.toml's metadata.
+fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    if std::env::var("LEPTOS_OUTPUT_NAME").is_ok() {
+        return Ok(leptos::config::get_configuration(None)
+            .context("reading the LEPTOS_* variables")?
+            .leptos_options);
+    }
+    let site_addr = env_or(
+        "LEPTOS_SITE_ADDR",
+        std::net::SocketAddr::from(([127, 0, 0, 1], 3000)),
+    )?;
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    Ok(LeptosOptions::builder()
+        .output_name("ooievaar")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(site_addr)
+        .build())
 }

@@ -21,8 +21,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -54,7 +54,12 @@ impl Application {
                 .continuously_delete_expired(Duration::from_secs(60)),
         );
         let router = router(state, sessions);
-        Ok(Self { port, listener, router, store })
+        Ok(Self {
+            port,
+            listener,
+            router,
+            store,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -82,6 +87,7 @@ impl Application {
 /// The whole HTTP surface: Leptos pages and server functions, `/healthz`, static files.
 pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     let routes = generate_route_list(App);
+    tracing::debug!(routes = ?routes.iter().map(|r| (r.path().to_owned(), format!("{:?}", r.mode()))).collect::<Vec<_>>(), "page routes");
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name("ooievaar_session")
         .with_secure(state.settings.secure_cookies)
@@ -142,7 +148,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

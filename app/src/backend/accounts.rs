@@ -86,7 +86,10 @@ pub async fn login(
         Err(_) => None,
     };
     let matches = verify_password(password, row.as_ref().map(|r| r.password_hash.clone())).await;
-    let user = row.clone().filter(|_| matches).and_then(SessionUser::from_row);
+    let user = row
+        .clone()
+        .filter(|_| matches)
+        .and_then(SessionUser::from_row);
     if let Some(user) = user {
         store
             .record(
@@ -99,12 +102,17 @@ pub async fn login(
     }
 
     let since = now_ms() - settings.login_window.as_millis() as i64;
-    let failures = store
+    let (for_name, from_address) = store
         .recent_login_failures(&name, meta.ip.as_deref(), since)
         .await?;
+    // Counting this failure too.
+    let failures = for_name.max(from_address) + 1;
     let mut event = NewAuditEvent::new(AuditAction::LoginFailed, Outcome::Denied)
         .with_request(meta)
-        .with_detail(serde_json::json!({ "recent_failures": failures + 1 }));
+        .with_detail(serde_json::json!({
+            "failures_for_name": for_name + 1,
+            "failures_from_address": from_address + 1,
+        }));
     // A known user's failed login belongs to her organisation's log; an unknown name to none.
     match row.as_ref().and_then(|r| Some((r, r.role()?))) {
         Some((r, role)) => {
@@ -118,7 +126,7 @@ pub async fn login(
         None => event.attempted_user_name = Some(name),
     }
     store.record(event).await?;
-    tokio::time::sleep(failure_delay(failures + 1, settings)).await;
+    tokio::time::sleep(failure_delay(failures, settings)).await;
     Err(AppError::LoginFailed)
 }
 
@@ -130,7 +138,9 @@ pub fn check_new_password(
     confirm: &str,
 ) -> Result<(), AppError> {
     let problem = if new.chars().count() < MIN_PASSWORD_LEN {
-        Some(format!("het nieuwe wachtwoord moet minstens {MIN_PASSWORD_LEN} tekens hebben"))
+        Some(format!(
+            "het nieuwe wachtwoord moet minstens {MIN_PASSWORD_LEN} tekens hebben"
+        ))
     } else if new.chars().count() > 128 {
         Some("het nieuwe wachtwoord mag hoogstens 128 tekens hebben".to_owned())
     } else if new.to_lowercase().contains(&username.to_lowercase()) {
@@ -155,9 +165,15 @@ pub async fn change_password(
     confirm: SecretString,
     meta: RequestMeta,
 ) -> Result<(), AppError> {
-    let row = store.user_by_id(&user.id).await?.ok_or(AppError::Unauthenticated)?;
+    let row = store
+        .user_by_id(&user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if !verify_password(current, Some(row.password_hash)).await {
-        return Err(AppError::field("current_password", "het huidige wachtwoord klopt niet"));
+        return Err(AppError::field(
+            "current_password",
+            "het huidige wachtwoord klopt niet",
+        ));
     }
     check_new_password(
         "new_password",
@@ -201,7 +217,10 @@ pub async fn add_organisation(
         ));
     }
     if name.trim().is_empty() || name.chars().count() > 200 {
-        problems.push(FieldError::new("--name", "een naam van 1-200 tekens is verplicht"));
+        problems.push(FieldError::new(
+            "--name",
+            "een naam van 1-200 tekens is verplicht",
+        ));
     }
     let kind = OrganisationKind::parse(kind);
     if kind.is_none() {
@@ -211,7 +230,9 @@ pub async fn add_organisation(
         ));
     }
     if !problems.is_empty() {
-        return Err(AppError::Validation { field_errors: problems });
+        return Err(AppError::Validation {
+            field_errors: problems,
+        });
     }
     let mut event = cli_event(AuditAction::OrganisationAdded);
     event.organisation_id = Some(id.to_owned());
@@ -220,7 +241,9 @@ pub async fn add_organisation(
         .add_organisation(id, name.trim(), kind.expect("checked above"), event)
         .await
     {
-        Err(StoreError::AlreadyExists(_)) => Err(AppError::field("--id", "deze organisatie bestaat al")),
+        Err(StoreError::AlreadyExists(_)) => {
+            Err(AppError::field("--id", "deze organisatie bestaat al"))
+        }
         other => Ok(other?),
     }
 }
@@ -259,9 +282,15 @@ pub async fn add_user(
         problems.push(p.clone());
     }
     if display_name.trim().is_empty() || display_name.chars().count() > 200 {
-        problems.push(FieldError::new("--name", "een naam van 1-200 tekens is verplicht"));
+        problems.push(FieldError::new(
+            "--name",
+            "een naam van 1-200 tekens is verplicht",
+        ));
     }
-    let name_for_check = username.as_ref().map(|u| u.as_ref().to_owned()).unwrap_or_default();
+    let name_for_check = username
+        .as_ref()
+        .map(|u| u.as_ref().to_owned())
+        .unwrap_or_default();
     if let Err(AppError::Validation { field_errors }) = check_new_password(
         "password",
         &name_for_check,
@@ -271,7 +300,9 @@ pub async fn add_user(
         problems.extend(field_errors);
     }
     if !problems.is_empty() {
-        return Err(AppError::Validation { field_errors: problems });
+        return Err(AppError::Validation {
+            field_errors: problems,
+        });
     }
     let (role, username) = (role.expect("checked"), username.expect("checked"));
     let user = NewUser {
@@ -288,9 +319,10 @@ pub async fn add_user(
         "user_id": user.id, "username": user.username.as_ref(), "role": role.as_str()
     });
     match store.add_user(&user, &hash, event).await {
-        Err(StoreError::AlreadyExists(_)) => {
-            Err(AppError::field("--username", "deze gebruikersnaam bestaat al"))
-        }
+        Err(StoreError::AlreadyExists(_)) => Err(AppError::field(
+            "--username",
+            "deze gebruikersnaam bestaat al",
+        )),
         other => Ok(other?),
     }
 }
@@ -302,7 +334,10 @@ pub async fn disable_user(store: &Store, username: &str) -> Result<(), AppError>
         .await?
         .ok_or_else(|| AppError::field("--username", "onbekende gebruiker"))?;
     if row.is_disabled() {
-        return Err(AppError::field("--username", "deze gebruiker is al geblokkeerd"));
+        return Err(AppError::field(
+            "--username",
+            "deze gebruiker is al geblokkeerd",
+        ));
     }
     let mut event = cli_event(AuditAction::UserDisabled);
     event.organisation_id = Some(row.organisation_id.clone());
@@ -329,7 +364,16 @@ mod tests {
     fn new_passwords_must_be_long_different_from_the_name_and_confirmed() {
         assert!(check_new_password("p", "anna", "kort", "kort").is_err());
         assert!(check_new_password("p", "anna", "xxannaxxxxxxxx", "xxannaxxxxxxxx").is_err());
-        assert!(check_new_password("p", "anna", "lang-genoeg-wachtwoord", "anders-wachtwoord!").is_err());
-        assert!(check_new_password("p", "anna", "lang-genoeg-wachtwoord", "lang-genoeg-wachtwoord").is_ok());
+        assert!(
+            check_new_password("p", "anna", "lang-genoeg-wachtwoord", "anders-wachtwoord!")
+                .is_err()
+        );
+        assert!(check_new_password(
+            "p",
+            "anna",
+            "lang-genoeg-wachtwoord",
+            "lang-genoeg-wachtwoord"
+        )
+        .is_ok());
     }
 }

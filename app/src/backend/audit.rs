@@ -171,7 +171,10 @@ pub fn chain_hash(row: &AuditRow) -> String {
 
 /// Appends `event` to the chain inside the caller's transaction and returns its id. The
 /// caller's commit makes the event and the change it records durable together.
-pub async fn append<C: Queries + BackendSpecific>(c: &mut C, event: NewAuditEvent) -> StoreResult<i64> {
+pub async fn append<C: Queries + BackendSpecific>(
+    c: &mut C,
+    event: NewAuditEvent,
+) -> StoreResult<i64> {
     c.lock_audit_chain().await?;
     let (id, prev_hash) = match c.audit_head().await? {
         Some((last_id, hash)) => (last_id + 1, hash),
@@ -201,7 +204,9 @@ pub fn check_link(prev: Option<(i64, &str)>, row: &AuditRow) -> Result<(), Chain
         None => (1, GENESIS_HASH),
     };
     if row.id != expected_id {
-        return Err(ChainBreak::Gap { expected: expected_id });
+        return Err(ChainBreak::Gap {
+            expected: expected_id,
+        });
     }
     if row.prev_hash != expected_prev {
         return Err(ChainBreak::PrevHash);
@@ -217,8 +222,11 @@ mod tests {
     use super::*;
 
     fn event() -> AuditRow {
-        NewAuditEvent::new(AuditAction::Login, Outcome::Success)
-            .into_row(1, 1_700_000_000_000, GENESIS_HASH.into())
+        NewAuditEvent::new(AuditAction::Login, Outcome::Success).into_row(
+            1,
+            1_700_000_000_000,
+            GENESIS_HASH.into(),
+        )
     }
 
     #[test]

@@ -19,85 +19,571 @@ pub const DEMO_PASSWORD: &str = "ooievaar-demo-2026";
 
 /// (organisation id, name, kind, source id)
 const ORGANISATIONS: [(&str, &str, &str, &str); 3] = [
-    ("vp-de-wieg", "Verloskundigenpraktijk De Wieg", "verloskundigenpraktijk", "de-wieg-epd"),
-    ("zh-rivierenland", "Ziekenhuis Rivierenland, Verloskunde", "ziekenhuis", "rivierenland-epd"),
-    ("kz-kraamhoek", "Kraamzorg De Kraamhoek", "kraamzorg", "kraamhoek-app"),
+    (
+        "vp-de-wieg",
+        "Verloskundigenpraktijk De Wieg",
+        "verloskundigenpraktijk",
+        "de-wieg-epd",
+    ),
+    (
+        "zh-rivierenland",
+        "Ziekenhuis Rivierenland, Verloskunde",
+        "ziekenhuis",
+        "rivierenland-epd",
+    ),
+    (
+        "kz-kraamhoek",
+        "Kraamzorg De Kraamhoek",
+        "kraamzorg",
+        "kraamhoek-app",
+    ),
 ];
 
 /// (username, display name, role, organisation)
 pub const USERS: [(&str, &str, &str, &str); 7] = [
-    ("verloskundige", "Anna de Vries", "verloskundige", "vp-de-wieg"),
-    ("gynaecoloog", "Dr. Bram Jansen", "gynaecoloog", "zh-rivierenland"),
-    ("ogverpleegkundige", "Carla Bakker", "og_verpleegkundige", "zh-rivierenland"),
-    ("kraamverzorgende", "Dewi Visser", "kraamverzorgende", "kz-kraamhoek"),
-    ("echoscopist", "Esther Smit", "echoscopist", "zh-rivierenland"),
-    ("privacy", "Femke Mulder", "privacy_officer", "zh-rivierenland"),
+    (
+        "verloskundige",
+        "Anna de Vries",
+        "verloskundige",
+        "vp-de-wieg",
+    ),
+    (
+        "gynaecoloog",
+        "Dr. Bram Jansen",
+        "gynaecoloog",
+        "zh-rivierenland",
+    ),
+    (
+        "ogverpleegkundige",
+        "Carla Bakker",
+        "og_verpleegkundige",
+        "zh-rivierenland",
+    ),
+    (
+        "kraamverzorgende",
+        "Dewi Visser",
+        "kraamverzorgende",
+        "kz-kraamhoek",
+    ),
+    (
+        "echoscopist",
+        "Esther Smit",
+        "echoscopist",
+        "zh-rivierenland",
+    ),
+    (
+        "privacy",
+        "Femke Mulder",
+        "privacy_officer",
+        "zh-rivierenland",
+    ),
     ("beheer", "Gerrit Bos", "beheerder", "vp-de-wieg"),
 ];
 
 const CLIENT_NAMES: [&str; 12] = [
-    "Sanne Verbeek", "Fatima el Amrani", "Lotte de Groot", "Joyce Kramer", "Noor Hendriks",
-    "Mirjam van Dijk", "Priya Ramdin", "Eva Willems", "Kim Peters", "Aylin Yilmaz",
-    "Marloes Vermeulen", "Ingrid Schouten",
+    "Sanne Verbeek",
+    "Fatima el Amrani",
+    "Lotte de Groot",
+    "Joyce Kramer",
+    "Noor Hendriks",
+    "Mirjam van Dijk",
+    "Priya Ramdin",
+    "Eva Willems",
+    "Kim Peters",
+    "Aylin Yilmaz",
+    "Marloes Vermeulen",
+    "Ingrid Schouten",
 ];
 
 /// (category, code, label, value, unit, sensitivity, source index 0..3)
 const ENTRIES: &[(&str, &str, &str, &str, Option<&str>, &str, usize)] = &[
-    ("identity", "voorkeurstaal", "Voorkeurstaal", "Nederlands", None, "normal", 0),
-    ("identity", "contactpersoon", "Contactpersoon", "Partner, bereikbaar via praktijk", None, "elevated", 0),
-    ("identity", "geheim_adres", "Geheim adres", "Ja, adres niet delen met derden", None, "high", 0),
-    ("care_team", "eerste_verloskundige", "Eerste verloskundige", "A. de Vries", None, "normal", 0),
-    ("care_team", "huisarts", "Huisarts", "Huisartsenpraktijk Centrum", None, "normal", 0),
-    ("care_team", "maatschappelijk_werk", "Maatschappelijk werk", "Betrokken sinds 20 weken", None, "elevated", 0),
-    ("care_team", "jeugdbescherming", "Jeugdbescherming", "Casusregie actief", None, "high", 0),
-    ("obstetric_history", "vorige_baring", "Vorige baring", "Spontaan, 39+2 weken", None, "normal", 0),
-    ("obstetric_history", "fluxus", "Fluxus postpartum bij vorige baring", "1200", Some("ml"), "elevated", 0),
-    ("obstetric_history", "zwangerschapsafbreking", "Eerdere zwangerschapsafbreking", "1 keer", None, "high", 0),
-    ("pregnancy", "bloeddruk", "Bloeddruk", "118/76", Some("mmHg"), "normal", 0),
-    ("pregnancy", "gewicht", "Gewicht", "71", Some("kg"), "normal", 0),
-    ("pregnancy", "ongeplande_zwangerschap", "Zwangerschap gepland", "Nee, wel gewenst", None, "elevated", 0),
-    ("pregnancy", "draagmoederschap", "Draagmoederschap", "Nee", None, "high", 0),
-    ("lab_screening", "bloedgroep", "Bloedgroep", "O", None, "normal", 1),
-    ("lab_screening", "rhesus", "Rhesus D", "positief", None, "normal", 1),
-    ("lab_screening", "hb", "Hemoglobine", "7.4", Some("mmol/l"), "normal", 1),
-    ("lab_screening", "hiv", "HIV-screening", "negatief", None, "elevated", 1),
-    ("lab_screening", "hepatitis_b", "Hepatitis B (HBsAg)", "negatief", None, "elevated", 1),
-    ("lab_screening", "nipt", "NIPT", "laag risico", None, "high", 1),
-    ("ultrasound", "termijnecho", "Termijnecho", "CRL passend bij 12+3 weken", None, "normal", 1),
-    ("ultrasound", "ligging", "Ligging", "Hoofdligging", None, "normal", 1),
-    ("ultrasound", "sea", "Structureel echoscopisch onderzoek (20 weken)", "Geen afwijkingen gezien", None, "elevated", 1),
-    ("ultrasound", "geavanceerd_echo", "Geavanceerd ultrageluidonderzoek", "Verwezen naar UMC, uitslag volgt", None, "high", 1),
-    ("medical_history", "allergie", "Allergie", "Penicilline (huiduitslag)", None, "normal", 1),
-    ("medical_history", "astma", "Astma", "Ja, goed ingesteld", None, "normal", 1),
-    ("medical_history", "sectio", "Eerdere keizersnede", "Nee", None, "elevated", 1),
-    ("medical_history", "depressie", "Depressie in de voorgeschiedenis", "2019, behandeld", None, "high", 1),
-    ("psychosocial", "steun", "Steun van partner", "Goed", None, "normal", 0),
-    ("psychosocial", "angst", "Angst voor de bevalling", "Matig, besproken", None, "elevated", 0),
-    ("psychosocial", "huiselijk_geweld", "Signaal huiselijk geweld", "Besproken, veiligheidsplan", None, "high", 0),
+    (
+        "identity",
+        "voorkeurstaal",
+        "Voorkeurstaal",
+        "Nederlands",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "identity",
+        "contactpersoon",
+        "Contactpersoon",
+        "Partner, bereikbaar via praktijk",
+        None,
+        "elevated",
+        0,
+    ),
+    (
+        "identity",
+        "geheim_adres",
+        "Geheim adres",
+        "Ja, adres niet delen met derden",
+        None,
+        "high",
+        0,
+    ),
+    (
+        "care_team",
+        "eerste_verloskundige",
+        "Eerste verloskundige",
+        "A. de Vries",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "care_team",
+        "huisarts",
+        "Huisarts",
+        "Huisartsenpraktijk Centrum",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "care_team",
+        "maatschappelijk_werk",
+        "Maatschappelijk werk",
+        "Betrokken sinds 20 weken",
+        None,
+        "elevated",
+        0,
+    ),
+    (
+        "care_team",
+        "jeugdbescherming",
+        "Jeugdbescherming",
+        "Casusregie actief",
+        None,
+        "high",
+        0,
+    ),
+    (
+        "obstetric_history",
+        "vorige_baring",
+        "Vorige baring",
+        "Spontaan, 39+2 weken",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "obstetric_history",
+        "fluxus",
+        "Fluxus postpartum bij vorige baring",
+        "1200",
+        Some("ml"),
+        "elevated",
+        0,
+    ),
+    (
+        "obstetric_history",
+        "zwangerschapsafbreking",
+        "Eerdere zwangerschapsafbreking",
+        "1 keer",
+        None,
+        "high",
+        0,
+    ),
+    (
+        "pregnancy",
+        "bloeddruk",
+        "Bloeddruk",
+        "118/76",
+        Some("mmHg"),
+        "normal",
+        0,
+    ),
+    (
+        "pregnancy",
+        "gewicht",
+        "Gewicht",
+        "71",
+        Some("kg"),
+        "normal",
+        0,
+    ),
+    (
+        "pregnancy",
+        "ongeplande_zwangerschap",
+        "Zwangerschap gepland",
+        "Nee, wel gewenst",
+        None,
+        "elevated",
+        0,
+    ),
+    (
+        "pregnancy",
+        "draagmoederschap",
+        "Draagmoederschap",
+        "Nee",
+        None,
+        "high",
+        0,
+    ),
+    (
+        "lab_screening",
+        "bloedgroep",
+        "Bloedgroep",
+        "O",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "lab_screening",
+        "rhesus",
+        "Rhesus D",
+        "positief",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "lab_screening",
+        "hb",
+        "Hemoglobine",
+        "7.4",
+        Some("mmol/l"),
+        "normal",
+        1,
+    ),
+    (
+        "lab_screening",
+        "hiv",
+        "HIV-screening",
+        "negatief",
+        None,
+        "elevated",
+        1,
+    ),
+    (
+        "lab_screening",
+        "hepatitis_b",
+        "Hepatitis B (HBsAg)",
+        "negatief",
+        None,
+        "elevated",
+        1,
+    ),
+    (
+        "lab_screening",
+        "nipt",
+        "NIPT",
+        "laag risico",
+        None,
+        "high",
+        1,
+    ),
+    (
+        "ultrasound",
+        "termijnecho",
+        "Termijnecho",
+        "CRL passend bij 12+3 weken",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "ultrasound",
+        "ligging",
+        "Ligging",
+        "Hoofdligging",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "ultrasound",
+        "sea",
+        "Structureel echoscopisch onderzoek (20 weken)",
+        "Geen afwijkingen gezien",
+        None,
+        "elevated",
+        1,
+    ),
+    (
+        "ultrasound",
+        "geavanceerd_echo",
+        "Geavanceerd ultrageluidonderzoek",
+        "Verwezen naar UMC, uitslag volgt",
+        None,
+        "high",
+        1,
+    ),
+    (
+        "medical_history",
+        "allergie",
+        "Allergie",
+        "Penicilline (huiduitslag)",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "medical_history",
+        "astma",
+        "Astma",
+        "Ja, goed ingesteld",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "medical_history",
+        "sectio",
+        "Eerdere keizersnede",
+        "Nee",
+        None,
+        "elevated",
+        1,
+    ),
+    (
+        "medical_history",
+        "depressie",
+        "Depressie in de voorgeschiedenis",
+        "2019, behandeld",
+        None,
+        "high",
+        1,
+    ),
+    (
+        "psychosocial",
+        "steun",
+        "Steun van partner",
+        "Goed",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "psychosocial",
+        "angst",
+        "Angst voor de bevalling",
+        "Matig, besproken",
+        None,
+        "elevated",
+        0,
+    ),
+    (
+        "psychosocial",
+        "huiselijk_geweld",
+        "Signaal huiselijk geweld",
+        "Besproken, veiligheidsplan",
+        None,
+        "high",
+        0,
+    ),
     ("lifestyle", "roken", "Roken", "Nee", None, "normal", 0),
-    ("lifestyle", "alcohol", "Alcohol", "Gestopt bij positieve test", None, "elevated", 0),
-    ("lifestyle", "drugs", "Drugsgebruik", "Cannabis, gestopt", None, "high", 0),
-    ("family_situation", "gezin", "Gezinssamenstelling", "Partner en 1 kind (3 jaar)", None, "normal", 2),
-    ("family_situation", "woning", "Woonsituatie", "Appartement 2e verdieping, geen lift", None, "normal", 2),
-    ("family_situation", "financien", "Financiële zorgen", "Schuldhulpverlening gestart", None, "elevated", 2),
-    ("family_situation", "veilig_thuis", "Melding Veilig Thuis", "Ja, in behandeling", None, "high", 2),
-    ("labour_birth", "baringsduur", "Duur ontsluiting en uitdrijving", "7 uur 40 min", None, "normal", 1),
-    ("labour_birth", "bloedverlies", "Bloedverlies", "450", Some("ml"), "normal", 1),
-    ("labour_birth", "ruptuur", "Perineumruptuur", "Graad 2, gehecht", None, "elevated", 1),
-    ("labour_birth", "kunstverlossing", "Kunstverlossing", "Vacuümextractie", None, "high", 1),
-    ("newborn", "geboortegewicht", "Geboortegewicht", "3450", Some("g"), "normal", 2),
-    ("newborn", "apgar5", "Apgar na 5 minuten", "9", None, "normal", 2),
-    ("newborn", "voeding", "Voeding", "Borstvoeding", None, "normal", 2),
-    ("newborn", "neonatologie", "Opname neonatologie", "2 dagen, observatie", None, "elevated", 2),
-    ("newborn", "erfelijk", "Erfelijke aandoening in familie", "Cystic fibrosis (drager)", None, "high", 2),
-    ("postpartum", "temperatuur", "Temperatuur moeder", "37.1", Some("°C"), "normal", 2),
-    ("postpartum", "fundus", "Fundushoogte", "2 vingers onder de navel", None, "normal", 2),
-    ("postpartum", "stemming", "Stemming", "Emotioneel, huilerig (dag 3)", None, "elevated", 2),
-    ("postpartum", "epds", "Edinburgh-depressieschaal", "14", Some("punten"), "high", 2),
-    ("medication", "ijzer", "Ferrofumaraat", "200 mg 1x per dag", None, "normal", 0),
-    ("medication", "foliumzuur", "Foliumzuur", "0,4 mg 1x per dag", None, "normal", 0),
-    ("medication", "anti_d", "Anti-D immunoglobuline", "Toegediend 30 weken", None, "elevated", 1),
-    ("medication", "sertraline", "Sertraline", "50 mg 1x per dag", None, "high", 1),
+    (
+        "lifestyle",
+        "alcohol",
+        "Alcohol",
+        "Gestopt bij positieve test",
+        None,
+        "elevated",
+        0,
+    ),
+    (
+        "lifestyle",
+        "drugs",
+        "Drugsgebruik",
+        "Cannabis, gestopt",
+        None,
+        "high",
+        0,
+    ),
+    (
+        "family_situation",
+        "gezin",
+        "Gezinssamenstelling",
+        "Partner en 1 kind (3 jaar)",
+        None,
+        "normal",
+        2,
+    ),
+    (
+        "family_situation",
+        "woning",
+        "Woonsituatie",
+        "Appartement 2e verdieping, geen lift",
+        None,
+        "normal",
+        2,
+    ),
+    (
+        "family_situation",
+        "financien",
+        "Financiële zorgen",
+        "Schuldhulpverlening gestart",
+        None,
+        "elevated",
+        2,
+    ),
+    (
+        "family_situation",
+        "veilig_thuis",
+        "Melding Veilig Thuis",
+        "Ja, in behandeling",
+        None,
+        "high",
+        2,
+    ),
+    (
+        "labour_birth",
+        "baringsduur",
+        "Duur ontsluiting en uitdrijving",
+        "7 uur 40 min",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "labour_birth",
+        "bloedverlies",
+        "Bloedverlies",
+        "450",
+        Some("ml"),
+        "normal",
+        1,
+    ),
+    (
+        "labour_birth",
+        "ruptuur",
+        "Perineumruptuur",
+        "Graad 2, gehecht",
+        None,
+        "elevated",
+        1,
+    ),
+    (
+        "labour_birth",
+        "kunstverlossing",
+        "Kunstverlossing",
+        "Vacuümextractie",
+        None,
+        "high",
+        1,
+    ),
+    (
+        "newborn",
+        "geboortegewicht",
+        "Geboortegewicht",
+        "3450",
+        Some("g"),
+        "normal",
+        2,
+    ),
+    (
+        "newborn",
+        "apgar5",
+        "Apgar na 5 minuten",
+        "9",
+        None,
+        "normal",
+        2,
+    ),
+    (
+        "newborn",
+        "voeding",
+        "Voeding",
+        "Borstvoeding",
+        None,
+        "normal",
+        2,
+    ),
+    (
+        "newborn",
+        "neonatologie",
+        "Opname neonatologie",
+        "2 dagen, observatie",
+        None,
+        "elevated",
+        2,
+    ),
+    (
+        "newborn",
+        "erfelijk",
+        "Erfelijke aandoening in familie",
+        "Cystic fibrosis (drager)",
+        None,
+        "high",
+        2,
+    ),
+    (
+        "postpartum",
+        "temperatuur",
+        "Temperatuur moeder",
+        "37.1",
+        Some("°C"),
+        "normal",
+        2,
+    ),
+    (
+        "postpartum",
+        "fundus",
+        "Fundushoogte",
+        "2 vingers onder de navel",
+        None,
+        "normal",
+        2,
+    ),
+    (
+        "postpartum",
+        "stemming",
+        "Stemming",
+        "Emotioneel, huilerig (dag 3)",
+        None,
+        "elevated",
+        2,
+    ),
+    (
+        "postpartum",
+        "epds",
+        "Edinburgh-depressieschaal",
+        "14",
+        Some("punten"),
+        "high",
+        2,
+    ),
+    (
+        "medication",
+        "ijzer",
+        "Ferrofumaraat",
+        "200 mg 1x per dag",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "medication",
+        "foliumzuur",
+        "Foliumzuur",
+        "0,4 mg 1x per dag",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "medication",
+        "anti_d",
+        "Anti-D immunoglobuline",
+        "Toegediend 30 weken",
+        None,
+        "elevated",
+        1,
+    ),
+    (
+        "medication",
+        "sertraline",
+        "Sertraline",
+        "50 mg 1x per dag",
+        None,
+        "high",
+        1,
+    ),
 ];
 
 /// The twelve demo BSNs: consecutive numbers from 999990000 that pass the 11-check.
@@ -123,7 +609,11 @@ fn date_ms(date: Date) -> i64 {
 /// Seeds the demo network once; a second call changes nothing.
 pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
     if store.is_demo().await? {
-        return Ok(SeedSummary { already_seeded: true, clients: 0, entries: 0 });
+        return Ok(SeedSummary {
+            already_seeded: true,
+            clients: 0,
+            entries: 0,
+        });
     }
     for (id, name, kind, source_id) in ORGANISATIONS {
         accounts::add_organisation(store, id, name, kind).await?;
@@ -134,14 +624,26 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
         store.add_source(source_id, id, event).await?;
     }
     for (username, name, role, organisation) in USERS {
-        accounts::add_user(store, organisation, role, username, name, SecretString::from(DEMO_PASSWORD)).await?;
+        accounts::add_user(
+            store,
+            organisation,
+            role,
+            username,
+            name,
+            SecretString::from(DEMO_PASSWORD),
+        )
+        .await?;
     }
 
     let today = OffsetDateTime::now_utc().date();
     let mut total_entries = 0;
     for (i, (bsn, name)) in demo_bsns().iter().zip(CLIENT_NAMES).enumerate() {
-        let birth_date = Date::from_calendar_date(1988 + (i as i32 % 10), time::Month::try_from(1 + (i as u8 % 12)).expect("month"), 3 + i as u8)
-            .expect("valid demo birth date");
+        let birth_date = Date::from_calendar_date(
+            1988 + (i as i32 % 10),
+            time::Month::try_from(1 + (i as u8 % 12)).expect("month"),
+            3 + i as u8,
+        )
+        .expect("valid demo birth date");
         // Half the clients are pregnant now (due in 2-20 weeks), half gave birth in the last days
         // or weeks (the maternity nurse's clients); every client had one earlier pregnancy.
         let pregnant = i % 2 == 0;
@@ -189,18 +691,24 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
                 .enumerate()
                 .filter(|(_, e)| e.6 == source_index)
                 // Labour and newborn data exist only once the baby is born.
-                .filter(|(_, e)| !pregnant || !matches!(e.0, "labour_birth" | "newborn" | "postpartum"))
-                .map(|(n, (category, code, label, value, unit, sensitivity, _))| EntryRow {
-                    id: format!("{source_id}-{i}-{n}"),
-                    pregnancy_id: Some(current.id.clone()),
-                    category: (*category).into(),
-                    code: (*code).into(),
-                    label: (*label).into(),
-                    value: (*value).into(),
-                    unit: unit.map(Into::into),
-                    observed_at: date_ms(today - Duration::days((n as i64 * 3 + i as i64) % 90)),
-                    sensitivity: (*sensitivity).into(),
+                .filter(|(_, e)| {
+                    !pregnant || !matches!(e.0, "labour_birth" | "newborn" | "postpartum")
                 })
+                .map(
+                    |(n, (category, code, label, value, unit, sensitivity, _))| EntryRow {
+                        id: format!("{source_id}-{i}-{n}"),
+                        pregnancy_id: Some(current.id.clone()),
+                        category: (*category).into(),
+                        code: (*code).into(),
+                        label: (*label).into(),
+                        value: (*value).into(),
+                        unit: unit.map(Into::into),
+                        observed_at: date_ms(
+                            today - Duration::days((n as i64 * 3 + i as i64) % 90),
+                        ),
+                        sensitivity: (*sensitivity).into(),
+                    },
+                )
                 .collect();
             total_entries += entries.len();
             let content = ShareContent {
@@ -217,11 +725,17 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
             event.detail = serde_json::json!({
                 "pregnancies": content.pregnancies.len(), "entries": content.entries.len()
             });
-            store.replace_share(bsn.as_ref(), source_id, &content, event).await?;
+            store
+                .replace_share(bsn.as_ref(), source_id, &content, event)
+                .await?;
         }
     }
     store.mark_demo().await?;
-    Ok(SeedSummary { already_seeded: false, clients: CLIENT_NAMES.len(), entries: total_entries })
+    Ok(SeedSummary {
+        already_seeded: false,
+        clients: CLIENT_NAMES.len(),
+        entries: total_entries,
+    })
 }
 
 #[cfg(test)]
@@ -245,7 +759,9 @@ mod tests {
     fn the_demo_covers_every_category_and_every_sensitivity() {
         for category in Category::ALL {
             for sensitivity in Sensitivity::ALL {
-                let present = ENTRIES.iter().any(|e| e.0 == category.as_str() && e.5 == sensitivity.as_str());
+                let present = ENTRIES
+                    .iter()
+                    .any(|e| e.0 == category.as_str() && e.5 == sensitivity.as_str());
                 // Every (category, sensitivity) pair exists somewhere in the demo data set.
                 assert!(present, "{category} / {sensitivity} missing");
             }

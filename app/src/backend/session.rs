@@ -108,7 +108,8 @@ impl SessionUser {
     pub fn actor(&self) -> Actor {
         Actor {
             user_id: self.id.clone(),
-            user_name: self.display_name.clone(),
+            // The login name: unique and stable, so the log can be searched by it.
+            user_name: self.username.clone(),
             role: self.role,
             organisation_id: self.organisation_id.clone(),
         }
@@ -122,14 +123,22 @@ fn session_failed(err: impl std::fmt::Display) -> AppError {
 
 /// The session of the current request.
 pub async fn current_session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>().await.map_err(session_failed)
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(session_failed)
 }
 
 /// Starts a fresh session for `user`: a new session id (no fixation), the user and login time.
 pub async fn start(session: &Session, user: &SessionUser) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_failed)?;
-    session.insert(USER_ID, &user.id).await.map_err(session_failed)?;
-    session.insert(LOGIN_AT, now_ms()).await.map_err(session_failed)?;
+    session
+        .insert(USER_ID, &user.id)
+        .await
+        .map_err(session_failed)?;
+    session
+        .insert(LOGIN_AT, now_ms())
+        .await
+        .map_err(session_failed)?;
     Ok(())
 }
 
@@ -143,16 +152,28 @@ pub async fn end(session: &Session) -> Result<(), AppError> {
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     let state = expect_context::<AppState>();
     let session = current_session().await?;
-    let Some(user_id) = session.get::<String>(USER_ID).await.map_err(session_failed)? else {
+    let Some(user_id) = session
+        .get::<String>(USER_ID)
+        .await
+        .map_err(session_failed)?
+    else {
         return Ok(None);
     };
-    let login_at: i64 = session.get(LOGIN_AT).await.map_err(session_failed)?.unwrap_or(0);
+    let login_at: i64 = session
+        .get(LOGIN_AT)
+        .await
+        .map_err(session_failed)?
+        .unwrap_or(0);
     let lifetime_ms = state.settings.session_absolute.as_millis() as i64;
     if now_ms() - login_at > lifetime_ms {
         end(&session).await?;
         return Ok(None);
     }
-    let user = state.store.user_by_id(&user_id).await?.and_then(SessionUser::from_row);
+    let user = state
+        .store
+        .user_by_id(&user_id)
+        .await?
+        .and_then(SessionUser::from_row);
     if user.is_none() {
         end(&session).await?;
     }
@@ -172,23 +193,4 @@ pub async fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
     } else {
         Err(AppError::Forbidden)
     }
-}
-
-/// Remembers the outcome of a form posted without JavaScript, so the page it returns to can
-/// show it (the browser follows a redirect, the server-function result itself is not shown).
-pub async fn set_flash<T: serde::Serialize>(form: &str, value: &T) -> Result<(), AppError> {
-    let session = current_session().await?;
-    session
-        .insert(&format!("flash:{form}"), value)
-        .await
-        .map_err(session_failed)
-}
-
-/// Takes (reads and removes) the remembered outcome of a form.
-pub async fn take_flash<T: serde::de::DeserializeOwned>(form: &str) -> Result<Option<T>, AppError> {
-    let session = current_session().await?;
-    session
-        .remove(&format!("flash:{form}"))
-        .await
-        .map_err(session_failed)
 }

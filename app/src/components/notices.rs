@@ -28,7 +28,8 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
 /// The error of a form submission, above the form.
 #[component]
 pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
-    move || {
+    // The error may come from a resource (the no-JavaScript flash): read it in a Transition.
+    let body = move || {
         error.get().map(|e| {
             let detail = match &e {
                 AppError::Validation { field_errors } => field_errors
@@ -45,7 +46,8 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
                 </div>
             }
         })
-    }
+    };
+    view! { <Transition fallback=|| ()>{body}</Transition> }
 }
 
 /// The problem with one field, under its input.
@@ -54,10 +56,11 @@ pub fn FieldProblem(
     #[prop(into)] error: Signal<Option<AppError>>,
     field: &'static str,
 ) -> impl IntoView {
-    move || {
+    let body = move || {
         error
             .get()
             .and_then(|e| e.problem_for(field))
             .map(|p| view! { <p class="field-problem" id=format!("{field}-probleem")>{p}</p> })
-    }
+    };
+    view! { <Transition fallback=|| ()>{body}</Transition> }
 }

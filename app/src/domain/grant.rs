@@ -84,27 +84,41 @@ mod tests {
 
     #[test]
     fn without_pregnancies_a_grant_lasts_thirty_days() {
-        let expiry = grant_expiry(Ground::Behandelrelatie, NOW, PregnancyDates::default(), GrantPeriods::default());
+        let expiry = grant_expiry(
+            Ground::Behandelrelatie,
+            NOW,
+            PregnancyDates::default(),
+            GrantPeriods::default(),
+        );
         assert_eq!(expiry, NOW + Duration::days(30));
     }
 
     #[test]
     fn an_active_pregnancy_extends_to_ten_weeks_after_the_due_date() {
-        let dates = PregnancyDates { active_due_date: Some(date!(2027 - 03 - 01)), latest_end: None };
+        let dates = PregnancyDates {
+            active_due_date: Some(date!(2027 - 03 - 01)),
+            latest_end: None,
+        };
         let expiry = grant_expiry(Ground::Verwijzing, NOW, dates, GrantPeriods::default());
         assert_eq!(expiry.date(), date!(2027 - 05 - 10));
     }
 
     #[test]
     fn a_recent_birth_extends_to_eight_weeks_after_it() {
-        let dates = PregnancyDates { active_due_date: None, latest_end: Some(date!(2026 - 11 - 20)) };
+        let dates = PregnancyDates {
+            active_due_date: None,
+            latest_end: Some(date!(2026 - 11 - 20)),
+        };
         let expiry = grant_expiry(Ground::Waarneming, NOW, dates, GrantPeriods::default());
         assert_eq!(expiry.date(), date!(2027 - 01 - 15));
     }
 
     #[test]
     fn an_emergency_grant_lasts_a_day_whatever_the_pregnancy() {
-        let dates = PregnancyDates { active_due_date: Some(date!(2027 - 03 - 01)), latest_end: None };
+        let dates = PregnancyDates {
+            active_due_date: Some(date!(2027 - 03 - 01)),
+            latest_end: None,
+        };
         let expiry = grant_expiry(Ground::Spoed, NOW, dates, GrantPeriods::default());
         assert_eq!(expiry, NOW + Duration::hours(24));
     }

@@ -134,15 +134,29 @@ mod tests {
         let policy = Policy::default_design();
         let nurse = Role::Kraamverzorgende;
         assert!(policy.allows(request(nurse, Category::LabScreening, Sensitivity::Normal)));
-        assert!(!policy.allows(request(nurse, Category::LabScreening, Sensitivity::Elevated)));
+        assert!(!policy.allows(request(
+            nurse,
+            Category::LabScreening,
+            Sensitivity::Elevated
+        )));
     }
 
     #[test]
     fn a_sonographer_sees_no_medication_and_all_ultrasound() {
         let policy = Policy::default_design();
-        assert!(!policy.allows(request(Role::Echoscopist, Category::Medication, Sensitivity::Normal)));
-        assert!(policy.allows(request(Role::Echoscopist, Category::Ultrasound, Sensitivity::High)));
-        assert!(!policy.visible_categories(Role::Echoscopist).contains(&Category::Medication));
+        assert!(!policy.allows(request(
+            Role::Echoscopist,
+            Category::Medication,
+            Sensitivity::Normal
+        )));
+        assert!(policy.allows(request(
+            Role::Echoscopist,
+            Category::Ultrasound,
+            Sensitivity::High
+        )));
+        assert!(!policy
+            .visible_categories(Role::Echoscopist)
+            .contains(&Category::Medication));
     }
 
     fn any_role() -> impl Strategy<Value = Role> {

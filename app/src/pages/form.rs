@@ -1,67 +1,36 @@
 //! Form outcomes that work with and without JavaScript.
 //!
 //! With JavaScript an `ActionForm` receives the server function's result and shows it. Without
-//! JavaScript the browser posts a plain form, the server answers with a redirect back to the
-//! page, and the result would be lost; so for such posts an error is kept in the session
-//! ("flash") and the page shows it once when it renders again.
+//! JavaScript the browser posts a plain form and the server answers with a redirect back to
+//! the page; Leptos then carries the error in the redirect's query (`__err`, the serialized
+//! `AppError`, never the input) and `ServerAction::new()` picks it up, so the same component
+//! shows it. That redirect must stay a redirect: the error status is only set for JavaScript
+//! calls.
 
 use crate::error::AppError;
-use leptos::prelude::*;
 
-/// The forms that can leave a flash (bounds what a caller can read or write in the session).
-pub const FORMS: &[&str] = &["login", "password"];
-
-/// Finishes a form's server function: on error, a plain form post gets the error as a flash
-/// (and keeps its redirect), a JavaScript call gets the error's HTTP status.
+/// Sets the HTTP status of an error answer, except for a plain form post (which must stay a
+/// redirect back to the form).
 #[cfg(feature = "ssr")]
-pub async fn finish<T>(form: &'static str, result: Result<T, AppError>) -> Result<T, AppError> {
+pub async fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(err) = &result {
-        if crate::backend::request::is_plain_form_post().await {
-            crate::backend::session::set_flash(form, err).await?;
-        } else {
-            set_status(err);
+        if !crate::backend::request::is_plain_form_post().await {
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(err.status_code());
+            }
         }
     }
     result
 }
 
-/// Sets the HTTP status of an error answer of a server function.
-#[cfg(feature = "ssr")]
-pub fn set_status(err: &AppError) {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(err.status_code());
-    }
-}
-
-/// Finishes a server function that is not a form (only sets the status of an error).
-#[cfg(feature = "ssr")]
-pub fn finish_call<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(err) = &result {
-        set_status(err);
-    }
-    result
-}
-
-/// Takes the flashed error of a form posted without JavaScript, if any.
-#[server(endpoint = "form_error")]
-pub async fn take_form_error(form: String) -> Result<Option<AppError>, AppError> {
-    if !FORMS.contains(&form.as_str()) {
-        return finish_call(Err(AppError::field("form", "onbekend formulier")));
-    }
-    crate::backend::session::take_flash(&form).await
-}
-
-/// The error to show for a form: the action's own result (JavaScript) or the flash (none).
-pub fn form_error<S>(form: &'static str, action: ServerAction<S>) -> Signal<Option<AppError>>
+/// The error of a form's last submission, with or without JavaScript.
+pub fn action_error<S>(
+    action: leptos::prelude::ServerAction<S>,
+) -> leptos::prelude::Signal<Option<AppError>>
 where
     S: server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Send + Sync + 'static,
 {
-    let flash = Resource::new(|| (), move |_| take_form_error(form.to_owned()));
+    use leptos::prelude::*;
     let value = action.value();
-    Signal::derive(move || match value.get() {
-        Some(Err(e)) => Some(e),
-        Some(Ok(())) => None,
-        None => flash.get().and_then(|r| r.ok().flatten()),
-    })
+    Signal::derive(move || value.get().and_then(|r| r.err()))
 }

@@ -15,7 +15,12 @@ fn run(db: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("run ooievaar");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -35,42 +40,112 @@ fn fresh_db() -> (tempfile::TempDir, String) {
 #[tokio::test]
 async fn org_and_user_add_store_the_account_and_log_it() {
     let (_dir, db) = fresh_db();
-    let out = run(&db, &["org", "add", "--id", "vp-noord", "--name", "Praktijk Noord", "--kind", "verloskundigenpraktijk"], None);
+    let out = run(
+        &db,
+        &[
+            "org",
+            "add",
+            "--id",
+            "vp-noord",
+            "--name",
+            "Praktijk Noord",
+            "--kind",
+            "verloskundigenpraktijk",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run(
         &db,
-        &["user", "add", "--organisation", "vp-noord", "--role", "verloskundige", "--username", "ilse", "--name", "Ilse Bakker"],
+        &[
+            "user",
+            "add",
+            "--organisation",
+            "vp-noord",
+            "--role",
+            "verloskundige",
+            "--username",
+            "ilse",
+            "--name",
+            "Ilse Bakker",
+        ],
         Some("een-heel-goed-wachtwoord\n"),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run(
         &db,
-        &["user", "add", "--organisation", "vp-noord", "--role", "beheerder", "--username", "jan", "--name", "Jan", "--generate-password"],
+        &[
+            "user",
+            "add",
+            "--organisation",
+            "vp-noord",
+            "--role",
+            "beheerder",
+            "--username",
+            "jan",
+            "--name",
+            "Jan",
+            "--generate-password",
+        ],
         None,
     );
     assert!(out.status.success());
     let stdout = text(&out.stdout);
-    let generated = stdout.lines().find_map(|l| l.strip_prefix("wachtwoord: ")).expect("printed password");
+    let generated = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("wachtwoord: "))
+        .expect("printed password");
     assert_eq!(generated.len(), 20);
 
     let store = Store::connect(&db).await.unwrap();
-    let ilse = store.user_by_username("ilse").await.unwrap().expect("stored");
+    let ilse = store
+        .user_by_username("ilse")
+        .await
+        .unwrap()
+        .expect("stored");
     assert_eq!(ilse.role, "verloskundige");
     assert!(ilse.password_hash.starts_with("$argon2id$"));
-    let actions: Vec<_> = store.audit_events_after(0, 100).await.unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<_> = store
+        .audit_events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(actions, ["organisation_added", "user_added", "user_added"]);
 }
 
 #[tokio::test]
 async fn bad_arguments_give_a_clear_message_a_failure_exit_and_change_nothing() {
     let (_dir, db) = fresh_db();
-    let out = run(&db, &["org", "add", "--id", "x1", "--name", "X", "--kind", "apotheek"], None);
+    let out = run(
+        &db,
+        &[
+            "org", "add", "--id", "x1", "--name", "X", "--kind", "apotheek",
+        ],
+        None,
+    );
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--kind"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--kind"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = run(
         &db,
-        &["user", "add", "--organisation", "bestaat-niet", "--role", "arts", "--username", "a b", "--name", "A"],
+        &[
+            "user",
+            "add",
+            "--organisation",
+            "bestaat-niet",
+            "--role",
+            "arts",
+            "--username",
+            "a b",
+            "--name",
+            "A",
+        ],
         Some("kort\n"),
     );
     assert!(!out.status.success());
@@ -83,16 +158,47 @@ async fn bad_arguments_give_a_clear_message_a_failure_exit_and_change_nothing() 
     assert_eq!(out.status.code(), Some(2));
 
     let store = Store::connect(&db).await.unwrap();
-    assert!(store.audit_events_after(0, 10).await.unwrap().is_empty(), "nothing recorded");
+    assert!(
+        store.audit_events_after(0, 10).await.unwrap().is_empty(),
+        "nothing recorded"
+    );
     assert!(store.organisation("x1").await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn an_existing_username_is_an_error() {
     let (_dir, db) = fresh_db();
-    run(&db, &["org", "add", "--id", "zh-a", "--name", "Ziekenhuis A", "--kind", "ziekenhuis"], None);
+    run(
+        &db,
+        &[
+            "org",
+            "add",
+            "--id",
+            "zh-a",
+            "--name",
+            "Ziekenhuis A",
+            "--kind",
+            "ziekenhuis",
+        ],
+        None,
+    );
     let add = |name: &str| {
-        run(&db, &["user", "add", "--organisation", "zh-a", "--role", "gynaecoloog", "--username", name, "--name", "K"], Some("lang-genoeg-wachtwoord\n"))
+        run(
+            &db,
+            &[
+                "user",
+                "add",
+                "--organisation",
+                "zh-a",
+                "--role",
+                "gynaecoloog",
+                "--username",
+                name,
+                "--name",
+                "K",
+            ],
+            Some("lang-genoeg-wachtwoord\n"),
+        )
     };
     assert!(add("karin").status.success());
     let again = add("Karin");
@@ -112,27 +218,54 @@ async fn demo_seed_then_audit_verify_reports_an_intact_chain_and_finds_tampering
     let verify = run(&db, &["audit", "verify"], None);
     assert!(verify.status.success());
     let store = Store::connect(&db).await.unwrap();
-    let VerifyReport::Intact { events } = store.verify_audit_chain().await.unwrap() else { panic!() };
+    let VerifyReport::Intact { events } = store.verify_audit_chain().await.unwrap() else {
+        panic!()
+    };
     assert!(text(&verify.stdout).contains(&format!("{events} events")));
 
     // Alter event 5 behind the triggers' back.
-    let app::backend::store::Db::Sqlite(pool) = store.db() else { unreachable!() };
-    sqlx::query("DROP TRIGGER audit_events_no_update").execute(pool).await.unwrap();
-    sqlx::query("UPDATE audit_events SET user_agent = 'x' WHERE id = 5").execute(pool).await.unwrap();
+    let app::backend::store::Db::Sqlite(pool) = store.db() else {
+        unreachable!()
+    };
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET user_agent = 'x' WHERE id = 5")
+        .execute(pool)
+        .await
+        .unwrap();
     let verify = run(&db, &["audit", "verify"], None);
     assert!(!verify.status.success());
-    assert!(text(&verify.stderr).contains("event 5"), "{}", text(&verify.stderr));
+    assert!(
+        text(&verify.stderr).contains("event 5"),
+        "{}",
+        text(&verify.stderr)
+    );
 }
 
 #[tokio::test]
 async fn user_disable_blocks_the_account() {
     let (_dir, db) = fresh_db();
     run(&db, &["demo", "seed"], None);
-    let out = run(&db, &["user", "disable", "--username", "kraamverzorgende"], None);
+    let out = run(
+        &db,
+        &["user", "disable", "--username", "kraamverzorgende"],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let store = Store::connect(&db).await.unwrap();
-    assert!(store.user_by_username("kraamverzorgende").await.unwrap().unwrap().is_disabled());
-    let again = run(&db, &["user", "disable", "--username", "kraamverzorgende"], None);
+    assert!(store
+        .user_by_username("kraamverzorgende")
+        .await
+        .unwrap()
+        .unwrap()
+        .is_disabled());
+    let again = run(
+        &db,
+        &["user", "disable", "--username", "kraamverzorgende"],
+        None,
+    );
     assert!(!again.status.success());
     let unknown = run(&db, &["user", "disable", "--username", "niemand"], None);
     assert!(text(&unknown.stderr).contains("onbekende gebruiker"));

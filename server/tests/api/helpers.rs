@@ -28,9 +28,10 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempD
             let admin = std::env::var("OOIEVAAR_TEST_PG")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
             let name = format!("ooievaar_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
-                .await
-                .expect("PostgreSQL for the tests (set OOIEVAAR_TEST_PG or run make test)");
+            let mut conn =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
+                    .await
+                    .expect("PostgreSQL for the tests (set OOIEVAAR_TEST_PG or run make test)");
             sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
                 .await
                 .expect("create test database");
@@ -42,8 +43,6 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempD
 pub struct TestApp {
     pub address: String,
     pub store: Store,
-    pub client: reqwest::Client,
-    pub database_url: String,
     _guard: Option<tempfile::TempDir>,
 }
 
@@ -60,13 +59,21 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
         .output_name("ooievaar")
         .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
-    let config = Config { database_url: database_url.clone(), leptos_options, settings };
+    let config = Config {
+        database_url,
+        leptos_options,
+        settings,
+    };
     let application = Application::build(config).await.expect("app builds");
     let store = application.store().clone();
     demo::seed(&store).await.expect("demo seed");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    TestApp { address, store, client: client(), database_url, _guard: guard }
+    TestApp {
+        address,
+        store,
+        _guard: guard,
+    }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
@@ -85,7 +92,12 @@ impl TestApp {
     }
 
     /// Calls a server function the way the hydrated client does (no `text/html` in Accept).
-    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         client
             .post(self.url(&format!("/api/{endpoint}")))
             .header("accept", "application/json")
@@ -95,8 +107,18 @@ impl TestApp {
             .expect("request")
     }
 
-    pub async fn login_as(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
-        self.call(client, "login", &[("username", username), ("password", password)]).await
+    pub async fn login_as(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.call(
+            client,
+            "login",
+            &[("username", username), ("password", password)],
+        )
+        .await
     }
 
     /// A new client logged in as `username` (a demo user).
@@ -109,11 +131,18 @@ impl TestApp {
 
     /// The `/api/shell` answer as JSON.
     pub async fn shell(&self, client: &reqwest::Client) -> serde_json::Value {
-        self.call(client, "shell", &[]).await.json().await.expect("shell json")
+        self.call(client, "shell", &[])
+            .await
+            .json()
+            .await
+            .expect("shell json")
     }
 
     pub async fn audit_events(&self) -> Vec<app::backend::store::AuditRow> {
-        self.store.audit_events_after(0, 100_000).await.expect("audit rows")
+        self.store
+            .audit_events_after(0, 100_000)
+            .await
+            .expect("audit rows")
     }
 
     pub async fn assert_chain_intact(&self) {

@@ -15,7 +15,15 @@ async fn server_functions_refuse_callers_without_a_session(backend: Backend) {
     let anonymous = client();
     for endpoint in ["users", "policy", "audit_chain", "change_password"] {
         let response = app
-            .call(&anonymous, endpoint, &[("current_password", "a"), ("new_password", "b"), ("confirm_password", "b")])
+            .call(
+                &anonymous,
+                endpoint,
+                &[
+                    ("current_password", "a"),
+                    ("new_password", "b"),
+                    ("confirm_password", "b"),
+                ],
+            )
             .await;
         assert_eq!(response.status(), 401, "{endpoint}");
     }
@@ -28,23 +36,43 @@ async fn server_functions_refuse_the_wrong_role(backend: Backend) {
     assert_eq!(app.call(&midwife, "audit_chain", &[]).await.status(), 403);
     let officer = app.logged_in("privacy").await;
     assert_eq!(app.call(&officer, "users", &[]).await.status(), 403);
-    let chain: serde_json::Value = app.call(&officer, "audit_chain", &[]).await.json().await.unwrap();
+    let chain: serde_json::Value = app
+        .call(&officer, "audit_chain", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(chain["events"].as_i64().unwrap() > 0);
     assert_eq!(chain["broken_at"], serde_json::Value::Null);
     let admin = app.logged_in("beheer").await;
     let users: serde_json::Value = app.call(&admin, "users", &[]).await.json().await.unwrap();
-    let names: Vec<_> = users.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<_> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
     // Only her own organisation's accounts.
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names.contains(&"verloskundige".to_owned()));
     assert!(!names.contains(&"gynaecoloog".to_owned()));
-    let policy: serde_json::Value = app.call(&midwife, "policy", &[]).await.json().await.unwrap();
+    let policy: serde_json::Value = app
+        .call(&midwife, "policy", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(policy.as_array().unwrap().len(), 14);
 }
 
 async fn pages_send_anonymous_visitors_to_login_and_say_no_to_the_wrong_role(backend: Backend) {
     let app = spawn_app(backend).await;
-    let home = client().get(app.url("/")).send().await.unwrap();
+    let home = client()
+        .get(app.url("/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(home.status(), 302);
     assert_eq!(home.headers()["location"], "/login");
     let officer = app.logged_in("privacy").await;
@@ -60,8 +88,17 @@ async fn healthz_answers_and_the_login_form_has_the_contract_fields(backend: Bac
     let health = client().get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert!(health.headers().contains_key("x-request-id"));
-    let page = client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains(r#"name="username""#) && page.contains(r#"autocomplete="username""#));
-    assert!(page.contains(r#"name="password""#) && page.contains(r#"autocomplete="current-password""#));
+    assert!(
+        page.contains(r#"name="password""#) && page.contains(r#"autocomplete="current-password""#)
+    );
     assert!(page.contains("DEMO"));
 }

@@ -66,7 +66,8 @@ impl Store {
         event: NewAuditEvent,
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
-            c.insert_organisation(id, name, kind.as_str(), now_ms()).await?;
+            c.insert_organisation(id, name, kind.as_str(), now_ms())
+                .await?;
             crate::backend::audit::append(c, event).await?;
         });
         Ok(())
@@ -119,20 +120,24 @@ impl Store {
         event: NewAuditEvent,
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
-            c.set_password_hash(user_id, password_hash, now_ms()).await?;
+            c.set_password_hash(user_id, password_hash, now_ms())
+                .await?;
             crate::backend::audit::append(c, event).await?;
         });
         Ok(())
     }
 
-    /// Failed logins in the window for a username or address (for slowing down guessing).
+    /// Failed logins in the window for a username and from an address (for slowing down
+    /// guessing), as `(for_name, from_address)`.
     pub async fn recent_login_failures(
         &self,
         username: &str,
         ip: Option<&str>,
         since_ms: i64,
-    ) -> StoreResult<i64> {
-        read_conn!(self, |c| c.recent_login_failures(username, ip, since_ms).await)
+    ) -> StoreResult<(i64, i64)> {
+        read_conn!(self, |c| c
+            .recent_login_failures(username, ip, since_ms)
+            .await)
     }
 
     /// Appends one audit event on its own (login attempts, log reads, refusals).

@@ -31,8 +31,14 @@ pub struct AuditRow {
 /// The result of `ooievaar audit verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyReport {
-    Intact { events: i64 },
-    Broken { event_id: i64, reason: ChainBreak, checked: i64 },
+    Intact {
+        events: i64,
+    },
+    Broken {
+        event_id: i64,
+        reason: ChainBreak,
+        checked: i64,
+    },
 }
 
 const VERIFY_PAGE: i64 = 5_000;
@@ -50,8 +56,14 @@ impl Store {
                     return Ok(VerifyReport::Intact { events: checked });
                 }
                 for row in page {
-                    if let Err(reason) = check_link(prev.as_ref().map(|(i, h)| (*i, h.as_str())), &row) {
-                        return Ok(VerifyReport::Broken { event_id: row.id, reason, checked });
+                    if let Err(reason) =
+                        check_link(prev.as_ref().map(|(i, h)| (*i, h.as_str())), &row)
+                    {
+                        return Ok(VerifyReport::Broken {
+                            event_id: row.id,
+                            reason,
+                            checked,
+                        });
                     }
                     checked += 1;
                     prev = Some((row.id, row.hash));
@@ -61,7 +73,11 @@ impl Store {
     }
 
     /// Events after `after_id`, oldest first, at most `limit`.
-    pub async fn audit_events_after(&self, after_id: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
+    pub async fn audit_events_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRow>> {
         read_conn!(self, |c| c.audit_page(after_id, limit).await)
     }
 }

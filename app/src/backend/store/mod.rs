@@ -45,7 +45,9 @@ impl StoreError {
     /// Maps a unique-constraint violation to `AlreadyExists(what)`.
     pub fn on_unique(err: sqlx::Error, what: &'static str) -> Self {
         match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::AlreadyExists(what),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::AlreadyExists(what)
+            }
             _ => StoreError::Database(err),
         }
     }
@@ -127,7 +129,9 @@ impl Store {
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-            Store { db: Db::Postgres(pool) }
+            Store {
+                db: Db::Postgres(pool),
+            }
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::BadUrl(e.to_string()))?
@@ -150,7 +154,9 @@ impl Store {
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            Store { db: Db::Sqlite(pool) }
+            Store {
+                db: Db::Sqlite(pool),
+            }
         } else {
             return Err(StoreError::BadUrl(
                 "DATABASE_URL must start with sqlite: or postgres://".into(),

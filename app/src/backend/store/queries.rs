@@ -102,9 +102,10 @@ queries! {
         .await?)
     }
 
-    /// Failed logins since `since_ms` for this username or from this address, counted after
-    /// the username's last successful login (a success resets the username's count).
-    async fn recent_login_failures(&mut self, username: &str, ip: Option<&str>, since_ms: i64) -> StoreResult<i64> {
+    /// Failed logins since `since_ms` for this username (counted after its last successful
+    /// login: a success resets the name's count) and from this address (not reset: an attacker
+    /// must not clear it by logging in to an account of her own).
+    async fn recent_login_failures(&mut self, username: &str, ip: Option<&str>, since_ms: i64) -> StoreResult<(i64, i64)> {
         let by_name: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_events WHERE user_name = $1 AND action = 'login_failed' \
              AND occurred_at >= $2 AND occurred_at > COALESCE((SELECT MAX(occurred_at) FROM audit_events \
@@ -124,7 +125,7 @@ queries! {
             .await?,
             None => 0,
         };
-        Ok(by_name.max(by_ip))
+        Ok((by_name, by_ip))
     }
 
     // ----- organisations and users -----

@@ -68,8 +68,14 @@ impl Store {
             if c.share_consent(&client_id, source_id).await?.as_deref() == Some("withdrawn") {
                 return Err(StoreError::ConsentWithdrawn);
             }
-            c.upsert_active_share(&client_id, source_id, &content.name, &content.birth_date, now)
-                .await?;
+            c.upsert_active_share(
+                &client_id,
+                source_id,
+                &content.name,
+                &content.birth_date,
+                now,
+            )
+            .await?;
             c.purge_share_content(&client_id, source_id).await?;
             for p in &content.pregnancies {
                 c.insert_pregnancy(&client_id, source_id, p).await?;

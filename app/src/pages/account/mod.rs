@@ -2,7 +2,7 @@
 
 use crate::components::{FieldProblem, FormError, Protected};
 use crate::error::AppError;
-use crate::pages::form::form_error;
+use crate::pages::form::action_error;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -34,7 +34,7 @@ pub async fn change_password(
         Ok(())
     }
     .await;
-    crate::pages::form::finish("password", result).await
+    crate::pages::form::finish(result).await
 }
 
 pub fn create_change_password_action() -> ServerAction<ChangePassword> {
@@ -44,7 +44,7 @@ pub fn create_change_password_action() -> ServerAction<ChangePassword> {
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let action = create_change_password_action();
-    let error = form_error("password", action);
+    let error = action_error(action);
     let query = use_query_map();
     let changed = move || {
         query.with(|q| q.get("gewijzigd").is_some()) && error.get().is_none()
@@ -55,9 +55,11 @@ pub fn AccountPage() -> impl IntoView {
             <h1>"Mijn account"</h1>
             <section class="card">
                 <h2>"Wachtwoord wijzigen"</h2>
-                <Show when=changed>
-                    <div class="form-ok" role="status">"Uw wachtwoord is gewijzigd."</div>
-                </Show>
+                <Transition fallback=|| ()>
+                    <Show when=changed>
+                        <div class="form-ok" role="status">"Uw wachtwoord is gewijzigd."</div>
+                    </Show>
+                </Transition>
                 <FormError error/>
                 <ActionForm action attr:class="stack" attr:id="password-form">
                     <label for="current_password">"Huidig wachtwoord"</label>

@@ -19,13 +19,21 @@ pub struct ChainView {
 pub async fn chain_status() -> Result<ChainView, AppError> {
     use crate::backend::store::VerifyReport;
     use crate::backend::{session, AppState};
-    crate::pages::form::finish_call(
+    crate::pages::form::finish(
         async {
             session::require_role(&[Role::PrivacyOfficer]).await?;
-            let report = expect_context::<AppState>().store.verify_audit_chain().await?;
+            let report = expect_context::<AppState>()
+                .store
+                .verify_audit_chain()
+                .await?;
             Ok(match report {
-                VerifyReport::Intact { events } => ChainView { events, broken_at: None },
-                VerifyReport::Broken { event_id, checked, .. } => ChainView {
+                VerifyReport::Intact { events } => ChainView {
+                    events,
+                    broken_at: None,
+                },
+                VerifyReport::Broken {
+                    event_id, checked, ..
+                } => ChainView {
                     events: checked,
                     broken_at: Some(event_id),
                 },
@@ -33,6 +41,7 @@ pub async fn chain_status() -> Result<ChainView, AppError> {
         }
         .await,
     )
+    .await
 }
 
 #[component]

@@ -2,17 +2,21 @@
 
 use super::create_login_action;
 use crate::components::{use_shell, FormError};
-use crate::pages::form::form_error;
+use crate::pages::form::action_error;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = create_login_action();
-    let error = form_error("login", action);
+    let error = action_error(action);
     let shell = use_shell();
     let already_in = move || {
-        shell.get().and_then(|s| s.ok()).and_then(|s| s.user).map(|_| view! { <Redirect path="/"/> })
+        shell
+            .get()
+            .and_then(|s| s.ok())
+            .and_then(|s| s.user)
+            .map(|_| view! { <Redirect path="/"/> })
     };
     view! {
         <Transition fallback=|| ()>{already_in}</Transition>

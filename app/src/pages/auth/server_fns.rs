@@ -32,7 +32,10 @@ pub async fn shell_info() -> Result<ShellView, AppError> {
         role: u.role,
         organisation_name: u.organisation_name,
     });
-    Ok(ShellView { user, demo: state.store.is_demo().await? })
+    Ok(ShellView {
+        user,
+        demo: state.store.is_demo().await?,
+    })
 }
 
 /// Logs in with username and password; on success a fresh session and a redirect to `/`.
@@ -56,7 +59,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
         Ok(())
     }
     .await;
-    crate::pages::form::finish("login", result).await
+    crate::pages::form::finish(result).await
 }
 
 /// Ends the session (logged as `logout`) and goes to the login page.

@@ -17,8 +17,7 @@ pub struct PolicyRow {
 #[server(endpoint = "policy")]
 pub async fn policy_table() -> Result<Vec<PolicyRow>, AppError> {
     use crate::backend::{session, AppState};
-    use crate::pages::form::finish_call;
-    finish_call(
+    crate::pages::form::finish(
         async {
             session::require_user().await?;
             let policy = expect_context::<AppState>().store.policy().await?;
@@ -32,6 +31,7 @@ pub async fn policy_table() -> Result<Vec<PolicyRow>, AppError> {
         }
         .await,
     )
+    .await
 }
 
 fn cell_label(cell: PolicyCell) -> &'static str {

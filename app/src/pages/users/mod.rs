@@ -18,7 +18,7 @@ pub struct UserListItem {
 #[server(endpoint = "users")]
 pub async fn list_users() -> Result<Vec<UserListItem>, AppError> {
     use crate::backend::{session, AppState};
-    crate::pages::form::finish_call(
+    crate::pages::form::finish(
         async {
             let admin = session::require_role(&[Role::Beheerder]).await?;
             let rows = expect_context::<AppState>()
@@ -37,6 +37,7 @@ pub async fn list_users() -> Result<Vec<UserListItem>, AppError> {
         }
         .await,
     )
+    .await
 }
 
 #[component]
