@@ -95,8 +95,19 @@ const CLIENT_NAMES: [&str; 12] = [
     "Ingrid Schouten",
 ];
 
-/// (category, code, label, value, unit, sensitivity, source index 0..3)
-const ENTRIES: &[(&str, &str, &str, &str, Option<&str>, &str, usize)] = &[
+/// One demo entry: (category, code, label, value, unit, sensitivity, index of the sharing
+/// organisation in `ORGANISATIONS`).
+type DemoEntry = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    usize,
+);
+
+const ENTRIES: &[DemoEntry] = &[
     (
         "identity",
         "voorkeurstaal",
