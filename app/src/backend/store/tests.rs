@@ -393,3 +393,57 @@ async fn usernames_are_unique(store: Store) {
         .await;
     assert!(matches!(again, Err(StoreError::AlreadyExists("username"))));
 }
+
+/// SQLite only: audit rows must survive power loss (WAL + synchronous=FULL), and writers wait
+/// for each other instead of failing at once.
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_full_sync_and_a_busy_timeout() {
+    let (store, _guard) = fresh("sqlite").await;
+    let Db::Sqlite(pool) = store.db() else {
+        unreachable!()
+    };
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(sync, 2, "2 = FULL");
+    assert!(busy >= 5_000, "{busy}");
+    assert_eq!(fk, 1);
+}
+
+#[tokio::test]
+async fn a_database_url_of_an_unknown_kind_is_refused() {
+    let err = Store::connect("mysql://localhost/ooievaar")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::BadUrl(_)));
+}
+
+#[tokio::test]
+async fn a_migration_that_does_not_match_the_database_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    raw(
+        &store,
+        "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 20261124090000",
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let err = Store::connect(&url).await.unwrap_err();
+    assert!(matches!(err, StoreError::Migrate(_)), "{err:?}");
+}
