@@ -68,6 +68,9 @@ step "integration tests through the real router (SQLite and PostgreSQL)"
 cargo test -p server 2>&1 | tee "$CARGO_TARGET_DIR/integration-tests.log"
 
 step "browser tests in headless Chromium (JavaScript off and on)"
+# cargo-leptos sets --cfg erase_components itself for debug builds; an inherited RUSTFLAGS would
+# be added twice and change every fingerprint (a full rebuild).
+unset RUSTFLAGS
 E2E_DIR=$(mktemp -d /tmp/ooievaar-e2e.XXXXXX)
 export LEPTOS_SITE_ADDR="127.0.0.1:3100"
 export BASE_URL="http://127.0.0.1:3100"
@@ -77,7 +80,7 @@ cargo leptos build
 cargo leptos end-to-end 2>&1 | tee "$CARGO_TARGET_DIR/e2e-tests.log"
 [ "${PIPESTATUS[0]}" = 0 ]
 "$CARGO_TARGET_DIR/debug/ooievaar" audit verify
-unset DATABASE_URL LEPTOS_SITE_ADDR BASE_URL RUSTFLAGS
+unset DATABASE_URL LEPTOS_SITE_ADDR BASE_URL
 
 step "release build (what make run serves)"
 cargo leptos build --release

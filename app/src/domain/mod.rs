@@ -9,6 +9,7 @@ pub mod grant;
 pub mod organisation;
 pub mod policy;
 pub mod role;
+pub mod share;
 pub mod username;
 
 pub use audit_action::{AuditAction, Outcome};
