@@ -34,6 +34,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Source systems: registration, keys, and pushing as a source would.
+    Source {
+        #[command(subcommand)]
+        command: SourceCommand,
+    },
     /// The access log.
     Audit {
         #[command(subcommand)]
@@ -87,6 +92,70 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Register a source system of an organisation with its first public key (ES256 or RS256).
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        organisation: String,
+        /// PEM file with the public key.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Keys of a source (several may be active, for rotation).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Act as the source system: sign a fresh token and call the API, printing the answer.
+    Push {
+        #[arg(long)]
+        source: String,
+        /// PEM file with the source's private key.
+        #[arg(long)]
+        key: String,
+        /// Base URL of the viewer, e.g. http://127.0.0.1:3000
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        bsn: String,
+        /// JSON file with the share (DESIGN section 8).
+        #[arg(
+            long,
+            required_unless_present = "withdraw",
+            conflicts_with = "withdraw"
+        )]
+        file: Option<String>,
+        /// Withdraw the client's consent for this source instead of sharing.
+        #[arg(long)]
+        withdraw: bool,
+        /// The viewer's token audience.
+        #[arg(long, default_value = "ooievaar")]
+        audience: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Add a public key to a source.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Revoke a key: it verifies nothing from now on.
+    Revoke {
+        #[arg(long)]
+        id: String,
+        /// The key id printed when it was added.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Verify the hash chain of the access log.
     Verify,
@@ -135,6 +204,22 @@ fn generate_password() -> String {
 
 /// Runs a subcommand other than `serve`.
 pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome> {
+    // `source push` is the source system's side: it talks HTTP, not to this database.
+    if let Command::Source {
+        command:
+            SourceCommand::Push {
+                source,
+                key,
+                url,
+                bsn,
+                file,
+                withdraw,
+                audience,
+            },
+    } = &command
+    {
+        return push(source, key, url, bsn, file.as_deref(), *withdraw, audience).await;
+    }
     // Parse everything that needs no database before touching it.
     let password = match &command {
         Command::User {
@@ -197,6 +282,35 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
         } => accounts::disable_user(&store, &username).await.map(|()| {
             println!("gebruiker '{}' geblokkeerd", username.trim().to_lowercase());
         }),
+        Command::Source {
+            command:
+                SourceCommand::Add {
+                    id,
+                    organisation,
+                    public_key,
+                },
+        } => crate::sources::add_source(&store, &id, &organisation, &public_key)
+            .await
+            .map(|key_id| println!("bron '{id}' geregistreerd met sleutel {key_id}")),
+        Command::Source {
+            command:
+                SourceCommand::Key {
+                    command: KeyCommand::Add { id, public_key },
+                },
+        } => crate::sources::add_key(&store, &id, &public_key)
+            .await
+            .map(|key_id| println!("sleutel {key_id} toegevoegd aan bron '{id}'")),
+        Command::Source {
+            command:
+                SourceCommand::Key {
+                    command: KeyCommand::Revoke { id, key },
+                },
+        } => crate::sources::revoke_key(&store, &id, &key)
+            .await
+            .map(|()| println!("sleutel {key} van bron '{id}' ingetrokken")),
+        Command::Source {
+            command: SourceCommand::Push { .. },
+        } => unreachable!("handled above"),
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -271,4 +385,32 @@ pub fn print_demo_logins() {
     for (username, name, role, organisation) in demo::USERS {
         println!("  {username:<18} {name:<18} {role:<19} {organisation}");
     }
+}
+
+async fn push(
+    source: &str,
+    key: &str,
+    url: &str,
+    bsn: &str,
+    file: Option<&str>,
+    withdraw: bool,
+    audience: &str,
+) -> anyhow::Result<Outcome> {
+    let private_pem =
+        std::fs::read_to_string(key).with_context(|| format!("--key: cannot read {key}"))?;
+    let body = match (withdraw, file) {
+        (true, _) => crate::sources::PushBody::Withdraw,
+        (false, Some(path)) => crate::sources::PushBody::Share(
+            std::fs::read_to_string(path).with_context(|| format!("--file: cannot read {path}"))?,
+        ),
+        (false, None) => anyhow::bail!("--file or --withdraw is required"),
+    };
+    let (status, text) =
+        crate::sources::push(url, source, audience, &private_pem, bsn, body).await?;
+    println!("HTTP {status}\n{text}");
+    Ok(if (200..300).contains(&status) {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
 }

@@ -50,6 +50,13 @@ impl Config {
             ),
             // OOIEVAAR_TOKEN_AUDIENCE: the `aud` source tokens must carry.
             token_audience: env_or("OOIEVAAR_TOKEN_AUDIENCE", defaults.token_audience.clone())?,
+            // OOIEVAAR_SOURCE_CALLS_PER_MINUTE: per source, then 429.
+            source_calls_per_minute: env_or(
+                "OOIEVAAR_SOURCE_CALLS_PER_MINUTE",
+                defaults.source_calls_per_minute,
+            )?,
+            // OOIEVAAR_SOURCE_BODY_LIMIT: bytes per source API request, then 413.
+            source_body_limit: env_or("OOIEVAAR_SOURCE_BODY_LIMIT", defaults.source_body_limit)?,
             ..defaults
         };
         Ok(Self {

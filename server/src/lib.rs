@@ -2,7 +2,9 @@
 //! `startup::Application` is what `main` runs and what the integration tests start on a
 //! random port (`server/tests/api`).
 
+pub mod api;
 pub mod cli;
 pub mod config;
+pub mod sources;
 pub mod startup;
 pub mod telemetry;

@@ -115,8 +115,12 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     });
 
     let context_state = state.clone();
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+    // The source API has no session layer: a cookie is never a credential there.
+    let api = Router::new().nest(
+        "/api/v1",
+        crate::api::router(state.settings.source_body_limit),
+    );
+    let pages = Router::new()
         .leptos_routes_with_context(
             &state,
             routes,
@@ -127,7 +131,11 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(session_layer)
+        .layer(session_layer);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(api)
+        .merge(pages)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -1,15 +1,17 @@
 //! The demo network (`ooievaar demo seed`, run by `make run` on a new database): three
 //! fictitious organisations, one user per role, and twelve fictitious clients with
-//! pregnancies and entries in every category and every sensitivity, shared through the same
-//! store path as the source API.
+//! pregnancies and entries in every category and every sensitivity, shared through the share
+//! service of the source API (`backend::sharing`).
 //!
 //! BSNs are from 999990000-999999999, the range the Dutch government reserves for testing;
 //! names and values are invented.
 
 use super::accounts;
-use super::audit::NewAuditEvent;
-use super::store::{EntryRow, PregnancyRow, ShareContent, Store};
-use crate::domain::{AuditAction, Bsn, Outcome};
+use super::audit::{NewAuditEvent, RequestMeta};
+use super::sharing::{self, Caller, SharingError};
+use super::store::Store;
+use crate::domain::share::{ValidEntry, ValidPregnancy, ValidShare};
+use crate::domain::{AuditAction, Bsn, Category, Outcome, Sensitivity};
 use crate::error::AppError;
 use secrecy::SecretString;
 use time::{Date, Duration, OffsetDateTime};
@@ -613,10 +615,6 @@ pub struct SeedSummary {
     pub entries: usize,
 }
 
-fn date_ms(date: Date) -> i64 {
-    (date.midnight().assume_utc().unix_timestamp() + 10 * 3600) * 1000
-}
-
 /// Seeds the demo network once; a second call changes nothing.
 pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
     if store.is_demo().await? {
@@ -649,96 +647,93 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
     let today = OffsetDateTime::now_utc().date();
     let mut total_entries = 0;
     for (i, (bsn, name)) in demo_bsns().iter().zip(CLIENT_NAMES).enumerate() {
-        let birth_date = Date::from_calendar_date(
-            1988 + (i as i32 % 10),
-            time::Month::try_from(1 + (i as u8 % 12)).expect("month"),
-            3 + i as u8,
-        )
-        .expect("valid demo birth date");
+        let month = time::Month::try_from(1 + (i as u8 % 12)).expect("month");
+        let birth_date = Date::from_calendar_date(1988 + (i as i32 % 10), month, 3 + i as u8)
+            .expect("valid demo birth date");
         // Half the clients are pregnant now (due in 2-20 weeks), half gave birth in the last days
-        // or weeks (the maternity nurse's clients); every client had one earlier pregnancy.
+        // (the maternity nurse's clients); every client had one earlier pregnancy.
         let pregnant = i % 2 == 0;
         let current = if pregnant {
-            PregnancyRow {
+            ValidPregnancy {
                 id: format!("z{i}-2"),
-                edd: (today + Duration::weeks(2 + 3 * i as i64 / 2)).to_string(),
+                edd: today + Duration::weeks(2 + 3 * i as i64 / 2),
                 gravidity: 2,
                 parity: 1,
-                status: "active".into(),
                 ended_on: None,
             }
         } else {
             let born = today - Duration::days(1 + i as i64);
-            PregnancyRow {
+            ValidPregnancy {
                 id: format!("z{i}-2"),
-                edd: (born + Duration::days(3)).to_string(),
+                edd: born + Duration::days(3),
                 gravidity: 2,
                 parity: 2,
-                status: "ended".into(),
-                ended_on: Some(born.to_string()),
+                ended_on: Some(born),
             }
         };
         let earlier_end = today - Duration::weeks(150 + i as i64 * 4);
-        let earlier = PregnancyRow {
+        let earlier = ValidPregnancy {
             id: format!("z{i}-1"),
-            edd: (earlier_end + Duration::days(5)).to_string(),
+            edd: earlier_end + Duration::days(5),
             gravidity: 1,
             parity: 0,
-            status: "ended".into(),
-            ended_on: Some(earlier_end.to_string()),
+            ended_on: Some(earlier_end),
         };
         // Clients share with one, two or all three sources.
-        let sources: Vec<usize> = match i % 3 {
-            0 => vec![0, 1, 2],
-            1 => vec![0, 2],
-            _ => vec![0, 1],
+        let sources: &[usize] = match i % 3 {
+            0 => &[0, 1, 2],
+            1 => &[0, 2],
+            _ => &[0, 1],
         };
-        for (source_index, (_, _, _, source_id)) in ORGANISATIONS.iter().enumerate() {
-            if !sources.contains(&source_index) {
-                continue;
-            }
-            let entries: Vec<EntryRow> = ENTRIES
+        for &source_index in sources {
+            let (organisation_id, _, _, source_id) = ORGANISATIONS[source_index];
+            let entries: Vec<ValidEntry> = ENTRIES
                 .iter()
                 .enumerate()
                 .filter(|(_, e)| e.6 == source_index)
-                // Labour and newborn data exist only once the baby is born.
+                // Labour, newborn and kraambed data exist only once the baby is born.
                 .filter(|(_, e)| {
                     !pregnant || !matches!(e.0, "labour_birth" | "newborn" | "postpartum")
                 })
                 .map(
-                    |(n, (category, code, label, value, unit, sensitivity, _))| EntryRow {
+                    |(n, (category, code, label, value, unit, sensitivity, _))| ValidEntry {
                         id: format!("{source_id}-{i}-{n}"),
                         pregnancy_id: Some(current.id.clone()),
-                        category: (*category).into(),
+                        category: Category::parse(category).expect("demo category"),
                         code: (*code).into(),
                         label: (*label).into(),
                         value: (*value).into(),
                         unit: unit.map(Into::into),
-                        observed_at: date_ms(
-                            today - Duration::days((n as i64 * 3 + i as i64) % 90),
-                        ),
-                        sensitivity: (*sensitivity).into(),
+                        observed_at: (today - Duration::days((n as i64 * 3 + i as i64) % 90))
+                            .with_hms(10, 0, 0)
+                            .expect("time")
+                            .assume_utc(),
+                        sensitivity: Sensitivity::parse(sensitivity).expect("demo sensitivity"),
                     },
                 )
                 .collect();
             total_entries += entries.len();
-            let content = ShareContent {
+            let share = ValidShare {
+                bsn: bsn.clone(),
                 name: name.into(),
-                birth_date: birth_date.to_string(),
+                birth_date,
                 pregnancies: vec![earlier.clone(), current.clone()],
                 entries,
             };
-            let mut event = NewAuditEvent::new(AuditAction::ShareReceived, Outcome::Success);
-            event.source_id = Some((*source_id).into());
-            event.organisation_id = Some(ORGANISATIONS[source_index].0.into());
-            event.bsn = Some(bsn.as_ref().into());
-            event.request.user_agent = Some("ooievaar-cli demo seed".into());
-            event.detail = serde_json::json!({
-                "pregnancies": content.pregnancies.len(), "entries": content.entries.len()
-            });
-            store
-                .replace_share(bsn.as_ref(), source_id, &content, event)
-                .await?;
+            let caller = Caller {
+                source_id: source_id.into(),
+                organisation_id: organisation_id.into(),
+                request: RequestMeta {
+                    user_agent: Some("ooievaar-cli demo seed".into()),
+                    ..RequestMeta::default()
+                },
+            };
+            sharing::receive_share(store, &caller, &share)
+                .await
+                .map_err(|e| match e {
+                    SharingError::Store(e) => AppError::from(e),
+                    _ => AppError::Internal,
+                })?;
         }
     }
     store.mark_demo().await?;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod demo;
 pub mod request;
 pub mod session;
+pub mod sharing;
 pub mod state;
 pub mod store;
 

@@ -24,6 +24,10 @@ pub struct Settings {
     pub login_free_failures: i64,
     /// The longest a failed login answer is held back.
     pub login_max_delay: Duration,
+    /// Source API calls allowed per source per minute (then 429).
+    pub source_calls_per_minute: i64,
+    /// Largest source API request body in bytes (then 413).
+    pub source_body_limit: usize,
 }
 
 impl Default for Settings {
@@ -37,6 +41,8 @@ impl Default for Settings {
             login_window: Duration::from_secs(15 * 60),
             login_free_failures: 3,
             login_max_delay: Duration::from_secs(8),
+            source_calls_per_minute: 600,
+            source_body_limit: 2 * 1024 * 1024,
         }
     }
 }

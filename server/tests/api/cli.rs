@@ -270,3 +270,178 @@ async fn user_disable_blocks_the_account() {
     let unknown = run(&db, &["user", "disable", "--username", "niemand"], None);
     assert!(text(&unknown.stderr).contains("onbekende gebruiker"));
 }
+
+fn key_file(dir: &tempfile::TempDir, name: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, crate::source_api::fixture(name)).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn sources_and_keys_are_registered_rotated_and_revoked_with_audit_events() {
+    let (dir, db) = fresh_db();
+    run(
+        &db,
+        &[
+            "org",
+            "add",
+            "--id",
+            "zh-b",
+            "--name",
+            "Ziekenhuis B",
+            "--kind",
+            "ziekenhuis",
+        ],
+        None,
+    );
+    let es = key_file(&dir, "es256-a.pub.pem");
+    let rs = key_file(&dir, "rs256-b.pub.pem");
+    let add = run(
+        &db,
+        &[
+            "source",
+            "add",
+            "--id",
+            "zh-b-epd",
+            "--organisation",
+            "zh-b",
+            "--public-key",
+            &es,
+        ],
+        None,
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let again = run(
+        &db,
+        &[
+            "source",
+            "add",
+            "--id",
+            "zh-b-epd",
+            "--organisation",
+            "zh-b",
+            "--public-key",
+            &es,
+        ],
+        None,
+    );
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("bestaat al"));
+    let rotate = run(
+        &db,
+        &[
+            "source",
+            "key",
+            "add",
+            "--id",
+            "zh-b-epd",
+            "--public-key",
+            &rs,
+        ],
+        None,
+    );
+    assert!(rotate.status.success(), "{}", text(&rotate.stderr));
+    let store = Store::connect(&db).await.unwrap();
+    let keys = store.active_source_keys("zh-b-epd").await.unwrap();
+    assert_eq!(
+        keys.iter()
+            .map(|k| k.algorithm.as_str())
+            .collect::<Vec<_>>(),
+        ["ES256", "RS256"]
+    );
+    let revoke = run(
+        &db,
+        &[
+            "source",
+            "key",
+            "revoke",
+            "--id",
+            "zh-b-epd",
+            "--key",
+            &keys[0].id,
+        ],
+        None,
+    );
+    assert!(revoke.status.success(), "{}", text(&revoke.stderr));
+    assert_eq!(store.active_source_keys("zh-b-epd").await.unwrap().len(), 1);
+    let actions: Vec<_> = store
+        .audit_events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "organisation_added",
+            "source_added",
+            "key_added",
+            "key_added",
+            "key_revoked"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_bad_key_or_unknown_organisation_stores_nothing() {
+    let (dir, db) = fresh_db();
+    let p384 = key_file(&dir, "es384.pub.pem");
+    let private = key_file(&dir, "es256-a.pem");
+    let out = run(
+        &db,
+        &[
+            "source",
+            "add",
+            "--id",
+            "x-epd",
+            "--organisation",
+            "nope",
+            "--public-key",
+            &p384,
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--organisation") && stderr.contains("--public-key"),
+        "{stderr}"
+    );
+    run(
+        &db,
+        &[
+            "org",
+            "add",
+            "--id",
+            "vp-x",
+            "--name",
+            "X",
+            "--kind",
+            "verloskundigenpraktijk",
+        ],
+        None,
+    );
+    let out = run(
+        &db,
+        &[
+            "source",
+            "add",
+            "--id",
+            "x-epd",
+            "--organisation",
+            "vp-x",
+            "--public-key",
+            &private,
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let store = Store::connect(&db).await.unwrap();
+    assert!(store.source("x-epd").await.unwrap().is_none());
+    assert_eq!(
+        store.audit_events_after(0, 100).await.unwrap().len(),
+        1,
+        "only the organisation"
+    );
+}

@@ -169,3 +169,15 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// A BSN that passes the 11-check and is not one of the demo clients.
+pub fn valid_bsn_not_in_demo() -> String {
+    let demo: Vec<String> = demo::demo_bsns()
+        .iter()
+        .map(|b| b.as_ref().to_owned())
+        .collect();
+    (100_000_000u32..)
+        .map(|n| n.to_string())
+        .find(|n| app::domain::Bsn::parse(n).is_ok() && !demo.contains(n))
+        .unwrap()
+}

@@ -5,3 +5,5 @@ mod auth;
 mod cli;
 mod helpers;
 mod server_fns;
+mod share_corpus;
+mod source_api;

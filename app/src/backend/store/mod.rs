@@ -12,11 +12,13 @@ mod accounts;
 mod audit;
 mod queries;
 mod shares;
+mod sources;
 
 pub use accounts::{NewUser, OrganisationRow, UserRow};
 pub use audit::{AuditRow, VerifyReport};
 pub use queries::{BackendSpecific, Queries};
 pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
+pub use sources::{SourceKeyRow, SourceRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

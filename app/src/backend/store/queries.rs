@@ -6,7 +6,8 @@
 //! Callers get a connection inside a transaction from `write_tx!`/`read_conn!` in `mod.rs`.
 
 use super::{
-    AuditRow, EntryRow, NewUser, OrganisationRow, PregnancyRow, StoreError, StoreResult, UserRow,
+    AuditRow, EntryRow, NewUser, OrganisationRow, PregnancyRow, SourceKeyRow, SourceRow,
+    StoreError, StoreResult, UserRow,
 };
 use crate::domain::{Category, Policy, PolicyCell, Role};
 use sqlx::Row;
@@ -321,6 +322,123 @@ queries! {
         .execute(&mut *self)
         .await?;
         Ok(())
+    }
+
+    // ----- source systems, keys and token replay -----
+
+    async fn source(&mut self, id: &str) -> StoreResult<Option<SourceRow>> {
+        Ok(sqlx::query_as::<_, SourceRow>("SELECT id, organisation_id FROM sources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn source_keys(&mut self, source_id: &str, include_revoked: bool) -> StoreResult<Vec<SourceKeyRow>> {
+        Ok(sqlx::query_as::<_, SourceKeyRow>(
+            "SELECT id, source_id, algorithm, public_key_pem, revoked_at FROM source_keys \
+             WHERE source_id = $1 AND ($2 OR revoked_at IS NULL) ORDER BY created_at",
+        )
+        .bind(source_id)
+        .bind(include_revoked)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn insert_source_key(&mut self, key: &SourceKeyRow, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO source_keys (id, source_id, algorithm, public_key_pem, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.id).bind(&key.source_id).bind(&key.algorithm).bind(&key.public_key_pem).bind(now)
+        .execute(&mut *self)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "key"))?;
+        Ok(())
+    }
+
+    async fn revoke_source_key(&mut self, source_id: &str, key_id: &str, now: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("UPDATE source_keys SET revoked_at = $3 WHERE source_id = $1 AND id = $2 AND revoked_at IS NULL")
+            .bind(source_id).bind(key_id).bind(now)
+            .execute(&mut *self)
+            .await?
+            .rows_affected())
+    }
+
+    /// Records a token id; `false` when it was already seen (a replay). Expired ids are pruned.
+    async fn remember_token_id(&mut self, source_id: &str, jti: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM token_replays WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *self)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO token_replays (source_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(source_id).bind(jti).bind(expires_at)
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// API calls of a source since `since_ms`, counted from the access log (the rate limit
+    /// keeps no state outside the database).
+    async fn source_calls_since(&mut self, source_id: &str, since_ms: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE source_id = $1 AND occurred_at >= $2",
+        )
+        .bind(source_id).bind(since_ms)
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    /// The entries a share holds now, for the added/changed/removed counts of a replace.
+    async fn share_entries(&mut self, client_id: &str, source_id: &str) -> StoreResult<Vec<EntryRow>> {
+        Ok(sqlx::query_as::<_, EntryRow>(
+            "SELECT source_entry_id AS id, source_pregnancy_id AS pregnancy_id, category, code, label, value, unit, observed_at, sensitivity \
+             FROM entries WHERE client_id = $1 AND source_id = $2",
+        )
+        .bind(client_id).bind(source_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// Sets a share's consent; a withdrawal also drops the source's copy of name and birth date.
+    async fn set_share_consent(&mut self, client_id: &str, source_id: &str, consent: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE shares SET consent = $3, consent_changed_at = $4, updated_at = $4, \
+             name = CASE WHEN $3 = 'withdrawn' THEN NULL ELSE name END, \
+             birth_date = CASE WHEN $3 = 'withdrawn' THEN NULL ELSE birth_date END \
+             WHERE client_id = $1 AND source_id = $2",
+        )
+        .bind(client_id).bind(source_id).bind(consent).bind(now)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Every row of a shared-data table as text lines (`<table>|col|col...`, NULL as `-`),
+    /// ordered, for byte-for-byte before/after comparisons in tests and checks.
+    async fn dump_lines(&mut self, table: &'static str) -> StoreResult<Vec<String>> {
+        let columns: &[&str] = match table {
+            "clients" => &["id", "bsn", "CAST(created_at AS TEXT)"],
+            "shares" => &[
+                "client_id", "source_id", "consent", "COALESCE(name, '-')", "COALESCE(birth_date, '-')",
+                "COALESCE(CAST(received_at AS TEXT), '-')", "CAST(consent_changed_at AS TEXT)",
+            ],
+            "pregnancies" => &[
+                "client_id", "source_id", "source_pregnancy_id", "edd", "CAST(gravidity AS TEXT)",
+                "CAST(parity AS TEXT)", "status", "COALESCE(ended_on, '-')",
+            ],
+            "entries" => &[
+                "client_id", "source_id", "source_entry_id", "COALESCE(source_pregnancy_id, '-')",
+                "category", "code", "label", "value", "COALESCE(unit, '-')",
+                "CAST(observed_at AS TEXT)", "sensitivity",
+            ],
+            _ => return Err(StoreError::NotFound("table")),
+        };
+        let joined = columns.join(" || '|' || ");
+        Ok(sqlx::query_scalar(&format!("SELECT '{table}|' || {joined} FROM {table} ORDER BY 1"))
+            .fetch_all(&mut *self)
+            .await?)
     }
 
     async fn count_rows(&mut self, table: &'static str) -> StoreResult<i64> {

@@ -53,9 +53,25 @@ impl Store {
         bsn: &str,
         source_id: &str,
         content: &ShareContent,
-        mut event: NewAuditEvent,
+        event: NewAuditEvent,
     ) -> StoreResult<ReplaceCounts> {
-        let counts = write_tx!(self, |c| {
+        let (counts, ()) = self
+            .replace_share_counted(bsn, source_id, content, event, |_, _| ())
+            .await?;
+        Ok(counts)
+    }
+
+    /// [`Store::replace_share`], also returning `diff(old entries, new entries)` computed inside
+    /// the transaction (the added/changed/removed counts reported to the source).
+    pub async fn replace_share_counted<T: Send>(
+        &self,
+        bsn: &str,
+        source_id: &str,
+        content: &ShareContent,
+        mut event: NewAuditEvent,
+        diff: impl FnOnce(&[EntryRow], &[EntryRow]) -> T + Send,
+    ) -> StoreResult<(ReplaceCounts, T)> {
+        let result = write_tx!(self, |c| {
             let now = now_ms();
             let client_id = match c.client_id_by_bsn(bsn).await? {
                 Some(id) => id,
@@ -68,6 +84,8 @@ impl Store {
             if c.share_consent(&client_id, source_id).await?.as_deref() == Some("withdrawn") {
                 return Err(StoreError::ConsentWithdrawn);
             }
+            let old_entries = c.share_entries(&client_id, source_id).await?;
+            let changes = diff(&old_entries, &content.entries);
             c.upsert_active_share(
                 &client_id,
                 source_id,
@@ -84,13 +102,20 @@ impl Store {
                 c.insert_entry(&client_id, source_id, e).await?;
             }
             event.client_id = Some(client_id);
+            event.detail = serde_json::json!({
+                "pregnancies": content.pregnancies.len(),
+                "entries": content.entries.len(),
+            });
             audit::append(c, event).await?;
-            ReplaceCounts {
-                pregnancies: content.pregnancies.len(),
-                entries: content.entries.len(),
-            }
+            (
+                ReplaceCounts {
+                    pregnancies: content.pregnancies.len(),
+                    entries: content.entries.len(),
+                },
+                changes,
+            )
         });
-        Ok(counts)
+        Ok(result)
     }
 
     /// Registers a source system of an organisation (keys are added separately).
@@ -115,6 +140,17 @@ impl Store {
             c.count_rows("pregnancies").await?,
             c.count_rows("entries").await?,
         ]))
+    }
+
+    /// Every row of clients, shares, pregnancies and entries as ordered text lines.
+    pub async fn shared_data_dump(&self) -> StoreResult<String> {
+        read_conn!(self, |c| {
+            let mut lines = Vec::new();
+            for table in ["clients", "shares", "pregnancies", "entries"] {
+                lines.extend(c.dump_lines(table).await?);
+            }
+            Ok(lines.join("\n"))
+        })
     }
 
     /// Marks this installation as holding demo data.

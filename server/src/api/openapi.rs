@@ -1,0 +1,110 @@
+//! The OpenAPI 3 document of the source API, generated from the handlers' annotations and
+//! these body types, so it cannot drift from the code. The body types document the contract;
+//! the handlers validate the raw JSON (`domain::share`) to report every problem at once, and a
+//! test checks that every accepted body also fits these types.
+
+use super::responses::{InputRefused, Problem, Refusal, TokenRefused};
+use super::shares::{ConsentChanged, EntryChanges, ShareAccepted};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// A source's whole share of one client; replaces what the source shared before.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ShareBody {
+    /// Must be `active`; withdraw consent with the consent endpoint.
+    #[schema(example = "active")]
+    pub consent: String,
+    pub client: ClientBody,
+    pub pregnancies: Vec<PregnancyBody>,
+    pub entries: Vec<EntryBody>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClientBody {
+    #[schema(max_length = 200, example = "Sanne Verbeek")]
+    pub name: String,
+    /// `YYYY-MM-DD`
+    #[schema(format = Date, example = "1990-05-01")]
+    pub birth_date: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PregnancyBody {
+    #[schema(max_length = 64)]
+    pub id: String,
+    /// Expected due date (a terme datum), `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    pub edd: String,
+    #[schema(minimum = 1, maximum = 30)]
+    pub gravidity: i32,
+    #[schema(minimum = 0, maximum = 29)]
+    pub parity: i32,
+    /// `active` or `ended`
+    pub status: String,
+    /// Required when `ended`, null when `active`.
+    #[schema(format = Date, nullable)]
+    pub ended_on: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EntryBody {
+    #[schema(max_length = 64)]
+    pub id: String,
+    /// The `id` of a pregnancy in this share, or null.
+    #[schema(nullable)]
+    pub pregnancy_id: Option<String>,
+    /// One of the 14 category keys (DESIGN section 4), e.g. `lab_screening`.
+    #[schema(example = "lab_screening")]
+    pub category: String,
+    #[schema(max_length = 64, example = "bloedgroep")]
+    pub code: String,
+    #[schema(max_length = 200, example = "Bloedgroep")]
+    pub label: String,
+    #[schema(max_length = 4000, example = "O")]
+    pub value: String,
+    #[schema(max_length = 32, nullable)]
+    pub unit: Option<String>,
+    /// RFC 3339 date-time.
+    #[schema(format = DateTime)]
+    pub observed_at: String,
+    /// `normal`, `elevated` or `high`.
+    #[schema(example = "normal")]
+    pub sensitivity: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConsentBody {
+    /// `withdrawn` or `active`.
+    #[schema(example = "withdrawn")]
+    pub status: String,
+}
+
+struct SourceTokenScheme;
+
+impl Modify for SourceTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT (ES256 or RS256) signed by the source".into());
+        components.add_security_scheme("source_token", SecurityScheme::Http(http));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ooievaar source API", version = "1", description = "How source systems share client data with the Ooievaar viewer and change consent (DESIGN section 8)."),
+    paths(super::shares::put_share, super::shares::put_consent),
+    components(schemas(
+        ShareBody, ClientBody, PregnancyBody, EntryBody, ConsentBody, ShareAccepted, EntryChanges,
+        ConsentChanged, InputRefused, Problem, TokenRefused, Refusal
+    )),
+    modifiers(&SourceTokenScheme)
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`
+pub async fn document() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,227 @@
+//! Source tokens (DESIGN section 8): `Authorization: Bearer <JWT>` signed with ES256 or RS256
+//! by a registered, non-revoked key of the source named in `iss`.
+//!
+//! Checks, in order: a Bearer token; header algorithm ES256/RS256 (`none`, HS* and the rest
+//! refused); the source in `iss` exists; a key of that source (the `kid` one, or each active
+//! key) whose registered algorithm equals the header's verifies the signature; `aud` is the
+//! configured audience; `iss` = `sub`; `exp` in the future and at most 300 s after `iat`; `iat`
+//! not in the future (60 s clock skew); `jti` present and never seen before (kept in the
+//! database until `exp`, so a replay is refused across restarts and instances).
+
+use app::backend::store::{SourceKeyRow, Store, StoreError};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+/// Clock skew tolerated for `iat` and `exp`.
+pub const LEEWAY_SECS: u64 = 60;
+/// The longest a token may live.
+pub const MAX_LIFETIME_SECS: i64 = 300;
+
+/// A verified caller.
+#[derive(Debug, Clone)]
+pub struct SourceIdentity {
+    pub source_id: String,
+    pub organisation_id: String,
+    pub key_id: String,
+}
+
+/// Why a token was refused; `code()` is the short reason in the 401 body and the audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Missing,
+    Malformed,
+    Algorithm,
+    UnknownSource,
+    UnknownKey,
+    Signature,
+    Audience,
+    SubjectNotIssuer,
+    Expired,
+    LifetimeTooLong,
+    IssuedInFuture,
+    MissingJti,
+    Replayed,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Missing => "missing_bearer_token",
+            Refusal::Malformed => "malformed_token",
+            Refusal::Algorithm => "algorithm_not_allowed",
+            Refusal::UnknownSource => "unknown_issuer",
+            Refusal::UnknownKey => "no_matching_key",
+            Refusal::Signature => "bad_signature",
+            Refusal::Audience => "wrong_audience",
+            Refusal::SubjectNotIssuer => "sub_not_iss",
+            Refusal::Expired => "expired",
+            Refusal::LifetimeTooLong => "lifetime_too_long",
+            Refusal::IssuedInFuture => "iat_in_future",
+            Refusal::MissingJti => "missing_jti",
+            Refusal::Replayed => "replayed_jti",
+        }
+    }
+}
+
+/// A refusal, with the source when the token named a registered one (for the audit event).
+#[derive(Debug)]
+pub struct Refused {
+    pub reason: Refusal,
+    pub source_id: Option<String>,
+    pub organisation_id: Option<String>,
+}
+
+impl Refused {
+    fn bare(reason: Refusal) -> Self {
+        Self {
+            reason,
+            source_id: None,
+            organisation_id: None,
+        }
+    }
+}
+
+/// Verification failed for a reason of ours (the database), not the caller's.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct VerifyFailed(#[from] StoreError);
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    iat: i64,
+    exp: i64,
+    jti: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UnverifiedIssuer {
+    iss: Option<String>,
+}
+
+fn allowed(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::ES256 | Algorithm::RS256)
+}
+
+fn decoding_key(key: &SourceKeyRow) -> Option<(Algorithm, DecodingKey)> {
+    let pem = key.public_key_pem.as_bytes();
+    match key.algorithm.as_str() {
+        "ES256" => DecodingKey::from_ec_pem(pem)
+            .ok()
+            .map(|k| (Algorithm::ES256, k)),
+        "RS256" => DecodingKey::from_rsa_pem(pem)
+            .ok()
+            .map(|k| (Algorithm::RS256, k)),
+        _ => None,
+    }
+}
+
+fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> Refusal {
+    use jsonwebtoken::errors::ErrorKind;
+    match err.kind() {
+        ErrorKind::InvalidSignature => Refusal::Signature,
+        ErrorKind::ExpiredSignature => Refusal::Expired,
+        ErrorKind::InvalidAudience => Refusal::Audience,
+        ErrorKind::InvalidIssuer => Refusal::UnknownSource,
+        ErrorKind::InvalidAlgorithm => Refusal::Algorithm,
+        _ => Refusal::Malformed,
+    }
+}
+
+/// Verifies the `Authorization` header value and records the token id against replay.
+pub async fn verify(
+    store: &Store,
+    audience: &str,
+    authorization: Option<&str>,
+    now_secs: i64,
+) -> Result<Result<SourceIdentity, Refused>, VerifyFailed> {
+    let Some(token) = authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return Ok(Err(Refused::bare(Refusal::Missing)));
+    };
+    let header = match jsonwebtoken::decode_header(token) {
+        Ok(h) => h,
+        Err(_) => return Ok(Err(Refused::bare(Refusal::Malformed))),
+    };
+    if !allowed(header.alg) {
+        return Ok(Err(Refused::bare(Refusal::Algorithm)));
+    }
+    // The issuer is read before verification only to pick the keys to verify with.
+    let issuer = jsonwebtoken::dangerous::insecure_decode::<UnverifiedIssuer>(token)
+        .ok()
+        .and_then(|d| d.claims.iss);
+    let Some(issuer) = issuer else {
+        return Ok(Err(Refused::bare(Refusal::Malformed)));
+    };
+    let Some(source) = store.source(&issuer).await? else {
+        return Ok(Err(Refused::bare(Refusal::UnknownSource)));
+    };
+    let refuse = |reason| {
+        Ok(Err(Refused {
+            reason,
+            source_id: Some(source.id.clone()),
+            organisation_id: Some(source.organisation_id.clone()),
+        }))
+    };
+    let keys: Vec<SourceKeyRow> = store
+        .active_source_keys(&source.id)
+        .await?
+        .into_iter()
+        .filter(|k| header.kid.as_deref().is_none_or(|kid| kid == k.id))
+        .collect();
+    let candidates: Vec<_> = keys
+        .iter()
+        .filter_map(|k| decoding_key(k).map(|(alg, dk)| (k, alg, dk)))
+        // The algorithm is pinned to the key: an RS256 key never verifies an "ES256" token.
+        .filter(|(_, alg, _)| *alg == header.alg)
+        .collect();
+    if candidates.is_empty() {
+        return refuse(Refusal::UnknownKey);
+    }
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[source.id.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+    validation.leeway = LEEWAY_SECS;
+    let mut last = Refusal::Signature;
+    let mut verified = None;
+    for (key, _, dk) in &candidates {
+        match jsonwebtoken::decode::<Claims>(token, dk, &validation) {
+            Ok(data) => {
+                verified = Some((key.id.clone(), data.claims));
+                break;
+            }
+            Err(e) => last = map_jwt_error(&e),
+        }
+    }
+    let Some((key_id, claims)) = verified else {
+        return refuse(last);
+    };
+    if claims.sub != claims.iss {
+        return refuse(Refusal::SubjectNotIssuer);
+    }
+    if claims.exp - claims.iat > MAX_LIFETIME_SECS {
+        return refuse(Refusal::LifetimeTooLong);
+    }
+    if claims.iat > now_secs + LEEWAY_SECS as i64 {
+        return refuse(Refusal::IssuedInFuture);
+    }
+    let Some(jti) = claims.jti.filter(|j| !j.is_empty() && j.len() <= 200) else {
+        return refuse(Refusal::MissingJti);
+    };
+    let expires_ms = (claims.exp + LEEWAY_SECS as i64) * 1000;
+    if !store
+        .remember_token_id(&source.id, &jti, expires_ms)
+        .await?
+    {
+        return refuse(Refusal::Replayed);
+    }
+    Ok(Ok(SourceIdentity {
+        source_id: source.id,
+        organisation_id: source.organisation_id,
+        key_id,
+    }))
+}

@@ -1,0 +1,289 @@
+//! The source-system side of the command line: registering sources and keys (the viewer's
+//! administrator) and `source push` (what a vendor's system does: sign a fresh token and call
+//! the API).
+
+use app::backend::audit::NewAuditEvent;
+use app::backend::store::{SourceKeyRow, Store, StoreError};
+use app::domain::{AuditAction, FieldError, Outcome};
+use app::error::AppError;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use sha2::{Digest, Sha256};
+
+/// DER of the OID of the P-256 curve (1.2.840.10045.3.1.7): ES256 keys must be on it.
+const P256_OID: &[u8] = &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+
+/// A public key as registered: algorithm, PEM and its key id.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    pub algorithm: Algorithm,
+    pub pem: String,
+    /// First 16 hex digits of SHA-256 over the key's DER: stable, so a source can put it in `kid`.
+    pub key_id: String,
+}
+
+/// Reads an ES256 (P-256) or RS256 public key in PEM. Anything else is refused.
+pub fn parse_public_key(pem_text: &str) -> Result<PublicKey, String> {
+    let parsed = pem::parse(pem_text.trim()).map_err(|_| "not a PEM file".to_owned())?;
+    if parsed.tag() != "PUBLIC KEY" {
+        return Err(format!("expected a PUBLIC KEY, found {}", parsed.tag()));
+    }
+    let der = parsed.contents();
+    let algorithm = if der.windows(P256_OID.len()).any(|w| w == P256_OID)
+        && DecodingKey::from_ec_pem(pem_text.as_bytes()).is_ok()
+    {
+        Algorithm::ES256
+    } else if DecodingKey::from_rsa_pem(pem_text.as_bytes()).is_ok()
+        && !der
+            .windows(7)
+            .any(|w| w == [0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D])
+    {
+        Algorithm::RS256
+    } else {
+        return Err("not an ES256 (P-256) or RS256 public key".to_owned());
+    };
+    let key_id = hex::encode(&Sha256::digest(der)[..8]);
+    Ok(PublicKey {
+        algorithm,
+        pem: pem::encode(&parsed),
+        key_id,
+    })
+}
+
+fn algorithm_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::ES256 => "ES256",
+        _ => "RS256",
+    }
+}
+
+fn read_key_file(path: &str) -> Result<PublicKey, AppError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AppError::field("--public-key", format!("cannot read {path}: {e}")))?;
+    parse_public_key(&text).map_err(|p| AppError::field("--public-key", p))
+}
+
+fn cli_event(
+    action: AuditAction,
+    organisation_id: &str,
+    source_id: &str,
+    key_id: &str,
+) -> NewAuditEvent {
+    let mut event = NewAuditEvent::new(action, Outcome::Success);
+    event.request.user_agent = Some("ooievaar-cli".into());
+    event.on_behalf_of = std::env::var("USER").ok().map(|u| format!("os:{u}"));
+    event.organisation_id = Some(organisation_id.to_owned());
+    event.source_id = Some(source_id.to_owned());
+    event.detail = serde_json::json!({ "key_id": key_id });
+    event
+}
+
+/// `ooievaar source add`: registers a source of an organisation with its first key.
+pub async fn add_source(
+    store: &Store,
+    id: &str,
+    organisation: &str,
+    key_path: &str,
+) -> Result<String, AppError> {
+    let mut problems = Vec::new();
+    if !app::backend::accounts::valid_key(id) {
+        problems.push(FieldError::new(
+            "--id",
+            "2-64 tekens: kleine letters, cijfers en '-'",
+        ));
+    } else if store.source(id).await?.is_some() {
+        problems.push(FieldError::new("--id", "deze bron bestaat al"));
+    }
+    if store.organisation(organisation).await?.is_none() {
+        problems.push(FieldError::new("--organisation", "onbekende organisatie"));
+    }
+    let key = read_key_file(key_path);
+    if let Err(AppError::Validation { field_errors }) = &key {
+        problems.extend(field_errors.iter().cloned());
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation {
+            field_errors: problems,
+        });
+    }
+    let key = key?;
+    let row = SourceKeyRow {
+        id: key.key_id.clone(),
+        source_id: id.to_owned(),
+        algorithm: algorithm_name(key.algorithm).into(),
+        public_key_pem: key.pem,
+        revoked_at: None,
+    };
+    match store
+        .add_source_with_key(
+            &row,
+            organisation,
+            cli_event(AuditAction::SourceAdded, organisation, id, &row.id),
+            cli_event(AuditAction::KeyAdded, organisation, id, &row.id),
+        )
+        .await
+    {
+        Err(StoreError::AlreadyExists(what)) => {
+            Err(AppError::field("--id", format!("{what} bestaat al")))
+        }
+        other => other.map(|()| row.id).map_err(Into::into),
+    }
+}
+
+/// `ooievaar source key add`: an extra key, for rotation without downtime.
+pub async fn add_key(store: &Store, id: &str, key_path: &str) -> Result<String, AppError> {
+    let source = store
+        .source(id)
+        .await?
+        .ok_or_else(|| AppError::field("--id", "onbekende bron"))?;
+    let key = read_key_file(key_path)?;
+    let row = SourceKeyRow {
+        id: key.key_id.clone(),
+        source_id: id.to_owned(),
+        algorithm: algorithm_name(key.algorithm).into(),
+        public_key_pem: key.pem,
+        revoked_at: None,
+    };
+    match store
+        .add_source_key(
+            &row,
+            cli_event(AuditAction::KeyAdded, &source.organisation_id, id, &row.id),
+        )
+        .await
+    {
+        Err(StoreError::AlreadyExists(_)) => Err(AppError::field(
+            "--public-key",
+            "deze sleutel is al geregistreerd",
+        )),
+        other => other.map(|()| row.id).map_err(Into::into),
+    }
+}
+
+/// `ooievaar source key revoke`: the key verifies nothing from now on.
+pub async fn revoke_key(store: &Store, id: &str, key_id: &str) -> Result<(), AppError> {
+    let source = store
+        .source(id)
+        .await?
+        .ok_or_else(|| AppError::field("--id", "onbekende bron"))?;
+    match store
+        .revoke_source_key(
+            id,
+            key_id,
+            cli_event(AuditAction::KeyRevoked, &source.organisation_id, id, key_id),
+        )
+        .await
+    {
+        Err(StoreError::NotFound(_)) => Err(AppError::field(
+            "--key",
+            "geen actieve sleutel met dit id bij deze bron",
+        )),
+        other => other.map_err(Into::into),
+    }
+}
+
+/// Signs a fresh token (60 s, unique `jti`) for `source` with a private key in PEM.
+pub fn sign_token(
+    source: &str,
+    audience: &str,
+    private_pem: &str,
+    kid: Option<&str>,
+) -> Result<String, String> {
+    let (alg, key) = match EncodingKey::from_ec_pem(private_pem.as_bytes()) {
+        Ok(k) => (Algorithm::ES256, k),
+        Err(_) => (
+            Algorithm::RS256,
+            EncodingKey::from_rsa_pem(private_pem.as_bytes())
+                .map_err(|_| "--key: not an EC P-256 or RSA private key in PEM".to_owned())?,
+        ),
+    };
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = serde_json::json!({
+        "iss": source, "sub": source, "aud": audience,
+        "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    jsonwebtoken::encode(&header, &claims, &key).map_err(|e| format!("signing failed: {e}"))
+}
+
+/// What `source push` sends.
+pub enum PushBody {
+    Share(String),
+    Withdraw,
+}
+
+/// `ooievaar source push`: calls the API like a source system and returns (status, body).
+pub async fn push(
+    url: &str,
+    source: &str,
+    audience: &str,
+    private_pem: &str,
+    bsn: &str,
+    body: PushBody,
+) -> anyhow::Result<(u16, String)> {
+    let token = sign_token(source, audience, private_pem, None).map_err(anyhow::Error::msg)?;
+    let base = url.trim_end_matches('/');
+    let (endpoint, json) = match body {
+        PushBody::Share(json) => (format!("{base}/api/v1/shares/{bsn}"), json),
+        PushBody::Withdraw => (
+            format!("{base}/api/v1/shares/{bsn}/consent"),
+            r#"{"status":"withdrawn"}"#.to_owned(),
+        ),
+    };
+    let response = reqwest::Client::new()
+        .put(endpoint)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(json)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/keys/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn es256_and_rs256_public_keys_are_recognised_and_others_refused() {
+        assert_eq!(
+            parse_public_key(&fixture("es256-a.pub.pem"))
+                .unwrap()
+                .algorithm,
+            Algorithm::ES256
+        );
+        assert_eq!(
+            parse_public_key(&fixture("rs256-b.pub.pem"))
+                .unwrap()
+                .algorithm,
+            Algorithm::RS256
+        );
+        assert!(
+            parse_public_key(&fixture("es384.pub.pem")).is_err(),
+            "P-384 is not ES256"
+        );
+        assert!(
+            parse_public_key(&fixture("es256-a.pem")).is_err(),
+            "a private key is not a public key"
+        );
+        assert!(parse_public_key("hello").is_err());
+    }
+
+    #[test]
+    fn key_ids_are_stable_and_distinct() {
+        let a = parse_public_key(&fixture("es256-a.pub.pem")).unwrap();
+        let again = parse_public_key(&format!("\n{}\n", fixture("es256-a.pub.pem"))).unwrap();
+        let c = parse_public_key(&fixture("es256-c.pub.pem")).unwrap();
+        assert_eq!(a.key_id, again.key_id);
+        assert_ne!(a.key_id, c.key_id);
+        assert_eq!(a.key_id.len(), 16);
+    }
+}
