@@ -41,6 +41,12 @@ else
   export OOIEVAAR_TEST_PG="postgres://postgres@127.0.0.1:55432"
 fi
 cleanup() {
+  # The tests create one database each; drop them so runs do not pile up.
+  local host port
+  host=127.0.0.1; port=${OOIEVAAR_TEST_PG##*:}
+  psql -h "$host" -p "$port" -U postgres -tAc \
+    "select datname from pg_database where datname like 'ooievaar\_test\_%' or datname like 'ooievaar\_store\_%' or datname like 'ooievaar\_bench\_%'" 2>/dev/null |
+    while read -r db; do psql -h "$host" -p "$port" -U postgres -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true; done
   if [ -n "$PG_STARTED_DIR" ]; then
     PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
     if [ "$(id -u)" = 0 ]; then su postgres -c "$PGBIN/pg_ctl -D $PG_STARTED_DIR/data stop -m fast" >/dev/null 2>&1 || true

@@ -445,3 +445,35 @@ async fn a_bad_key_or_unknown_organisation_stores_nothing() {
         "only the organisation"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_push_signs_a_fresh_token_shares_and_withdraws() {
+    let (app, _, dir) = crate::source_api::app_with_keys(crate::helpers::Backend::Sqlite).await;
+    let key = key_file(&dir, "es256-a.pem");
+    let share = dir.path().join("share.json");
+    std::fs::write(&share, crate::source_api::valid_share(2).to_string()).unwrap();
+    let push = |extra: &[&str]| {
+        let mut args = vec![
+            "source",
+            "push",
+            "--source",
+            "de-wieg-epd",
+            "--key",
+            &key,
+            "--url",
+            &app.address,
+            "--bsn",
+            crate::source_api::BSN,
+        ];
+        args.extend_from_slice(extra);
+        run("sqlite://unused-by-push", &args, None)
+    };
+    let shared = push(&["--file", share.to_str().unwrap()]);
+    assert!(shared.status.success(), "{}", text(&shared.stderr));
+    assert!(text(&shared.stdout).contains("HTTP 200"));
+    let withdrawn = push(&["--withdraw"]);
+    assert!(text(&withdrawn.stdout).contains(r#"{"status":"withdrawn"}"#));
+    let refused = push(&["--file", share.to_str().unwrap()]);
+    assert!(!refused.status.success(), "a 409 is a failure exit");
+    assert!(text(&refused.stdout).contains("HTTP 409"));
+}

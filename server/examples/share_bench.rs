@@ -1,0 +1,148 @@
+//! Throughput of the share API: PUT /api/v1/shares/{bsn} with a 200-entry share, through the
+//! real router, token verification and database, on SQLite or PostgreSQL.
+//!
+//! ```text
+//! cargo run --release -p server --example share_bench -- sqlite
+//! cargo run --release -p server --example share_bench -- postgres postgres://postgres@127.0.0.1:5432
+//! ```
+//! Prints shares per second for sequential calls and for 4 concurrent callers. A benchmark,
+//! not a test: figures depend on the machine.
+
+use app::backend::{demo, Settings};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+use server::config::Config;
+use server::startup::Application;
+use std::time::Instant;
+
+const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys");
+
+fn token(key: &EncodingKey) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = json!({"iss": "de-wieg-epd", "sub": "de-wieg-epd", "aud": "ooievaar", "iat": now,
+        "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()});
+    jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, key).unwrap()
+}
+
+fn share(round: usize) -> String {
+    json!({
+        "consent": "active",
+        "client": {"name": "Bench Cliënt", "birth_date": "1991-02-03"},
+        "pregnancies": [{"id": "p1", "edd": "2027-04-01", "gravidity": 1, "parity": 0, "status": "active", "ended_on": null}],
+        "entries": (0..200).map(|n| json!({"id": format!("e{n}"), "pregnancy_id": "p1",
+            "category": "pregnancy", "code": "rr", "label": "Bloeddruk", "value": format!("12{}/8{}", round % 10, n % 10),
+            "unit": "mmHg", "observed_at": "2026-11-01T10:00:00Z", "sensitivity": "normal"})).collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+fn bsns(n: usize) -> Vec<String> {
+    (100_000_000u32..)
+        .map(|x| x.to_string())
+        .filter(|s| app::domain::Bsn::parse(s).is_ok())
+        .take(n)
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args.get(1).map(String::as_str).unwrap_or("sqlite");
+    let dir = tempfile::tempdir()?;
+    let url = match backend {
+        "postgres" => {
+            let admin = args
+                .get(2)
+                .cloned()
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
+            let name = format!("ooievaar_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut c =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
+                    .await?;
+            sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await?;
+            format!("{admin}/{name}")
+        }
+        _ => format!("sqlite://{}/bench.db", dir.path().display()),
+    };
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("ooievaar")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let settings = Settings {
+        source_calls_per_minute: i64::MAX,
+        ..Settings::default()
+    };
+    let app = Application::build(Config {
+        database_url: url,
+        leptos_options,
+        settings,
+    })
+    .await?;
+    let store = app.store().clone();
+    demo::seed(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    server::sources::add_key(&store, "de-wieg-epd", &format!("{KEYS}/es256-a.pub.pem"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let key = EncodingKey::from_ec_pem(
+        std::fs::read_to_string(format!("{KEYS}/es256-a.pem"))?.as_bytes(),
+    )?;
+    let key = std::sync::Arc::new(key);
+    let client = reqwest::Client::new();
+    let clients = bsns(50);
+    let ctx = Ctx { client, base, key };
+
+    // Warm-up: every client gets its first share (creates the client records).
+    for bsn in &clients {
+        ctx.put(bsn, 0).await;
+    }
+    let rounds = 200;
+    let started = Instant::now();
+    for round in 0..rounds {
+        ctx.put(&clients[round % clients.len()], round + 1).await;
+    }
+    let sequential = rounds as f64 / started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..4 {
+        let ctx = ctx.clone();
+        let mine: Vec<String> = clients.iter().skip(worker).step_by(4).cloned().collect();
+        workers.spawn(async move {
+            for r in 0..rounds / 4 {
+                ctx.put(&mine[r % mine.len()], r + 7).await;
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done?;
+    }
+    let concurrent = rounds as f64 / started.elapsed().as_secs_f64();
+    println!("{backend}: 200-entry shares/s: sequential {sequential:.1}, 4 concurrent callers {concurrent:.1}");
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Ctx {
+    client: reqwest::Client,
+    base: String,
+    key: std::sync::Arc<EncodingKey>,
+}
+
+impl Ctx {
+    async fn put(&self, bsn: &str, round: usize) {
+        let response = self
+            .client
+            .put(format!("{}/api/v1/shares/{bsn}", self.base))
+            .bearer_auth(token(&self.key))
+            .header("content-type", "application/json")
+            .body(share(round))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+}
