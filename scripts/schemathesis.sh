@@ -70,7 +70,7 @@ export DATABASE_URL="sqlite://$WORK/st.db"
 
 # The fuzzer makes many calls in a few seconds; the default per-source limit would answer 429.
 LEPTOS_SITE_ADDR="$ADDR" LEPTOS_SITE_ROOT=target/site OOIEVAAR_SOURCE_CALLS_PER_MINUTE=1000000 \
-  RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve >"$WORK/server.log" 2>&1 &
+  "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
   curl -fs -o /dev/null "$BASE/healthz" && break
@@ -117,6 +117,11 @@ STATUS=${PIPESTATUS[0]}
 set -e
 
 if [ "$STATUS" != 0 ]; then
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    wait "$SERVER_PID" && SERVER_STATUS=0 || SERVER_STATUS=$?
+    SERVER_PID=""
+    echo "schemathesis.sh: the server is gone (exit status $SERVER_STATUS)"
+  fi
   echo "--- server log (last 50 lines) ---"
   tail -n 50 "$WORK/server.log"
 fi

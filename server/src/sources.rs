@@ -49,10 +49,20 @@ pub fn parse_public_key(pem_text: &str) -> Result<PublicKey, String> {
     })
 }
 
-fn algorithm_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::ES256 => "ES256",
-        _ => "RS256",
+impl PublicKey {
+    /// The key as stored for `source_id`.
+    fn into_row(self, source_id: &str) -> SourceKeyRow {
+        SourceKeyRow {
+            id: self.key_id,
+            source_id: source_id.to_owned(),
+            algorithm: match self.algorithm {
+                Algorithm::ES256 => "ES256",
+                _ => "RS256",
+            }
+            .into(),
+            public_key_pem: self.pem,
+            revoked_at: None,
+        }
     }
 }
 
@@ -106,13 +116,7 @@ pub async fn add_source(
         });
     }
     let key = key?;
-    let row = SourceKeyRow {
-        id: key.key_id.clone(),
-        source_id: id.to_owned(),
-        algorithm: algorithm_name(key.algorithm).into(),
-        public_key_pem: key.pem,
-        revoked_at: None,
-    };
+    let row = key.into_row(id);
     match store
         .add_source_with_key(
             &row,
@@ -136,13 +140,7 @@ pub async fn add_key(store: &Store, id: &str, key_path: &str) -> Result<String, 
         .await?
         .ok_or_else(|| AppError::field("--id", "onbekende bron"))?;
     let key = read_key_file(key_path)?;
-    let row = SourceKeyRow {
-        id: key.key_id.clone(),
-        source_id: id.to_owned(),
-        algorithm: algorithm_name(key.algorithm).into(),
-        public_key_pem: key.pem,
-        revoked_at: None,
-    };
+    let row = key.into_row(id);
     match store
         .add_source_key(
             &row,

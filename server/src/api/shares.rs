@@ -170,6 +170,19 @@ async fn json_body(
     }
 }
 
+/// The common start of both endpoints: who calls (token, rate limit), and the JSON body.
+async fn authenticated_json(
+    state: &AppState,
+    peer: SocketAddr,
+    bsn: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Caller, serde_json::Value), Response> {
+    let caller = authenticate(state, headers, peer).await?;
+    let value = json_body(state, &caller, bsn, headers, body).await?;
+    Ok((caller, value))
+}
+
 fn field_names(problems: &[FieldError]) -> serde_json::Value {
     serde_json::json!({
         "reason": "invalid_input",
@@ -203,12 +216,8 @@ pub async fn put_share(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let caller = match authenticate(&state, &headers, peer).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    let value = match json_body(&state, &caller, &bsn, &headers, body).await {
-        Ok(v) => v,
+    let (caller, value) = match authenticated_json(&state, peer, &bsn, &headers, body).await {
+        Ok(call) => call,
         Err(response) => return response,
     };
     let today = time::OffsetDateTime::now_utc().date();
@@ -273,12 +282,8 @@ pub async fn put_consent(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let caller = match authenticate(&state, &headers, peer).await {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    let value = match json_body(&state, &caller, &bsn, &headers, body).await {
-        Ok(v) => v,
+    let (caller, value) = match authenticated_json(&state, peer, &bsn, &headers, body).await {
+        Ok(call) => call,
         Err(response) => return response,
     };
     let mut problems = Vec::new();
