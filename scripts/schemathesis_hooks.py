@@ -6,13 +6,18 @@ jti. The API refuses a replayed jti, so tokens must never be cached: refresh_int
 schemathesis call `get` for every case (its default caches a token for 300 s).
 
 Reach: the document types the BSN, `consent`, `status`, `category` and `sensitivity` as plain
-strings, so data generated from it alone is refused with 422 nearly always and the 200, 404 and
-409 answers (and their schemas) would never be checked. So half of the generated cases use a
+strings, so data generated from it alone is refused with 422 nearly always and the 200 and 404
+answers (and their schemas) would never be checked. So half of the generated cases use a
 valid test BSN and, in the body, valid values for those keyword fields, dates in range, unique
 ids and texts without control characters; the rest stays as generated (any other characters,
-lengths, nulls, list sizes, numbers). These
-hooks assume positive data generation (schemathesis's default, what the script runs): with
-negative generation the fix-ups could turn a deliberately invalid case into a valid one.
+lengths, nulls, list sizes, numbers). These hooks assume positive data generation
+(schemathesis's default, what the script runs): with negative generation the fix-ups could turn
+a deliberately invalid case into a valid one.
+
+Guard: 401 and 429 are documented answers, so a run in which every token were refused (a
+cached token replayed, a key not registered, a clock off) or the rate limit were hit would pass
+every standard check while testing nothing behind the token check. The extra check
+`source_token_accepted` (part of `--checks all`) fails on those answers.
 
 Environment: OOIEVAAR_ST_KEY (required) is the PEM file of the source's private key;
 OOIEVAAR_ST_SOURCE (default de-wieg-epd) and OOIEVAAR_TOKEN_AUDIENCE (default ooievaar).
@@ -57,6 +62,16 @@ class SourceToken:
         case.headers["Authorization"] = f"Bearer {data}"
 
 
+@schemathesis.check
+def source_token_accepted(ctx, response, case):
+    # Only the generated call's own answer: ignored_auth's calls without a token (401 expected)
+    # are not passed to checks.
+    if response.status_code in (401, 429):
+        raise AssertionError(
+            f"the fresh source token was refused: {response.status_code} {response.text[:200]}"
+        )
+
+
 # --- valid values, for half of the generated cases ---------------------------------------------
 
 
@@ -66,8 +81,8 @@ def passes_eleven_check(bsn: str) -> bool:
 
 
 # The first 16 valid numbers of the government's test range: the twelve demo clients (some
-# shared by this source already) and four more. A small set, so shares, consent changes and
-# re-shares of the same client meet (200, 404 and 409 answers).
+# shared by this source already) and four more. A small set, so shares and consent changes
+# meet the same clients (consent changes answer 200 for a client this source shared, else 404).
 VALID_BSNS = [b for b in (str(n) for n in range(999990000, 999999999)) if passes_eleven_check(b)][:16]
 CATEGORIES = [
     "identity", "care_team", "pregnancy", "obstetric_history", "labour_birth", "newborn",
@@ -75,6 +90,10 @@ CATEGORIES = [
     "psychosocial", "lifestyle", "family_situation",
 ]
 SENSITIVITIES = ["normal", "elevated", "high"]
+# Dates are drawn from fixed bounds (not from today), so the same seed gives the same calls
+# on every day; birth dates must not be in the future nor before 1900.
+EARLIEST = datetime.date(1900, 1, 1)
+LATEST = datetime.date(2025, 12, 31)
 SHARE_PATH = "/api/v1/shares/{bsn}"
 CONSENT_PATH = "/api/v1/shares/{bsn}/consent"
 
@@ -97,12 +116,11 @@ def plausible_share(draw, generated):
     body = draw(generated)
     if not isinstance(body, dict):
         return body
-    today = datetime.date.today()
     body["consent"] = "active"
     client = body.get("client")
     if isinstance(client, dict):
         client["name"] = clean_text(client.get("name"))
-        client["birth_date"] = draw(iso_dates(datetime.date(1900, 1, 1), today))
+        client["birth_date"] = draw(iso_dates(EARLIEST, LATEST))
     pregnancy_ids = []
     for i, pregnancy in enumerate(body.get("pregnancies") or []):
         if not isinstance(pregnancy, dict):
@@ -112,7 +130,7 @@ def plausible_share(draw, generated):
         pregnancy_ids.append(pregnancy["id"])
         pregnancy["status"] = draw(st.sampled_from(["active", "ended"]))
         pregnancy["ended_on"] = (
-            None if pregnancy["status"] == "active" else draw(iso_dates(datetime.date(1900, 1, 1), today))
+            None if pregnancy["status"] == "active" else draw(iso_dates(EARLIEST, LATEST))
         )
         if isinstance(pregnancy.get("parity"), int) and isinstance(pregnancy.get("gravidity"), int):
             pregnancy["parity"] = min(pregnancy["parity"], pregnancy["gravidity"])

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: installs what the tests need, then runs every check:
 # fmt, clippy (ssr + hydrate), unit and store tests (SQLite and PostgreSQL), integration tests
-# through the real router, browser tests in headless Chromium (JavaScript off and on), and the
-# release build that `make run` serves.
+# through the real router, API fuzzing of the source API (schemathesis), browser tests in
+# headless Chromium (JavaScript off and on), and the release build that `make run` serves.
 source "$(dirname "$0")/env.sh"
 STARTED=$(date +%s)
 scripts/setup.sh
@@ -73,6 +73,11 @@ cargo test -p app --features ssr 2>&1 | tee "$CARGO_TARGET_DIR/unit-tests.log"
 step "integration tests through the real router (SQLite and PostgreSQL)"
 cargo test -p server 2>&1 | tee "$CARGO_TARGET_DIR/integration-tests.log"
 
+step "API fuzzing with schemathesis against openapi.json"
+# Uses the debug binary the integration tests just built; installs schemathesis into tools/venv.
+scripts/schemathesis.sh 2>&1 | tee "$CARGO_TARGET_DIR/schemathesis.log"
+[ "${PIPESTATUS[0]}" = 0 ]
+
 step "browser tests in headless Chromium (JavaScript off and on)"
 # cargo-leptos sets --cfg erase_components itself for debug builds; an inherited RUSTFLAGS would
 # be added twice and change every fingerprint (a full rebuild).
@@ -97,6 +102,7 @@ echo "unit + store tests:  $(count "$CARGO_TARGET_DIR/unit-tests.log")"
 echo "  of which store tests on SQLite:     $(grep -cE '^test .*::sqlite \.\.\. ok' "$CARGO_TARGET_DIR/unit-tests.log")"
 echo "  of which store tests on PostgreSQL: $(grep -cE '^test .*::postgres \.\.\. ok' "$CARGO_TARGET_DIR/unit-tests.log")"
 echo "integration tests:   $(count "$CARGO_TARGET_DIR/integration-tests.log")"
+echo "API fuzzing:         $(grep '^schemathesis summary:' "$CARGO_TARGET_DIR/schemathesis.log" | tail -1 | sed 's/^schemathesis summary: //')"
 echo "browser tests:       $(grep -E '[0-9]+ passed' "$CARGO_TARGET_DIR/e2e-tests.log" | tail -1 | sed 's/^ *//')"
 echo "  JS off (ssr project): $(grep -c '\[ssr\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)  JS on (hydrate project): $(grep -c '\[hydrate\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)"
 echo "make test took $(( $(date +%s) - STARTED )) s"
