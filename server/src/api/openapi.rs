@@ -10,11 +10,60 @@ use serde::Deserialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+/// Documentation enums: the closed sets of keys the string fields accept (the handler checks
+/// them with the domain parsers; a test keeps both lists equal).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareConsentKey {
+    Active,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentStatusKey {
+    Active,
+    Withdrawn,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PregnancyStatusKey {
+    Active,
+    Ended,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoryKey {
+    Identity,
+    CareTeam,
+    ObstetricHistory,
+    Pregnancy,
+    LabScreening,
+    Ultrasound,
+    MedicalHistory,
+    Psychosocial,
+    Lifestyle,
+    FamilySituation,
+    LabourBirth,
+    Newborn,
+    Postpartum,
+    Medication,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SensitivityKey {
+    Normal,
+    Elevated,
+    High,
+}
+
 /// A source's whole share of one client; replaces what the source shared before.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ShareBody {
     /// Must be `active`; withdraw consent with the consent endpoint.
-    #[schema(example = "active")]
+    #[schema(value_type = ShareConsentKey)]
     pub consent: String,
     pub client: ClientBody,
     pub pregnancies: Vec<PregnancyBody>,
@@ -41,7 +90,7 @@ pub struct PregnancyBody {
     pub gravidity: i32,
     #[schema(minimum = 0, maximum = 29)]
     pub parity: i32,
-    /// `active` or `ended`
+    #[schema(value_type = PregnancyStatusKey)]
     pub status: String,
     /// Required when `ended`, null when `active`.
     #[schema(format = Date, nullable)]
@@ -55,8 +104,8 @@ pub struct EntryBody {
     /// The `id` of a pregnancy in this share, or null.
     #[schema(nullable)]
     pub pregnancy_id: Option<String>,
-    /// One of the 14 category keys (DESIGN section 4), e.g. `lab_screening`.
-    #[schema(example = "lab_screening")]
+    /// One of the 14 category keys (DESIGN section 4).
+    #[schema(value_type = CategoryKey)]
     pub category: String,
     #[schema(max_length = 64, example = "bloedgroep")]
     pub code: String,
@@ -69,15 +118,13 @@ pub struct EntryBody {
     /// RFC 3339 date-time.
     #[schema(format = DateTime)]
     pub observed_at: String,
-    /// `normal`, `elevated` or `high`.
-    #[schema(example = "normal")]
+    #[schema(value_type = SensitivityKey)]
     pub sensitivity: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConsentBody {
-    /// `withdrawn` or `active`.
-    #[schema(example = "withdrawn")]
+    #[schema(value_type = ConsentStatusKey)]
     pub status: String,
 }
 
@@ -98,6 +145,7 @@ impl Modify for SourceTokenScheme {
     paths(super::shares::put_share, super::shares::put_consent),
     components(schemas(
         ShareBody, ClientBody, PregnancyBody, EntryBody, ConsentBody, ShareAccepted, EntryChanges,
+        ShareConsentKey, ConsentStatusKey, PregnancyStatusKey, CategoryKey, SensitivityKey,
         ConsentChanged, InputRefused, Problem, TokenRefused, Refusal
     )),
     modifiers(&SourceTokenScheme)

@@ -502,3 +502,15 @@ async fn every_accepted_share_fits_the_documented_body_type(backend: Backend) {
         serde_json::from_value::<server::api::openapi::ShareBody>(body).expect("documented type");
     }
 }
+
+#[test]
+fn the_documented_category_and_sensitivity_keys_are_the_domain_keys() {
+    use server::api::openapi::{CategoryKey, SensitivityKey};
+    for category in app::domain::Category::ALL {
+        serde_json::from_value::<CategoryKey>(json!(category.as_str())).expect("documented");
+    }
+    for sensitivity in app::domain::Sensitivity::ALL {
+        serde_json::from_value::<SensitivityKey>(json!(sensitivity.as_str())).expect("documented");
+    }
+    assert!(serde_json::from_value::<CategoryKey>(json!("huisarts")).is_err());
+}
