@@ -385,6 +385,10 @@ pub fn print_demo_logins() {
     for (username, name, role, organisation) in demo::USERS {
         println!("  {username:<18} {name:<18} {role:<19} {organisation}");
     }
+    println!("\nDemo-cliënten (zoeken op BSN + geboortedatum):");
+    for (bsn, name, birth) in demo::demo_clients() {
+        println!("  {}  {birth}  {name}", bsn.as_ref());
+    }
 }
 
 async fn push(

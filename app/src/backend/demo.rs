@@ -607,6 +607,21 @@ pub fn demo_bsns() -> Vec<Bsn> {
         .collect()
 }
 
+/// The demo clients: BSN, name and birth date (what a professional searches with).
+pub fn demo_clients() -> Vec<(Bsn, &'static str, Date)> {
+    demo_bsns()
+        .into_iter()
+        .zip(CLIENT_NAMES)
+        .enumerate()
+        .map(|(i, (bsn, name))| {
+            let month = time::Month::try_from(1 + (i as u8 % 12)).expect("month");
+            let birth = Date::from_calendar_date(1988 + (i as i32 % 10), month, 3 + i as u8)
+                .expect("valid demo birth date");
+            (bsn, name, birth)
+        })
+        .collect()
+}
+
 /// What `demo seed` reports.
 #[derive(Debug, Clone)]
 pub struct SeedSummary {
@@ -646,10 +661,7 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
 
     let today = OffsetDateTime::now_utc().date();
     let mut total_entries = 0;
-    for (i, (bsn, name)) in demo_bsns().iter().zip(CLIENT_NAMES).enumerate() {
-        let month = time::Month::try_from(1 + (i as u8 % 12)).expect("month");
-        let birth_date = Date::from_calendar_date(1988 + (i as i32 % 10), month, 3 + i as u8)
-            .expect("valid demo birth date");
+    for (i, (bsn, name, birth_date)) in demo_clients().into_iter().enumerate() {
         // Half the clients are pregnant now (due in 2-20 weeks), half gave birth in the last days
         // (the maternity nurse's clients); every client had one earlier pregnancy.
         let pregnant = i % 2 == 0;
@@ -715,7 +727,7 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
             total_entries += entries.len();
             let share = ValidShare {
                 bsn: bsn.clone(),
-                name: name.into(),
+                name: (*name).into(),
                 birth_date,
                 pregnancies: vec![earlier.clone(), current.clone()],
                 entries,

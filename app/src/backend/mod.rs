@@ -10,6 +10,7 @@ pub mod session;
 pub mod sharing;
 pub mod state;
 pub mod store;
+pub mod viewing;
 
 pub use state::{AppState, Settings};
 pub use store::{Store, StoreError};

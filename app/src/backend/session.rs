@@ -194,3 +194,22 @@ pub async fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
         Err(AppError::Forbidden)
     }
 }
+
+/// Keeps the outcome of a form posted without JavaScript in the session, so the page the
+/// browser is sent back to can show it once (never in the URL).
+pub async fn set_flash<T: serde::Serialize>(form: &str, value: &T) -> Result<(), AppError> {
+    let session = current_session().await?;
+    session
+        .insert(&format!("flash:{form}"), value)
+        .await
+        .map_err(session_failed)
+}
+
+/// Takes (reads and removes) a kept form outcome.
+pub async fn take_flash<T: serde::de::DeserializeOwned>(form: &str) -> Result<Option<T>, AppError> {
+    let session = current_session().await?;
+    session
+        .remove(&format!("flash:{form}"))
+        .await
+        .map_err(session_failed)
+}

@@ -5,9 +5,11 @@
 pub mod audit_action;
 pub mod bsn;
 pub mod category;
+pub mod client_view;
 pub mod grant;
 pub mod organisation;
 pub mod policy;
+pub mod pregnancy;
 pub mod role;
 pub mod share;
 pub mod username;

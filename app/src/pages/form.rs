@@ -28,7 +28,8 @@ pub fn action_error<S>(
     action: leptos::prelude::ServerAction<S>,
 ) -> leptos::prelude::Signal<Option<AppError>>
 where
-    S: server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+    S: server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
 {
     use leptos::prelude::*;
     let value = action.value();

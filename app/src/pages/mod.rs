@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod form;
 pub mod home;
 pub mod policy;

@@ -145,6 +145,15 @@ impl TestApp {
             .expect("audit rows")
     }
 
+    /// Raw SQL behind the application's back, for tests that break things on purpose.
+    pub async fn raw_sql(&self, sql: &str) {
+        match self.store.db() {
+            app::backend::store::Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            app::backend::store::Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        }
+        .expect("raw sql");
+    }
+
     pub async fn assert_chain_intact(&self) {
         let report = self.store.verify_audit_chain().await.expect("verify");
         assert!(matches!(report, VerifyReport::Intact { .. }), "{report:?}");

@@ -7,3 +7,4 @@ mod helpers;
 mod server_fns;
 mod share_corpus;
 mod source_api;
+mod viewing;

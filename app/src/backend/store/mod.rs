@@ -13,12 +13,14 @@ mod audit;
 mod queries;
 mod shares;
 mod sources;
+mod viewing;
 
 pub use accounts::{NewUser, OrganisationRow, UserRow};
 pub use audit::{AuditRow, VerifyReport};
 pub use queries::{BackendSpecific, Queries};
 pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
 pub use sources::{SourceKeyRow, SourceRow};
+pub use viewing::{GrantRow, IdentityRow, SharingSourceRow, ViewDenied, ViewRows, VisibleEntryRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -7,35 +7,41 @@ use leptos::prelude::*;
 pub fn HomePage() -> impl IntoView {
     let shell = use_shell();
     let body = move || {
-        shell.get().and_then(|s| s.ok()).and_then(|s| s.user).map(|u| {
-            let (title, text, link) = if u.role.is_clinical() {
-                (
-                    "Cliënten",
-                    "Hier zoekt u straks een cliënt op BSN en geboortedatum, vraagt u eenmalig toegang aan en ziet u uw cliënten. Die functies komen in de volgende versie.",
-                    ("/policy", "Bekijk welke gegevens uw rol ziet"),
-                )
-            } else if u.role == crate::domain::Role::PrivacyOfficer {
-                (
+        shell
+            .get()
+            .and_then(|s| s.ok())
+            .and_then(|s| s.user)
+            .map(|u| {
+                if u.role.is_clinical() {
+                    return view! {
+                        <h1>"Welkom, " {u.display_name.clone()}</h1>
+                        <crate::pages::clients::ClinicalHome/>
+                    }
+                    .into_any();
+                }
+                let (title, text, link) = if u.role == crate::domain::Role::PrivacyOfficer {
+                    (
                     "Toegangslogboek",
                     "U controleert wie welke gegevens heeft ingezien, wanneer en op welke grond.",
                     ("/audit", "Naar het toegangslogboek"),
                 )
-            } else {
-                (
-                    "Beheer",
-                    "U beheert de accounts van uw organisatie.",
-                    ("/gebruikers", "Naar de gebruikers"),
-                )
-            };
-            view! {
-                <h1>"Welkom, " {u.display_name.clone()}</h1>
-                <section class="card">
-                    <h2>{title}</h2>
-                    <p>{text}</p>
-                    <p><a class="button primary" href=link.0>{link.1}</a></p>
-                </section>
-            }
-        })
+                } else {
+                    (
+                        "Beheer",
+                        "U beheert de accounts van uw organisatie.",
+                        ("/gebruikers", "Naar de gebruikers"),
+                    )
+                };
+                view! {
+                    <h1>"Welkom, " {u.display_name.clone()}</h1>
+                    <section class="card">
+                        <h2>{title}</h2>
+                        <p>{text}</p>
+                        <p><a class="button primary" href=link.0>{link.1}</a></p>
+                    </section>
+                }
+                .into_any()
+            })
     };
     view! { <Protected><Transition fallback=|| ()>{body}</Transition></Protected> }
 }

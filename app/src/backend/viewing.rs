@@ -1,0 +1,457 @@
+//! Finding a client, requesting access, and viewing (DESIGN flows 3-6). Every rule of DESIGN
+//! section 3 that concerns viewing is enforced here, once:
+//! - only clinical roles search, request and view;
+//! - an unknown client and one without any active share get the same answer (rule 6);
+//! - a view needs the user's own valid grant and re-checks it, and every source's consent,
+//!   in the transaction that writes the view's audit event (rules 1, 2, 4);
+//! - the access policy decides which entries are read at all (rule 3).
+
+use super::audit::{NewAuditEvent, RequestMeta};
+use super::session::SessionUser;
+use super::store::{GrantRow, PregnancyRow, Store, ViewDenied, ViewRows};
+use super::Settings;
+use crate::domain::client_view::{
+    ClientAccess, ClientPage, ClientSummary, EntryView, MyClient, PregnancyView, SectionView,
+    SourceView,
+};
+use crate::domain::grant::{grant_expiry, Ground, PregnancyDates};
+use crate::domain::policy::ViewRequest;
+use crate::domain::pregnancy::{age_in_years, gestational_age};
+use crate::domain::{AuditAction, Bsn, Category, FieldError, Outcome, Sensitivity};
+use crate::error::AppError;
+use time::{Date, OffsetDateTime};
+
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+const DATE_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+
+fn amsterdam(ms: i64) -> OffsetDateTime {
+    use time_tz::{timezones, OffsetDateTimeExt};
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_timezone(timezones::db::europe::AMSTERDAM)
+}
+
+fn local_date(ms: i64) -> String {
+    amsterdam(ms).format(DATE).unwrap_or_default()
+}
+
+fn local_date_time(ms: i64) -> String {
+    amsterdam(ms).format(DATE_TIME).unwrap_or_default()
+}
+
+fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(text, DATE).ok()
+}
+
+fn today() -> Date {
+    amsterdam(super::store::now_ms()).date()
+}
+
+fn require_clinical(user: &SessionUser) -> Result<(), AppError> {
+    if user.role.is_clinical() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+fn event(
+    user: &SessionUser,
+    action: AuditAction,
+    outcome: Outcome,
+    meta: &RequestMeta,
+) -> NewAuditEvent {
+    NewAuditEvent::new(action, outcome)
+        .by(user.actor())
+        .with_request(meta.clone())
+}
+
+/// Finds a client by BSN and birth date (both required, exact). `None` for an unknown client
+/// and for one without any active share alike; the audit event records the real outcome.
+pub async fn search(
+    store: &Store,
+    user: &SessionUser,
+    bsn_input: &str,
+    birth_date_input: &str,
+    meta: RequestMeta,
+) -> Result<Option<ClientSummary>, AppError> {
+    require_clinical(user)?;
+    let mut problems = Vec::new();
+    let bsn = if bsn_input.trim().is_empty() {
+        problems.push(FieldError::new("bsn", "vul het BSN in"));
+        None
+    } else {
+        Bsn::parse(bsn_input)
+            .map_err(|e| problems.push(FieldError::new("bsn", e.to_string())))
+            .ok()
+    };
+    let birth_date = if birth_date_input.trim().is_empty() {
+        problems.push(FieldError::new("birth_date", "vul de geboortedatum in"));
+        None
+    } else {
+        match parse_date(birth_date_input.trim()) {
+            Some(d) if d <= today() => Some(d),
+            _ => {
+                problems.push(FieldError::new(
+                    "birth_date",
+                    "geen geldige geboortedatum (jjjj-mm-dd)",
+                ));
+                None
+            }
+        }
+    };
+    let (Some(bsn), Some(birth_date)) = (bsn, birth_date) else {
+        let mut refused = event(user, AuditAction::Search, Outcome::Denied, &meta);
+        refused.detail = serde_json::json!({
+            "refused_fields": problems.iter().map(|p| p.field.clone()).collect::<Vec<_>>()
+        });
+        store.record(refused).await?;
+        return Err(AppError::Validation {
+            field_errors: problems,
+        });
+    };
+    let found = store
+        .find_client(bsn.as_ref(), &birth_date.format(DATE).unwrap_or_default())
+        .await?;
+    let summary = match &found {
+        Some(client_id) => summary(store, user, client_id).await?,
+        None => None,
+    };
+    // The answer is the same for unknown and withdrawn clients; the log records which it was.
+    let (client_id, outcome) = match (&summary, &found) {
+        (Some(_), Some(id)) => (Some(id.clone()), "found"),
+        _ => match store.client_id_by_bsn(bsn.as_ref()).await? {
+            Some(id) => (Some(id), "no_active_share_with_this_birth_date"),
+            None => (None, "unknown_bsn"),
+        },
+    };
+    let mut logged = event(user, AuditAction::Search, Outcome::Success, &meta);
+    logged.bsn = Some(bsn.as_ref().to_owned());
+    logged.client_id = client_id;
+    logged.detail = serde_json::json!({ "found": summary.is_some(), "outcome": outcome });
+    store.record(logged).await?;
+    Ok(summary)
+}
+
+async fn summary(
+    store: &Store,
+    user: &SessionUser,
+    client_id: &str,
+) -> Result<Option<ClientSummary>, AppError> {
+    let Some(identity) = store.client_identity(client_id).await? else {
+        return Ok(None);
+    };
+    let organisations = store
+        .sharing_sources(client_id)
+        .await?
+        .into_iter()
+        .map(|s| s.organisation_name)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let birth = identity.birth_date.clone().unwrap_or_default();
+    Ok(Some(ClientSummary {
+        client_id: client_id.to_owned(),
+        name: identity.name.unwrap_or_default(),
+        age: parse_date(&birth).map(|b| age_in_years(b, today())),
+        birth_date: birth,
+        organisations,
+        has_grant: store.valid_grant(&user.id, client_id).await?.is_some(),
+    }))
+}
+
+fn pregnancy_dates(pregnancies: &[PregnancyRow]) -> PregnancyDates {
+    PregnancyDates {
+        active_due_date: pregnancies
+            .iter()
+            .filter(|p| p.status == "active")
+            .filter_map(|p| parse_date(&p.edd))
+            .max(),
+        latest_end: pregnancies
+            .iter()
+            .filter_map(|p| p.ended_on.as_deref().and_then(parse_date))
+            .max(),
+    }
+}
+
+/// An access request as the form sends it.
+#[derive(Debug, Clone)]
+pub struct AccessRequest<'a> {
+    pub client_id: &'a str,
+    pub ground: &'a str,
+    pub reason: &'a str,
+    /// The "I have a treatment relationship with this client" box was ticked.
+    pub attested: bool,
+}
+
+/// Requests access once: ground, reason (mandatory for `spoed`) and the attestation. Creates
+/// a grant for this user alone, valid as DESIGN 5.4 says, logged as `access_request`.
+pub async fn request_access(
+    store: &Store,
+    settings: &Settings,
+    user: &SessionUser,
+    form: AccessRequest<'_>,
+    meta: RequestMeta,
+) -> Result<(), AppError> {
+    require_clinical(user)?;
+    let AccessRequest {
+        client_id,
+        ground,
+        reason,
+        attested,
+    } = form;
+    let mut problems = Vec::new();
+    let ground = Ground::parse(ground);
+    if ground.is_none() {
+        problems.push(FieldError::new("ground", "kies een grond voor de toegang"));
+    }
+    let reason = reason.trim();
+    if ground == Some(Ground::Spoed) && reason.is_empty() {
+        problems.push(FieldError::new(
+            "reason",
+            "bij spoed is een toelichting verplicht",
+        ));
+    }
+    if reason.chars().count() > 1000 {
+        problems.push(FieldError::new(
+            "reason",
+            "de toelichting mag hoogstens 1000 tekens hebben",
+        ));
+    }
+    if !attested {
+        problems.push(FieldError::new(
+            "attest",
+            "bevestig dat u een behandelrelatie met deze cliënt heeft",
+        ));
+    }
+    let identity = store.client_identity(client_id).await?;
+    let mut logged = event(user, AuditAction::AccessRequest, Outcome::Denied, &meta);
+    logged.ground = ground.map(|g| g.as_str().to_owned());
+    if !problems.is_empty() || identity.is_none() {
+        logged.client_id = identity.as_ref().map(|i| i.client_id.clone());
+        logged.detail = serde_json::json!({
+            "refused_fields": problems.iter().map(|p| p.field.clone()).collect::<Vec<_>>(),
+            "client_known": identity.is_some(),
+        });
+        store.record(logged).await?;
+        return Err(if problems.is_empty() {
+            AppError::NotFound
+        } else {
+            AppError::Validation {
+                field_errors: problems,
+            }
+        });
+    }
+    let (ground, identity) = (ground.expect("checked"), identity.expect("checked"));
+    if store.valid_grant(&user.id, client_id).await?.is_some() {
+        return Ok(());
+    }
+    let now = OffsetDateTime::now_utc();
+    let pregnancies = store.client_pregnancies(client_id).await?;
+    let expires = grant_expiry(
+        ground,
+        now,
+        pregnancy_dates(&pregnancies),
+        settings.grant_periods,
+    );
+    let grant = GrantRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        client_id: client_id.to_owned(),
+        ground: ground.as_str().to_owned(),
+        reason: reason.to_owned(),
+        created_at: (now.unix_timestamp_nanos() / 1_000_000) as i64,
+        expires_at: (expires.unix_timestamp_nanos() / 1_000_000) as i64,
+    };
+    logged.outcome = Outcome::Success;
+    logged.client_id = Some(client_id.to_owned());
+    logged.bsn = Some(identity.bsn);
+    logged.grant_id = Some(grant.id.clone());
+    logged.detail = serde_json::json!({
+        "reason": reason, "attested": true, "expires_at": grant.expires_at,
+        "emergency": ground == Ground::Spoed,
+    });
+    store.create_grant(&grant, logged).await?;
+    Ok(())
+}
+
+/// The holder ends her own grant ("I no longer treat this client").
+pub async fn end_own_grant(
+    store: &Store,
+    user: &SessionUser,
+    client_id: &str,
+    meta: RequestMeta,
+) -> Result<(), AppError> {
+    require_clinical(user)?;
+    let grant = store
+        .valid_grant(&user.id, client_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut logged = event(user, AuditAction::GrantEnded, Outcome::Success, &meta);
+    logged.client_id = Some(client_id.to_owned());
+    logged.grant_id = Some(grant.id.clone());
+    logged.ground = Some(grant.ground.clone());
+    store
+        .end_grant(&grant.id, &user.id, "beëindigd door de houder", logged)
+        .await?;
+    Ok(())
+}
+
+/// The user's clients with a valid grant (clients without an active share are left out).
+pub async fn my_clients(store: &Store, user: &SessionUser) -> Result<Vec<MyClient>, AppError> {
+    require_clinical(user)?;
+    let mut clients = Vec::new();
+    for grant in store.granted_clients(&user.id).await? {
+        if let Some(identity) = store.client_identity(&grant.client_id).await? {
+            clients.push(MyClient {
+                client_id: grant.client_id,
+                name: identity.name.unwrap_or_default(),
+                birth_date: identity.birth_date.unwrap_or_default(),
+                grant_expires: local_date_time(grant.expires_at),
+                ground: Ground::parse(&grant.ground).unwrap_or(Ground::Behandelrelatie),
+            });
+        }
+    }
+    Ok(clients)
+}
+
+/// The `category:sensitivity` pairs the role may see, by the one policy function.
+pub fn allowed_pairs(policy: &crate::domain::Policy, role: crate::domain::Role) -> Vec<String> {
+    let mut pairs = Vec::new();
+    for category in Category::ALL {
+        for sensitivity in Sensitivity::ALL {
+            let request = ViewRequest {
+                role,
+                has_valid_grant: true,
+                consent_active: true,
+                category: *category,
+                sensitivity: *sensitivity,
+            };
+            if policy.allows(request) {
+                pairs.push(format!("{}:{}", category.as_str(), sensitivity.as_str()));
+            }
+        }
+    }
+    pairs
+}
+
+fn pregnancy_view(p: &PregnancyRow, today: Date) -> PregnancyView {
+    PregnancyView {
+        gestational_age: (p.status == "active")
+            .then(|| parse_date(&p.edd).and_then(|edd| gestational_age(edd, today)))
+            .flatten()
+            .map(|(w, d)| format!("{w}+{d}")),
+        edd: p.edd.clone(),
+        gravidity: p.gravidity,
+        parity: p.parity,
+        ended_on: p.ended_on.clone(),
+    }
+}
+
+fn page(
+    rows: ViewRows,
+    policy: &crate::domain::Policy,
+    user: &SessionUser,
+) -> Result<ClientPage, AppError> {
+    let today = today();
+    let bsn = Bsn::parse(&rows.identity.bsn).map_err(|_| AppError::Internal)?;
+    let birth = rows.identity.birth_date.clone().unwrap_or_default();
+    let mut pregnancies = rows.pregnancies.iter();
+    let current = rows
+        .pregnancies
+        .iter()
+        .find(|p| p.status == "active")
+        .or_else(|| rows.pregnancies.first());
+    let earlier = pregnancies
+        .by_ref()
+        .filter(|p| current.is_none_or(|c| !std::ptr::eq(*p, c)))
+        .map(|p| pregnancy_view(p, today))
+        .collect();
+    let sections = policy
+        .visible_categories(user.role)
+        .into_iter()
+        .map(|category| SectionView {
+            category,
+            entries: rows
+                .entries
+                .iter()
+                .filter(|e| e.category == category.as_str())
+                .map(|e| EntryView {
+                    label: e.label.clone(),
+                    value: e.value.clone(),
+                    unit: e.unit.clone(),
+                    date: local_date(e.observed_at),
+                    organisation: e.organisation_name.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(ClientPage {
+        client_id: rows.identity.client_id.clone(),
+        name: rows.identity.name.clone().unwrap_or_default(),
+        age: parse_date(&birth).map(|b| age_in_years(b, today)),
+        birth_date: birth,
+        bsn_masked: bsn.masked(),
+        sources: rows
+            .sources
+            .iter()
+            .map(|s| SourceView {
+                organisation: s.organisation_name.clone(),
+                last_received: s.received_at.map(local_date_time),
+            })
+            .collect(),
+        current_pregnancy: current.map(|p| pregnancy_view(p, today)),
+        earlier_pregnancies: earlier,
+        sections,
+        ground: Ground::parse(&rows.grant.ground).unwrap_or(Ground::Behandelrelatie),
+        grant_expires: local_date_time(rows.grant.expires_at),
+    })
+}
+
+/// One view of the client page, audited and filtered (see the module header). Without a
+/// valid grant (or for an unknown client) it shows nothing and logs `access_denied`.
+pub async fn view_client(
+    store: &Store,
+    user: &SessionUser,
+    client_id: &str,
+    meta: RequestMeta,
+) -> Result<ClientAccess, AppError> {
+    require_clinical(user)?;
+    let policy = store.policy().await?;
+    let allowed = allowed_pairs(&policy, user.role);
+    let viewed = store
+        .audited_view(&user.id, client_id, &allowed, |rows| {
+            let mut logged = event(user, AuditAction::Read, Outcome::Success, &meta);
+            logged.client_id = Some(client_id.to_owned());
+            logged.bsn = Some(rows.identity.bsn.clone());
+            logged.grant_id = Some(rows.grant.id.clone());
+            logged.ground = Some(rows.grant.ground.clone());
+            let mut categories: Vec<&str> =
+                rows.entries.iter().map(|e| e.category.as_str()).collect();
+            categories.sort();
+            categories.dedup();
+            let mut sources: Vec<&str> =
+                rows.entries.iter().map(|e| e.source_id.as_str()).collect();
+            sources.sort();
+            sources.dedup();
+            logged.detail = serde_json::json!({
+                "categories": categories, "sources": sources, "entries": rows.entries.len(),
+            });
+            logged
+        })
+        .await?;
+    match viewed {
+        Ok(rows) => Ok(ClientAccess::Granted(Box::new(page(rows, &policy, user)?))),
+        Err(denied) => {
+            let mut logged = event(user, AuditAction::AccessDenied, Outcome::Denied, &meta);
+            logged.client_id = Some(client_id.chars().take(64).collect());
+            logged.detail = serde_json::json!({
+                "reason": match denied { ViewDenied::Unknown => "unknown_client", ViewDenied::NoGrant => "no_valid_grant" }
+            });
+            store.record(logged).await?;
+            Ok(ClientAccess::NoAccess)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Finding clients (`/`, for clinical roles) and the client page (`/clients/{id}`).
+
+mod page;
+mod search;
+mod server_fns;
+
+pub use page::ClientPageView;
+pub use search::ClinicalHome;
+pub use server_fns::*;

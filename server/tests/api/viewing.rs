@@ -1,0 +1,487 @@
+//! Finding clients, requesting access and viewing (DESIGN sections 3, 5, 6), through the real
+//! router on SQLite and PostgreSQL.
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+use crate::source_api::{app_with_keys, rivier_token, wieg_token};
+use app::domain::{Category, Policy, Role, Sensitivity};
+use serde_json::{json, Value};
+
+/// A client only the tests know (not in the demo).
+const BSN: &str = "111222333";
+const BIRTH: &str = "1990-05-01";
+
+fn marker(category: Category, sensitivity: Sensitivity) -> String {
+    format!("MARK-{}-{}", category.as_str(), sensitivity.as_str())
+}
+
+/// One entry per category x sensitivity, each with a unique marker value and code.
+fn matrix_share() -> Value {
+    let mut entries = Vec::new();
+    for category in Category::ALL {
+        for sensitivity in Sensitivity::ALL {
+            entries.push(json!({
+                "id": format!("{}-{}", category.as_str(), sensitivity.as_str()),
+                "pregnancy_id": "p1", "category": category.as_str(),
+                "code": format!("code-{}-{}", category.as_str(), sensitivity.as_str()),
+                "label": "Testgegeven", "value": marker(*category, *sensitivity), "unit": null,
+                "observed_at": "2026-11-01T10:00:00Z", "sensitivity": sensitivity.as_str(),
+            }));
+        }
+    }
+    json!({
+        "consent": "active",
+        "client": { "name": "Matrix Cliënt", "birth_date": BIRTH },
+        "pregnancies": [{ "id": "p1", "edd": "2027-03-01", "gravidity": 2, "parity": 1, "status": "active", "ended_on": null }],
+        "entries": entries,
+    })
+}
+
+const ROLE_USERS: [(Role, &str); 5] = [
+    (Role::Verloskundige, "verloskundige"),
+    (Role::Gynaecoloog, "gynaecoloog"),
+    (Role::OgVerpleegkundige, "ogverpleegkundige"),
+    (Role::Kraamverzorgende, "kraamverzorgende"),
+    (Role::Echoscopist, "echoscopist"),
+];
+
+impl TestApp {
+    async fn search(&self, c: &reqwest::Client, bsn: &str, birth: &str) -> Value {
+        self.call(c, "search", &[("bsn", bsn), ("birth_date", birth)])
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn client_id_of(&self, c: &reqwest::Client) -> String {
+        let found = self.search(c, BSN, BIRTH).await;
+        found["found"]["client_id"]
+            .as_str()
+            .expect("found")
+            .to_owned()
+    }
+
+    async fn request(
+        &self,
+        c: &reqwest::Client,
+        client_id: &str,
+        ground: &str,
+        reason: &str,
+    ) -> reqwest::Response {
+        self.call(
+            c,
+            "request_access",
+            &[
+                ("client_id", client_id),
+                ("ground", ground),
+                ("reason", reason),
+                ("attest", "ja"),
+            ],
+        )
+        .await
+    }
+
+    async fn page_html(&self, c: &reqwest::Client, client_id: &str) -> String {
+        c.get(self.url(&format!("/clients/{client_id}")))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn view_json(&self, c: &reqwest::Client, client_id: &str) -> (u16, String) {
+        let r = self.call(c, "client", &[("client_id", client_id)]).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+fn markers_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for category in Category::ALL {
+        for sensitivity in Sensitivity::ALL {
+            let m = marker(*category, *sensitivity);
+            if text.contains(&m) {
+                found.push(m);
+            }
+        }
+    }
+    found
+}
+
+on_both_backends!(
+    the_full_matrix_shows_each_marker_exactly_when_the_policy_allows,
+    an_unknown_and_a_withdrawn_client_get_the_identical_search_answer,
+    a_grant_helps_only_its_holder_and_an_ended_or_expired_grant_shows_nothing,
+    guessing_a_client_id_shows_nothing_and_is_logged_as_access_denied,
+    each_view_writes_exactly_one_read_event_with_its_grounds,
+    a_view_whose_audit_event_cannot_be_written_shows_no_data,
+    after_a_withdrawal_commits_no_view_shows_that_sources_data,
+    access_requests_check_ground_reason_and_attestation,
+);
+
+async fn shared_matrix(backend: Backend) -> (TestApp, tempfile::TempDir) {
+    let (app, _, dir) = app_with_keys(backend).await;
+    let response = app.put_share(&wieg_token(), BSN, &matrix_share()).await;
+    assert_eq!(response.status(), 200);
+    (app, dir)
+}
+
+async fn the_full_matrix_shows_each_marker_exactly_when_the_policy_allows(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let policy = Policy::default_design();
+    let mut cases = 0;
+    for (role, username) in ROLE_USERS {
+        let c = app.logged_in(username).await;
+        let client_id = app.client_id_of(&c).await;
+        // Without a grant: no marker anywhere (page HTML with its hydration data, JSON).
+        let html = app.page_html(&c, &client_id).await;
+        assert!(markers_in(&html).is_empty(), "{username} without grant");
+        assert!(markers_in(&app.view_json(&c, &client_id).await.1).is_empty());
+        cases += 42;
+        // With a grant: exactly the permitted markers.
+        assert_eq!(
+            app.request(&c, &client_id, "behandelrelatie", "")
+                .await
+                .status(),
+            200
+        );
+        let html = app.page_html(&c, &client_id).await;
+        let (_, json) = app.view_json(&c, &client_id).await;
+        for category in Category::ALL {
+            for sensitivity in Sensitivity::ALL {
+                let allowed = policy.allows(app::domain::policy::ViewRequest {
+                    role,
+                    has_valid_grant: true,
+                    consent_active: true,
+                    category: *category,
+                    sensitivity: *sensitivity,
+                });
+                let m = marker(*category, *sensitivity);
+                assert_eq!(html.contains(&m), allowed, "{username}: {m} in HTML");
+                assert_eq!(json.contains(&m), allowed, "{username}: {m} in JSON");
+                cases += 1;
+            }
+        }
+    }
+    // Consent withdrawn: no marker for anyone, grant or not.
+    assert_eq!(
+        app.put_consent(&wieg_token(), BSN, "withdrawn")
+            .await
+            .status(),
+        200
+    );
+    for (_, username) in ROLE_USERS {
+        let c = app.logged_in(username).await;
+        let ids: Vec<String> = app
+            .audit_events()
+            .await
+            .iter()
+            .filter(|e| e.action == "access_request" && e.outcome == "success")
+            .filter_map(|e| e.client_id.clone())
+            .collect();
+        let html = app.page_html(&c, &ids[0]).await;
+        assert!(markers_in(&html).is_empty(), "{username} after withdrawal");
+        cases += 42;
+    }
+    // Non-clinical roles see no clinical data at all.
+    for username in ["privacy", "beheer"] {
+        let c = app.logged_in(username).await;
+        let (status, body) = app.view_json(&c, "anything").await;
+        assert_eq!(status, 403);
+        assert!(markers_in(&body).is_empty());
+    }
+    println!("matrix cases: {cases}");
+    app.assert_chain_intact().await;
+}
+
+async fn an_unknown_and_a_withdrawn_client_get_the_identical_search_answer(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let unknown = crate::helpers::valid_bsn_not_in_demo();
+    app.put_consent(&wieg_token(), BSN, "withdrawn").await;
+    let c = app.logged_in("verloskundige").await;
+    let a = app
+        .call(&c, "search", &[("bsn", BSN), ("birth_date", BIRTH)])
+        .await;
+    let b = app
+        .call(&c, "search", &[("bsn", &unknown), ("birth_date", BIRTH)])
+        .await;
+    assert_eq!(a.status(), b.status());
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["found"], Value::Null);
+    assert_eq!(
+        a["found"], b["found"],
+        "same answer apart from the echoed input"
+    );
+    let searches: Vec<_> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "search")
+        .collect();
+    assert_eq!(searches.len(), 2);
+    assert!(
+        searches[0].client_id.is_some(),
+        "the log records the real outcome"
+    );
+    assert!(searches[1].client_id.is_none());
+    // A wrong birth date finds nothing either; a bad BSN is a field error.
+    let wrong: Value = app
+        .call(&c, "search", &[("bsn", BSN), ("birth_date", "1990-05-02")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wrong["found"], Value::Null);
+    let bad = app
+        .call(&c, "search", &[("bsn", "123456789"), ("birth_date", BIRTH)])
+        .await;
+    assert_eq!(bad.status(), 422);
+}
+
+async fn a_grant_helps_only_its_holder_and_an_ended_or_expired_grant_shows_nothing(
+    backend: Backend,
+) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let midwife = app.logged_in("verloskundige").await;
+    let colleague = app.logged_in("gynaecoloog").await;
+    let client_id = app.client_id_of(&midwife).await;
+    app.request(&midwife, &client_id, "waarneming", "dienst")
+        .await;
+    assert!(!markers_in(&app.view_json(&midwife, &client_id).await.1).is_empty());
+    assert!(
+        markers_in(&app.view_json(&colleague, &client_id).await.1).is_empty(),
+        "not the colleague's grant"
+    );
+    // Ended by the holder.
+    assert_eq!(
+        app.call(&midwife, "end_grant", &[("client_id", &client_id)])
+            .await
+            .status(),
+        200
+    );
+    assert!(markers_in(&app.view_json(&midwife, &client_id).await.1).is_empty());
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .any(|e| e.action == "grant_ended"));
+    // Expired.
+    app.request(&midwife, &client_id, "behandelrelatie", "")
+        .await;
+    assert!(!markers_in(&app.view_json(&midwife, &client_id).await.1).is_empty());
+    app.raw_sql(&format!(
+        "UPDATE access_grants SET expires_at = 1 WHERE client_id = '{client_id}'"
+    ))
+    .await;
+    assert!(
+        markers_in(&app.view_json(&midwife, &client_id).await.1).is_empty(),
+        "expired"
+    );
+}
+
+async fn guessing_a_client_id_shows_nothing_and_is_logged_as_access_denied(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let c = app.logged_in("gynaecoloog").await;
+    let client_id = app.client_id_of(&c).await;
+    for guess in [client_id.as_str(), "00000000000000000000000000000000"] {
+        let html = app.page_html(&c, guess).await;
+        assert!(html.contains("Toegang aanvragen"));
+        assert!(!html.contains("Matrix Cliënt"), "not even the name");
+        let last = app.audit_events().await.pop().unwrap();
+        assert_eq!(last.action, "access_denied");
+        assert_eq!(last.outcome, "denied");
+    }
+    // Requesting access to a client that does not exist is refused like any unknown client.
+    assert_eq!(
+        app.request(
+            &c,
+            "00000000000000000000000000000000",
+            "behandelrelatie",
+            ""
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+async fn each_view_writes_exactly_one_read_event_with_its_grounds(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let c = app.logged_in("kraamverzorgende").await;
+    let client_id = app.client_id_of(&c).await;
+    app.request(&c, &client_id, "spoed", "bevalling thuis, collega afwezig")
+        .await;
+    let before = app
+        .audit_events()
+        .await
+        .iter()
+        .filter(|e| e.action == "read")
+        .count();
+    app.view_json(&c, &client_id).await;
+    let events = app.audit_events().await;
+    assert_eq!(
+        events.iter().filter(|e| e.action == "read").count(),
+        before + 1
+    );
+    let read = events.last().unwrap();
+    assert_eq!(read.action, "read");
+    assert_eq!(read.user_role.as_deref(), Some("kraamverzorgende"));
+    assert_eq!(read.organisation_id.as_deref(), Some("kz-kraamhoek"));
+    assert_eq!(read.client_id.as_deref(), Some(client_id.as_str()));
+    assert_eq!(read.bsn.as_deref(), Some(BSN));
+    assert_eq!(read.ground.as_deref(), Some("spoed"));
+    assert!(read.grant_id.is_some());
+    let detail: Value = serde_json::from_str(&read.detail).unwrap();
+    assert!(detail["categories"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("newborn")));
+    assert!(!detail["categories"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("ultrasound")));
+    assert_eq!(detail["sources"], json!(["de-wieg-epd"]));
+    assert!(detail["entries"].as_u64().unwrap() > 0);
+    let request = events
+        .iter()
+        .rev()
+        .find(|e| e.action == "access_request")
+        .unwrap();
+    assert!(request.detail.contains("\"emergency\":true"));
+}
+
+async fn a_view_whose_audit_event_cannot_be_written_shows_no_data(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let c = app.logged_in("verloskundige").await;
+    let client_id = app.client_id_of(&c).await;
+    app.request(&c, &client_id, "behandelrelatie", "").await;
+    // Make the audit insert of a view fail (as a full disk or a broken connection would).
+    match app.store.db() {
+        app::backend::store::Db::Sqlite(_) => {
+            app.raw_sql(
+                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_events WHEN NEW.action = 'read' \
+             BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END",
+            )
+            .await
+        }
+        app::backend::store::Db::Postgres(_) => {
+            app.raw_sql("CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                BEGIN IF NEW.action = 'read' THEN RAISE EXCEPTION 'audit log unavailable'; END IF; RETURN NEW; END; $$").await;
+            app.raw_sql("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_down()").await;
+        }
+    }
+    let (status, body) = app.view_json(&c, &client_id).await;
+    assert_eq!(status, 500);
+    assert!(markers_in(&body).is_empty(), "fail closed: {body}");
+    let html = app.page_html(&c, &client_id).await;
+    assert!(markers_in(&html).is_empty());
+}
+
+async fn after_a_withdrawal_commits_no_view_shows_that_sources_data(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    // A second source shares too; its data must stay visible.
+    let mut other = matrix_share();
+    other["entries"] = json!([{ "id": "x", "pregnancy_id": null, "category": "pregnancy", "code": "rr",
+        "label": "Bloeddruk", "value": "OTHER-SOURCE", "unit": null, "observed_at": "2026-11-01T10:00:00Z", "sensitivity": "normal" }]);
+    app.put_share(&rivier_token(), BSN, &other).await;
+    let c = app.logged_in("verloskundige").await;
+    let client_id = app.client_id_of(&c).await;
+    app.request(&c, &client_id, "behandelrelatie", "").await;
+    let withdrawn_at = std::sync::Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+    let viewer = {
+        let (app_url, c, id, withdrawn_at) = (
+            app.url("/api/client"),
+            c.clone(),
+            client_id.clone(),
+            withdrawn_at.clone(),
+        );
+        tokio::spawn(async move {
+            let mut iterations = 0;
+            let mut after = 0;
+            for _ in 0..150 {
+                let started = std::time::Instant::now();
+                let body = c
+                    .post(&app_url)
+                    .header("accept", "application/json")
+                    .form(&[("client_id", id.as_str())])
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                iterations += 1;
+                let committed_before_start =
+                    withdrawn_at.lock().unwrap().is_some_and(|t| t <= started);
+                if committed_before_start {
+                    after += 1;
+                    assert!(
+                        markers_in(&body).is_empty(),
+                        "withdrawn data shown after commit"
+                    );
+                    assert!(
+                        body.contains("OTHER-SOURCE"),
+                        "the other source stays visible"
+                    );
+                }
+            }
+            (iterations, after)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(
+        app.put_consent(&wieg_token(), BSN, "withdrawn")
+            .await
+            .status(),
+        200
+    );
+    *withdrawn_at.lock().unwrap() = Some(std::time::Instant::now());
+    let (iterations, after) = viewer.await.unwrap();
+    println!("withdrawal race: {iterations} views, {after} after the commit");
+    assert!(after > 10, "enough views after the withdrawal ({after})");
+}
+
+async fn access_requests_check_ground_reason_and_attestation(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let c = app.logged_in("verloskundige").await;
+    let client_id = app.client_id_of(&c).await;
+    let no_attest = app
+        .call(
+            &c,
+            "request_access",
+            &[
+                ("client_id", &client_id),
+                ("ground", "behandelrelatie"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert_eq!(no_attest.status(), 422);
+    assert!(no_attest.text().await.unwrap().contains("attest"));
+    let spoed = app.request(&c, &client_id, "spoed", "  ").await;
+    assert_eq!(spoed.status(), 422);
+    assert!(spoed.text().await.unwrap().contains("reason"));
+    let bad_ground = app.request(&c, &client_id, "nieuwsgierig", "").await;
+    assert_eq!(bad_ground.status(), 422);
+    assert!(
+        markers_in(&app.view_json(&c, &client_id).await.1).is_empty(),
+        "no grant from refused requests"
+    );
+    let officer = app.logged_in("privacy").await;
+    assert_eq!(
+        app.request(&officer, &client_id, "behandelrelatie", "")
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.call(&officer, "search", &[("bsn", BSN), ("birth_date", BIRTH)])
+            .await
+            .status(),
+        403
+    );
+}
