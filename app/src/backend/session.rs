@@ -7,12 +7,10 @@
 //! re-read on every request, so disabling an account ends her sessions at once.
 
 use super::audit::Actor;
-use super::state::AppState;
 use super::store::{now_ms, UserRow};
 use crate::domain::Role;
 use crate::error::AppError;
 use async_trait::async_trait;
-use leptos::prelude::expect_context;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::Session;
@@ -150,7 +148,7 @@ pub async fn end(session: &Session) -> Result<(), AppError> {
 /// The logged-in user, or `None` when not logged in, past the absolute lifetime or disabled
 /// (then the session is ended too).
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    let state = expect_context::<AppState>();
+    let state = crate::backend::state::app_state()?;
     let session = current_session().await?;
     let Some(user_id) = session
         .get::<String>(USER_ID)

@@ -55,3 +55,12 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
 }
+
+/// The state of the request being handled. An error (not a panic) when no request context is
+/// there, e.g. a resource still running after its page was discarded.
+pub fn app_state() -> Result<AppState, crate::error::AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::debug!("no request context (discarded render)");
+        crate::error::AppError::Internal
+    })
+}

@@ -13,11 +13,11 @@ pub async fn change_password(
     new_password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
-    use crate::backend::{accounts, request, session, AppState};
+    use crate::backend::{accounts, request, session};
     use secrecy::SecretString;
     let result = async {
         let user = session::require_user().await?;
-        let state = expect_context::<AppState>();
+        let state = crate::backend::state::app_state()?;
         accounts::change_password(
             &state.store,
             &user,

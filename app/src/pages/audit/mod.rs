@@ -17,15 +17,13 @@ pub struct ChainView {
 /// Verifies the access log's hash chain (privacy officer only).
 #[server(endpoint = "audit_chain")]
 pub async fn chain_status() -> Result<ChainView, AppError> {
+    use crate::backend::session;
     use crate::backend::store::VerifyReport;
-    use crate::backend::{session, AppState};
+    let state = crate::backend::state::app_state()?;
     crate::pages::form::finish(
         async {
             session::require_role(&[Role::PrivacyOfficer]).await?;
-            let report = expect_context::<AppState>()
-                .store
-                .verify_audit_chain()
-                .await?;
+            let report = state.store.verify_audit_chain().await?;
             Ok(match report {
                 VerifyReport::Intact { events } => ChainView {
                     events,

@@ -24,8 +24,8 @@ pub struct ShellView {
 /// The user of this session (if any) and the demo flag.
 #[server(endpoint = "shell")]
 pub async fn shell_info() -> Result<ShellView, AppError> {
-    use crate::backend::{session, AppState};
-    let state = expect_context::<AppState>();
+    use crate::backend::session;
+    let state = crate::backend::state::app_state()?;
     let user = session::current_user().await?.map(|u| UserView {
         display_name: u.display_name,
         username: u.username,
@@ -41,9 +41,9 @@ pub async fn shell_info() -> Result<ShellView, AppError> {
 /// Logs in with username and password; on success a fresh session and a redirect to `/`.
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
-    use crate::backend::{accounts, request, session, AppState};
+    use crate::backend::{accounts, request, session};
     let result = async {
-        let state = expect_context::<AppState>();
+        let state = crate::backend::state::app_state()?;
         let meta = request::current_meta().await;
         let user = accounts::login(
             &state.store,
@@ -66,9 +66,9 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::backend::audit::NewAuditEvent;
-    use crate::backend::{request, session, AppState};
+    use crate::backend::{request, session};
     use crate::domain::{AuditAction, Outcome};
-    let state = expect_context::<AppState>();
+    let state = crate::backend::state::app_state()?;
     if let Some(user) = session::current_user().await? {
         state
             .store

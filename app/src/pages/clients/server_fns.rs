@@ -17,18 +17,16 @@ pub struct SearchOutcome {
 /// Finds a client by BSN and birth date (a POST: the BSN never lands in a URL).
 #[server(endpoint = "search")]
 pub async fn search_client(bsn: String, birth_date: String) -> Result<SearchOutcome, AppError> {
-    use crate::backend::{request, session, viewing, AppState};
+    use crate::backend::{request, session, viewing};
+    // Context is read before anything can wait.
+    let state = crate::backend::state::app_state()?;
+    let (meta, plain_form) = (
+        request::current_meta().await,
+        request::is_plain_form_post().await,
+    );
     let result = async {
         let user = session::require_user().await?;
-        let state = expect_context::<AppState>();
-        let found = viewing::search(
-            &state.store,
-            &user,
-            &bsn,
-            &birth_date,
-            request::current_meta().await,
-        )
-        .await?;
+        let found = viewing::search(&state.store, &user, &bsn, &birth_date, meta).await?;
         let outcome = SearchOutcome {
             bsn: bsn.trim().to_owned(),
             birth_date: birth_date.trim().to_owned(),
@@ -36,7 +34,7 @@ pub async fn search_client(bsn: String, birth_date: String) -> Result<SearchOutc
         };
         // Without JavaScript the browser is sent back to `/`: keep the outcome in the session
         // for that one page (never in the URL).
-        if request::is_plain_form_post().await {
+        if plain_form {
             session::set_flash("search", &outcome).await?;
         }
         Ok(outcome)
@@ -55,10 +53,11 @@ pub async fn last_search() -> Result<Option<SearchOutcome>, AppError> {
 
 #[server(endpoint = "my_clients")]
 pub async fn my_clients() -> Result<Vec<MyClient>, AppError> {
-    use crate::backend::{session, viewing, AppState};
+    use crate::backend::{session, viewing};
+    let state = crate::backend::state::app_state()?;
     let result = async {
         let user = session::require_user().await?;
-        viewing::my_clients(&expect_context::<AppState>().store, &user).await
+        viewing::my_clients(&state.store, &user).await
     }
     .await;
     crate::pages::form::finish(result).await
@@ -67,17 +66,13 @@ pub async fn my_clients() -> Result<Vec<MyClient>, AppError> {
 /// The client page: her data as the role may see it, or nothing without a valid grant.
 #[server(endpoint = "client")]
 pub async fn client_page(client_id: String) -> Result<ClientAccess, AppError> {
-    use crate::backend::{request, session, viewing, AppState};
+    use crate::backend::{request, session, viewing};
+    // Context is read before anything can wait.
+    let state = crate::backend::state::app_state()?;
+    let meta = request::current_meta().await;
     let result = async {
         let user = session::require_user().await?;
-        let state = expect_context::<AppState>();
-        viewing::view_client(
-            &state.store,
-            &user,
-            &client_id,
-            request::current_meta().await,
-        )
-        .await
+        viewing::view_client(&state.store, &user, &client_id, meta).await
     }
     .await;
     crate::pages::form::finish(result).await
@@ -91,24 +86,19 @@ pub async fn request_access(
     reason: String,
     attest: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::backend::{request, session, viewing, AppState};
+    use crate::backend::{request, session, viewing};
+    // Context is read before anything can wait.
+    let state = crate::backend::state::app_state()?;
+    let meta = request::current_meta().await;
     let result = async {
         let user = session::require_user().await?;
-        let state = expect_context::<AppState>();
         let form = viewing::AccessRequest {
             client_id: &client_id,
             ground: &ground,
             reason: &reason,
             attested: attest.is_some(),
         };
-        viewing::request_access(
-            &state.store,
-            &state.settings,
-            &user,
-            form,
-            request::current_meta().await,
-        )
-        .await?;
+        viewing::request_access(&state.store, &state.settings, &user, form, meta).await?;
         leptos_axum::redirect(&format!("/clients/{client_id}"));
         Ok(())
     }
@@ -119,17 +109,13 @@ pub async fn request_access(
 /// Ends the user's own grant for the client.
 #[server(endpoint = "end_grant")]
 pub async fn end_grant(client_id: String) -> Result<(), AppError> {
-    use crate::backend::{request, session, viewing, AppState};
+    use crate::backend::{request, session, viewing};
+    // Context is read before anything can wait.
+    let state = crate::backend::state::app_state()?;
+    let meta = request::current_meta().await;
     let result = async {
         let user = session::require_user().await?;
-        let state = expect_context::<AppState>();
-        viewing::end_own_grant(
-            &state.store,
-            &user,
-            &client_id,
-            request::current_meta().await,
-        )
-        .await?;
+        viewing::end_own_grant(&state.store, &user, &client_id, meta).await?;
         leptos_axum::redirect("/");
         Ok(())
     }

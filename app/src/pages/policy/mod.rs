@@ -16,11 +16,12 @@ pub struct PolicyRow {
 /// The policy table as stored (any logged-in user may read it).
 #[server(endpoint = "policy")]
 pub async fn policy_table() -> Result<Vec<PolicyRow>, AppError> {
-    use crate::backend::{session, AppState};
+    use crate::backend::session;
+    let state = crate::backend::state::app_state()?;
     crate::pages::form::finish(
         async {
             session::require_user().await?;
-            let policy = expect_context::<AppState>().store.policy().await?;
+            let policy = state.store.policy().await?;
             Ok(Category::ALL
                 .iter()
                 .map(|c| PolicyRow {

@@ -17,11 +17,12 @@ pub struct UserListItem {
 /// The users of the administrator's organisation (role `beheerder` only).
 #[server(endpoint = "users")]
 pub async fn list_users() -> Result<Vec<UserListItem>, AppError> {
-    use crate::backend::{session, AppState};
+    use crate::backend::session;
+    let state = crate::backend::state::app_state()?;
     crate::pages::form::finish(
         async {
             let admin = session::require_role(&[Role::Beheerder]).await?;
-            let rows = expect_context::<AppState>()
+            let rows = state
                 .store
                 .users_of_organisation(&admin.organisation_id)
                 .await?;
