@@ -1,0 +1,172 @@
+//! Load benchmark of the audited client-page view: 50 concurrent logged-in professionals, each
+//! with her own grant, repeatedly loading `/clients/{id}` (server-rendered HTML; every load
+//! re-checks grant and consent and writes a `read` event), next to `/healthz` under the same
+//! load. Prints p50/p99 latencies. A benchmark, not a test.
+//!
+//! ```text
+//! cargo run --release -p server --example view_load -- sqlite
+//! cargo run --release -p server --example view_load -- postgres postgres://postgres@127.0.0.1:5432
+//! ```
+
+use app::backend::{accounts, demo, Settings};
+use secrecy::SecretString;
+use server::config::Config;
+use server::startup::Application;
+use std::time::{Duration, Instant};
+
+const USERS: usize = 50;
+const VIEWS_PER_USER: usize = 20;
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn report(what: &str, mut samples: Vec<Duration>, wall: Duration) {
+    samples.sort();
+    println!(
+        "{what}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms throughput={:.0}/s",
+        samples.len(),
+        percentile(&samples, 0.50),
+        percentile(&samples, 0.99),
+        samples.last().unwrap().as_secs_f64() * 1000.0,
+        samples.len() as f64 / wall.as_secs_f64()
+    );
+}
+
+async fn run_concurrently(
+    clients: &[(reqwest::Client, String)],
+    per_user: usize,
+) -> (Vec<Duration>, Duration) {
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (client, url) in clients.iter().cloned() {
+        tasks.spawn(async move {
+            let mut samples = Vec::with_capacity(per_user);
+            for _ in 0..per_user {
+                let t = Instant::now();
+                let response = client
+                    .get(&url)
+                    .header("accept", "text/html")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                let body = response.bytes().await.unwrap();
+                assert!(!body.is_empty());
+                samples.push(t.elapsed());
+            }
+            samples
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done.unwrap());
+    }
+    (all, started.elapsed())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args.get(1).map(String::as_str).unwrap_or("sqlite");
+    let dir = tempfile::tempdir()?;
+    let url = match backend {
+        "postgres" => {
+            let admin = args
+                .get(2)
+                .cloned()
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
+            let name = format!("ooievaar_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut c =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
+                    .await?;
+            sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await?;
+            format!("{admin}/{name}")
+        }
+        _ => format!("sqlite://{}/load.db", dir.path().display()),
+    };
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("ooievaar")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let app = Application::build(Config {
+        database_url: url,
+        leptos_options,
+        settings: Settings::default(),
+    })
+    .await?;
+    let store = app.store().clone();
+    demo::seed(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    // 50 midwives, each logged in with her own session and her own grant for a demo client.
+    let (bsn, _, birth) = demo::demo_clients().remove(0);
+    let password = "benchmark-wachtwoord";
+    let mut clients = Vec::new();
+    for n in 0..USERS {
+        let username = format!("vk-{n:02}");
+        accounts::add_user(
+            &store,
+            "vp-de-wieg",
+            "verloskundige",
+            &username,
+            "Benchmark",
+            SecretString::from(password),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let client = reqwest::Client::builder().cookie_store(true).build()?;
+        let login = client
+            .post(format!("{base}/api/login"))
+            .form(&[("username", username.as_str()), ("password", password)])
+            .send()
+            .await?;
+        anyhow::ensure!(login.status() == 200, "login {}", login.status());
+        let found: serde_json::Value = client
+            .post(format!("{base}/api/search"))
+            .form(&[("bsn", bsn.as_ref()), ("birth_date", &birth.to_string())])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = found["found"]["client_id"]
+            .as_str()
+            .expect("demo client")
+            .to_owned();
+        let granted = client
+            .post(format!("{base}/api/request_access"))
+            .form(&[
+                ("client_id", id.as_str()),
+                ("ground", "behandelrelatie"),
+                ("reason", ""),
+                ("attest", "ja"),
+            ])
+            .send()
+            .await?;
+        anyhow::ensure!(granted.status() == 200, "grant {}", granted.status());
+        clients.push((client, format!("{base}/clients/{id}")));
+    }
+    let health: Vec<_> = clients
+        .iter()
+        .map(|(c, _)| (c.clone(), format!("{base}/healthz")))
+        .collect();
+
+    run_concurrently(&clients, 2).await; // warm-up
+    let (views, wall) = run_concurrently(&clients, VIEWS_PER_USER).await;
+    report(
+        &format!("{backend} audited client page, {USERS} concurrent users"),
+        views,
+        wall,
+    );
+    let (probes, wall) = run_concurrently(&health, VIEWS_PER_USER).await;
+    report(
+        &format!("{backend} /healthz, {USERS} concurrent users"),
+        probes,
+        wall,
+    );
+    Ok(())
+}
