@@ -8,11 +8,9 @@
 //! Prints shares per second for sequential calls and for 4 concurrent callers. A benchmark,
 //! not a test: figures depend on the machine.
 
-use app::backend::{demo, Settings};
+use app::backend::Settings;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use server::config::Config;
-use server::startup::Application;
 use std::time::Instant;
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys");
@@ -44,49 +42,23 @@ fn bsns(n: usize) -> Vec<String> {
         .collect()
 }
 
+mod common;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let backend = args.get(1).map(String::as_str).unwrap_or("sqlite");
-    let dir = tempfile::tempdir()?;
-    let url = match backend {
-        "postgres" => {
-            let admin = args
-                .get(2)
-                .cloned()
-                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
-            let name = format!("ooievaar_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut c =
-                <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
-                    .await?;
-            sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await?;
-            format!("{admin}/{name}")
-        }
-        _ => format!("sqlite://{}/bench.db", dir.path().display()),
-    };
-    let leptos_options = leptos::config::LeptosOptions::builder()
-        .output_name("ooievaar")
-        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .build();
-    let settings = Settings {
+    let bench = common::start(Settings {
         source_calls_per_minute: i64::MAX,
         ..Settings::default()
-    };
-    let app = Application::build(Config {
-        database_url: url,
-        leptos_options,
-        settings,
     })
     .await?;
-    let store = app.store().clone();
-    demo::seed(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, base, backend) = (
+        bench.store.clone(),
+        bench.base.clone(),
+        bench.backend.clone(),
+    );
     server::sources::add_key(&store, "de-wieg-epd", &format!("{KEYS}/es256-a.pub.pem"))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
     let key = EncodingKey::from_ec_pem(
         std::fs::read_to_string(format!("{KEYS}/es256-a.pem"))?.as_bytes(),
     )?;

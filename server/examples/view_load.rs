@@ -10,8 +10,6 @@
 
 use app::backend::{accounts, demo, Settings};
 use secrecy::SecretString;
-use server::config::Config;
-use server::startup::Application;
 use std::time::{Duration, Instant};
 
 const USERS: usize = 50;
@@ -40,7 +38,8 @@ async fn run_concurrently(
 ) -> (Vec<Duration>, Duration) {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for (client, url) in clients.iter().cloned() {
+    for (client, url) in clients {
+        let (client, url) = (client.clone(), url.clone());
         tasks.spawn(async move {
             let mut samples = Vec::with_capacity(per_user);
             for _ in 0..per_user {
@@ -66,42 +65,16 @@ async fn run_concurrently(
     (all, started.elapsed())
 }
 
+mod common;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let backend = args.get(1).map(String::as_str).unwrap_or("sqlite");
-    let dir = tempfile::tempdir()?;
-    let url = match backend {
-        "postgres" => {
-            let admin = args
-                .get(2)
-                .cloned()
-                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
-            let name = format!("ooievaar_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut c =
-                <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
-                    .await?;
-            sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await?;
-            format!("{admin}/{name}")
-        }
-        _ => format!("sqlite://{}/load.db", dir.path().display()),
-    };
-    let leptos_options = leptos::config::LeptosOptions::builder()
-        .output_name("ooievaar")
-        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .build();
-    let app = Application::build(Config {
-        database_url: url,
-        leptos_options,
-        settings: Settings::default(),
-    })
-    .await?;
-    let store = app.store().clone();
-    demo::seed(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let bench = common::start(Settings::default()).await?;
+    let (store, base, backend) = (
+        bench.store.clone(),
+        bench.base.clone(),
+        bench.backend.clone(),
+    );
 
     // 50 midwives, each logged in with her own session and her own grant for a demo client.
     let (bsn, _, birth) = demo::demo_clients().remove(0);

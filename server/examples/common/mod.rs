@@ -1,0 +1,56 @@
+//! What both benchmarks share: the real application on a random port with the demo network,
+//! on SQLite (a temp file) or a fresh PostgreSQL database.
+
+use app::backend::{demo, Settings, Store};
+use server::config::Config;
+use server::startup::Application;
+
+/// A running benchmark app: its store, base URL and the guard of its SQLite folder.
+pub struct BenchApp {
+    pub store: Store,
+    pub base: String,
+    pub backend: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the app for `args[1]` (`sqlite` or `postgres`, with `args[2]` the admin URL).
+pub async fn start(settings: Settings) -> anyhow::Result<BenchApp> {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args.get(1).cloned().unwrap_or_else(|| "sqlite".into());
+    let dir = tempfile::tempdir()?;
+    let url = if backend == "postgres" {
+        let admin = args
+            .get(2)
+            .cloned()
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
+        let name = format!("ooievaar_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut c =
+            <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres")).await?;
+        sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await?;
+        format!("{admin}/{name}")
+    } else {
+        format!("sqlite://{}/bench.db", dir.path().display())
+    };
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("ooievaar")
+        .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .build();
+    let app = Application::build(Config {
+        database_url: url,
+        leptos_options,
+        settings,
+    })
+    .await?;
+    let store = app.store().clone();
+    demo::seed(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Ok(BenchApp {
+        store,
+        base,
+        backend,
+        _dir: dir,
+    })
+}
