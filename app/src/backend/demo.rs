@@ -622,6 +622,17 @@ pub fn demo_clients() -> Vec<(Bsn, &'static str, Date)> {
         .collect()
 }
 
+/// When a demo entry was observed: birth, newborn and kraambed data on or after the birth,
+/// everything else in the last three months.
+fn observed_on(current: &ValidPregnancy, category: &str, n: usize, i: usize, today: Date) -> Date {
+    match (current.ended_on, category) {
+        (Some(born), "labour_birth" | "newborn" | "postpartum") => {
+            (born + Duration::days((n % 3) as i64)).min(today)
+        }
+        _ => today - Duration::days((n as i64 * 3 + i as i64) % 90),
+    }
+}
+
 /// What `demo seed` reports.
 #[derive(Debug, Clone)]
 pub struct SeedSummary {
@@ -716,7 +727,7 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
                         label: (*label).into(),
                         value: (*value).into(),
                         unit: unit.map(Into::into),
-                        observed_at: (today - Duration::days((n as i64 * 3 + i as i64) % 90))
+                        observed_at: observed_on(&current, category, n, i, today)
                             .with_hms(10, 0, 0)
                             .expect("time")
                             .assume_utc(),

@@ -358,15 +358,24 @@ fn page(
     let today = today();
     let bsn = Bsn::parse(&rows.identity.bsn).map_err(|_| AppError::Internal)?;
     let birth = rows.identity.birth_date.clone().unwrap_or_default();
-    let mut pregnancies = rows.pregnancies.iter();
-    let current = rows
-        .pregnancies
+    // Several sources may report the same pregnancy: show each (due date, end) once.
+    let mut pregnancies: Vec<&PregnancyRow> = Vec::new();
+    for p in &rows.pregnancies {
+        if !pregnancies
+            .iter()
+            .any(|q| q.edd == p.edd && q.ended_on == p.ended_on)
+        {
+            pregnancies.push(p);
+        }
+    }
+    pregnancies.sort_by(|a, b| b.edd.cmp(&a.edd));
+    let current = pregnancies
         .iter()
-        .find(|p| p.status == "active")
-        .or_else(|| rows.pregnancies.first());
+        .position(|p| p.status == "active")
+        .or((!pregnancies.is_empty()).then_some(0))
+        .map(|i| pregnancies.remove(i));
     let earlier = pregnancies
-        .by_ref()
-        .filter(|p| current.is_none_or(|c| !std::ptr::eq(*p, c)))
+        .iter()
         .map(|p| pregnancy_view(p, today))
         .collect();
     let sections = policy

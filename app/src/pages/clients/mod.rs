@@ -5,5 +5,5 @@ mod search;
 mod server_fns;
 
 pub use page::ClientPageView;
-pub use search::ClinicalHome;
+pub use search::{ClinicalHome, ClinicalHomeState};
 pub use server_fns::*;

@@ -13,13 +13,18 @@ use leptos_router::hooks::use_params_map;
 pub fn ClientPageView() -> impl IntoView {
     let params = use_params_map();
     let client_id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let page = Resource::new(client_id, client_page);
+    // Reloaded after an access request, so the page appears as soon as the grant exists.
+    let request = create_request_access_action();
+    let page = Resource::new(
+        move || (client_id(), request.version().get()),
+        |(id, _)| client_page(id),
+    );
     view! {
         <Protected roles=Role::CLINICAL>
             <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
                 {move || page.get().map(|r| match r {
                     Ok(ClientAccess::Granted(page)) => view! { <Granted page=*page/> }.into_any(),
-                    Ok(ClientAccess::NoAccess) => view! { <RequestAccessForm client_id=client_id()/> }.into_any(),
+                    Ok(ClientAccess::NoAccess) => view! { <RequestAccessForm client_id=client_id() action=request/> }.into_any(),
                     Err(e) => view! { <crate::components::ErrorNotice error=e/> }.into_any(),
                 })}
             </Suspense>
@@ -28,8 +33,10 @@ pub fn ClientPageView() -> impl IntoView {
 }
 
 #[component]
-fn RequestAccessForm(client_id: String) -> impl IntoView {
-    let action = create_request_access_action();
+fn RequestAccessForm(
+    client_id: String,
+    action: ServerAction<super::server_fns::RequestAccess>,
+) -> impl IntoView {
     let error = action_error(action);
     view! {
         <h1>"Toegang aanvragen"</h1>

@@ -1,18 +1,49 @@
 //! The clinical start page: search by BSN and birth date (a POST form whose result stays on
 //! `/`), and "my clients".
 
-use super::server_fns::{create_search_action, last_search, my_clients, SearchOutcome};
+use super::server_fns::{
+    create_search_action, last_search, my_clients, MyClientsResult, SearchClient, SearchOutcome,
+};
 use crate::components::{FieldProblem, FormError};
 use crate::domain::client_view::ClientSummary;
 use crate::pages::form::action_error;
 use leptos::prelude::*;
 
+/// The state of the clinical start page. Created once per page (not inside the reactive
+/// parts that may render more than once), so the kept no-JavaScript search outcome is taken
+/// exactly once and server and browser render the same.
+#[derive(Clone, Copy)]
+pub struct ClinicalHomeState {
+    search: ServerAction<SearchClient>,
+    flashed: Resource<Result<Option<SearchOutcome>, crate::error::AppError>>,
+    clients: Resource<MyClientsResult>,
+}
+
+impl ClinicalHomeState {
+    pub fn new() -> Self {
+        let search = create_search_action();
+        Self {
+            search,
+            flashed: Resource::new(|| (), |_| last_search()),
+            clients: Resource::new(move || search.version().get(), |_| my_clients()),
+        }
+    }
+}
+
+impl Default for ClinicalHomeState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[component]
-pub fn ClinicalHome() -> impl IntoView {
-    let search = create_search_action();
+pub fn ClinicalHome(state: ClinicalHomeState) -> impl IntoView {
+    let ClinicalHomeState {
+        search,
+        flashed,
+        clients,
+    } = state;
     let error = action_error(search);
-    let flashed = Resource::new(|| (), |_| last_search());
-    let clients = Resource::new(move || search.version().get(), |_| my_clients());
     let outcome = move || match search.value().get() {
         Some(Ok(outcome)) => Some(outcome),
         Some(Err(_)) => None,

@@ -51,6 +51,9 @@ pub async fn last_search() -> Result<Option<SearchOutcome>, AppError> {
     session::take_flash("search").await
 }
 
+/// What `my_clients` answers.
+pub type MyClientsResult = Result<Vec<MyClient>, AppError>;
+
 #[server(endpoint = "my_clients")]
 pub async fn my_clients() -> Result<Vec<MyClient>, AppError> {
     use crate::backend::{session, viewing};

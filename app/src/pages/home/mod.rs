@@ -6,6 +6,8 @@ use leptos::prelude::*;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let shell = use_shell();
+    // Made once here: the body below may render more than once.
+    let clinical = crate::pages::clients::ClinicalHomeState::new();
     let body = move || {
         shell
             .get()
@@ -15,7 +17,7 @@ pub fn HomePage() -> impl IntoView {
                 if u.role.is_clinical() {
                     return view! {
                         <h1>"Welkom, " {u.display_name.clone()}</h1>
-                        <crate::pages::clients::ClinicalHome/>
+                        <crate::pages::clients::ClinicalHome state=clinical/>
                     }
                     .into_any();
                 }
