@@ -60,7 +60,7 @@ pub struct AppState {
 /// there, e.g. a resource still running after its page was discarded.
 pub fn app_state() -> Result<AppState, crate::error::AppError> {
     leptos::prelude::use_context::<AppState>().ok_or_else(|| {
-        tracing::debug!("no request context (discarded render)");
+        tracing::warn!("server function without request context (a discarded render?)");
         crate::error::AppError::Internal
     })
 }
