@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod helpers;
+mod logs;
 mod server_fns;
 mod share_corpus;
 mod source_api;

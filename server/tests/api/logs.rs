@@ -1,0 +1,127 @@
+//! DESIGN rule 8: application logs carry ids and request ids, never a BSN, name, token,
+//! password or clinical value. Runs the real binary with debug logging and reads its output.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_log_holds_no_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/logs.db", dir.path().display());
+    let bin = env!("CARGO_BIN_EXE_ooievaar");
+    let seeded = Command::new(bin)
+        .args(["demo", "seed"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(bin)
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let c = crate::helpers::client();
+    for _ in 0..100 {
+        if c.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let post = |path: &str, form: &[(&str, &str)]| {
+        c.post(format!("{base}{path}"))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+    };
+    post(
+        "/api/login",
+        &[
+            ("username", "verloskundige"),
+            ("password", "wrong-password-x"),
+        ],
+    )
+    .await
+    .unwrap();
+    post(
+        "/api/login",
+        &[
+            ("username", "verloskundige"),
+            ("password", crate::helpers::PASSWORD),
+        ],
+    )
+    .await
+    .unwrap();
+    let found: serde_json::Value = post(
+        "/api/search",
+        &[("bsn", "999990032"), ("birth_date", "1991-04-06")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = found["found"]["client_id"].as_str().unwrap().to_owned();
+    post(
+        "/api/request_access",
+        &[
+            ("client_id", &id),
+            ("ground", "spoed"),
+            ("reason", "bevalling thuis"),
+            ("attest", "ja"),
+        ],
+    )
+    .await
+    .unwrap();
+    let page = c
+        .get(format!("{base}/clients/{id}"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Joyce Kramer") && page.contains("3450"),
+        "the view worked"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut log = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    server
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("request"), "debug logging was on: {log}");
+    for secret in [
+        "999990032",
+        "Joyce",
+        "Kramer",
+        "1991-04-06",
+        "wrong-password-x",
+        crate::helpers::PASSWORD,
+        "bevalling thuis",
+        "3450",
+        "Cystic",
+    ] {
+        assert!(!log.contains(secret), "'{secret}' in the server log");
+    }
+}
