@@ -12,8 +12,9 @@
 //! decimal. Length prefixes make the encoding unambiguous: no two different rows hash the same
 //! byte string. Ids are consecutive from 1, so a deleted or reordered event breaks the chain too.
 
-use super::store::{AuditRow, BackendSpecific, Queries, StoreResult};
-use crate::domain::{AuditAction, Outcome, Role};
+use super::store::{AuditRow, BackendSpecific, Queries, ReviewQueries, StoreResult};
+use crate::domain::audit_flag::{FlagFacts, FlagHit};
+use crate::domain::{AuditAction, FlagRules, Outcome, Role};
 use sha2::{Digest, Sha256};
 
 /// The hash before the first event.
@@ -170,20 +171,119 @@ pub fn chain_hash(row: &AuditRow) -> String {
 }
 
 /// Appends `event` to the chain inside the caller's transaction and returns its id. The
-/// caller's commit makes the event and the change it records durable together.
-pub async fn append<C: Queries + BackendSpecific>(
+/// caller's commit makes the event and the change it records durable together. Beside the
+/// event it writes who may review it (DESIGN flow 7) and its flags (`FlagRules`).
+pub async fn append<C: Queries + ReviewQueries + BackendSpecific>(
     c: &mut C,
+    rules: &FlagRules,
     event: NewAuditEvent,
 ) -> StoreResult<i64> {
+    append_at(c, rules, event, None).await
+}
+
+/// [`append`] with a given time instead of now (the load generator back-fills history).
+pub async fn append_at<C: Queries + ReviewQueries + BackendSpecific>(
+    c: &mut C,
+    rules: &FlagRules,
+    mut event: NewAuditEvent,
+    at: Option<i64>,
+) -> StoreResult<i64> {
     c.lock_audit_chain().await?;
+    // Every event about a known client carries both its id and BSN, so the officer's filter
+    // and the client overview find it by either.
+    match (&event.client_id, &event.bsn) {
+        (Some(id), None) => event.bsn = c.bsn_of_client(id).await?,
+        (None, Some(bsn)) => event.client_id = c.client_id_by_bsn(bsn).await?,
+        _ => {}
+    }
     let (id, prev_hash) = match c.audit_head().await? {
         Some((last_id, hash)) => (last_id + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
     };
+    let action = event.action;
     // Time is taken under the lock, so ids and times rise together.
-    let row = event.into_row(id, super::store::now_ms(), prev_hash);
+    let row = event.into_row(id, at.unwrap_or_else(super::store::now_ms), prev_hash);
     c.insert_audit(&row).await?;
+    for organisation in scope(c, action, &row).await? {
+        c.insert_scope(row.id, &organisation, row.occurred_at)
+            .await?;
+    }
+    let flags = rules.evaluate(action, &flag_facts(c, rules, action, &row).await?);
+    if !flags.is_empty() {
+        let json = serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into());
+        c.insert_flags(row.id, row.occurred_at, &json).await?;
+    }
     Ok(id)
+}
+
+/// The organisations whose privacy officers may see the event (DESIGN flow 7): the user's,
+/// those whose sources' data it is about (the source of a source call, every source a view
+/// showed), for a search those whose sources shared the BSN, and for an event without an
+/// organisation every organisation.
+async fn scope<C: ReviewQueries>(
+    c: &mut C,
+    action: AuditAction,
+    row: &AuditRow,
+) -> StoreResult<Vec<String>> {
+    let Some(own) = &row.organisation_id else {
+        return c.organisation_ids().await;
+    };
+    let mut organisations = vec![own.clone()];
+    let mut sources: Vec<String> = row.source_id.iter().cloned().collect();
+    if let Ok(detail) = serde_json::from_str::<serde_json::Value>(&row.detail) {
+        if let Some(shown) = detail.get("sources").and_then(|s| s.as_array()) {
+            sources.extend(shown.iter().filter_map(|s| s.as_str().map(str::to_owned)));
+        }
+    }
+    for source in sources {
+        organisations.extend(c.organisation_of_source(&source).await?);
+    }
+    if let (AuditAction::Search, Some(client)) = (action, &row.client_id) {
+        organisations.extend(c.organisations_sharing(client).await?);
+    }
+    organisations.sort();
+    organisations.dedup();
+    Ok(organisations)
+}
+
+async fn flag_facts<C: ReviewQueries>(
+    c: &mut C,
+    rules: &FlagRules,
+    action: AuditAction,
+    row: &AuditRow,
+) -> StoreResult<FlagFacts> {
+    let local = super::clock::amsterdam(row.occurred_at);
+    let mut facts = FlagFacts {
+        local_time: (local.hour(), local.minute()),
+        ground_is_spoed: row.ground.as_deref() == Some("spoed"),
+        ..FlagFacts::default()
+    };
+    let access = crate::domain::audit_flag::is_client_access(action);
+    if let (true, Some(user), Some(bsn)) = (access, &row.user_id, &row.bsn) {
+        let hour_ago = row.occurred_at - 3_600_000;
+        let others = c
+            .other_clients_accessed(user, bsn, hour_ago, row.occurred_at)
+            .await?;
+        facts.distinct_clients_last_hour = Some(others as u32 + 1);
+    }
+    if action == AuditAction::Read && rules.new_grant_minutes > 0 {
+        if let (Some(grant), Some(client), Some(org)) =
+            (&row.grant_id, &row.client_id, &row.organisation_id)
+        {
+            if let Some(created) = c.grant_created_at(grant).await? {
+                facts.grant_age_minutes = Some((row.occurred_at - created) / 60_000);
+                facts.own_organisation_shares =
+                    Some(c.organisation_shares_actively(org, client).await?);
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// Parses stored flags (an unreadable value shows as no flags rather than failing a page).
+pub fn parse_flags(json: Option<&str>) -> Vec<FlagHit> {
+    json.and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
 }
 
 /// Why the chain is broken at an event.
@@ -195,6 +295,31 @@ pub enum ChainBreak {
     PrevHash,
     /// The stored hash does not match the event's content (a column was altered).
     Hash,
+    /// A signed checkpoint names this event with another hash (history was rewritten).
+    Checkpoint,
+    /// A signed checkpoint names this event, but the log ends before it (events were deleted).
+    MissingSinceCheckpoint,
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainBreak::Gap { expected } => write!(
+                f,
+                "expected event {expected} here (deleted or inserted events)"
+            ),
+            ChainBreak::PrevHash => f.write_str(
+                "prev_hash does not match the previous event (reordered or rewritten history)",
+            ),
+            ChainBreak::Hash => f.write_str("hash does not match the event's content (altered)"),
+            ChainBreak::Checkpoint => {
+                f.write_str("differs from the signed checkpoint of this event (rewritten history)")
+            }
+            ChainBreak::MissingSinceCheckpoint => f.write_str(
+                "a signed checkpoint names this event, but the log ends before it (deleted events)",
+            ),
+        }
+    }
 }
 
 /// Checks one event against its predecessor.

@@ -4,8 +4,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod clock;
 pub mod demo;
 pub mod request;
+pub mod review;
 pub mod session;
 pub mod sharing;
 pub mod state;
@@ -21,6 +23,10 @@ impl From<StoreError> for crate::error::AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(_) => crate::error::AppError::NotFound,
+            StoreError::TooBroad => crate::error::AppError::field(
+                "filters",
+                "de zoekopdracht duurde te lang: kies een kortere periode, een cliënt of een gebruiker",
+            ),
             other => {
                 tracing::error!(error = %other, "store error");
                 crate::error::AppError::Internal

@@ -21,33 +21,7 @@ use crate::domain::{AuditAction, Bsn, Category, FieldError, Outcome, Sensitivity
 use crate::error::AppError;
 use time::{Date, OffsetDateTime};
 
-const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
-const DATE_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-
-fn amsterdam(ms: i64) -> OffsetDateTime {
-    use time_tz::{timezones, OffsetDateTimeExt};
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_timezone(timezones::db::europe::AMSTERDAM)
-}
-
-fn local_date(ms: i64) -> String {
-    amsterdam(ms).format(DATE).unwrap_or_default()
-}
-
-fn local_date_time(ms: i64) -> String {
-    amsterdam(ms).format(DATE_TIME).unwrap_or_default()
-}
-
-fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(text, DATE).ok()
-}
-
-fn today() -> Date {
-    amsterdam(super::store::now_ms()).date()
-}
+use super::clock::{local_date, local_date_time, parse_date, today, DATE};
 
 fn require_clinical(user: &SessionUser) -> Result<(), AppError> {
     if user.role.is_clinical() {

@@ -21,6 +21,7 @@ crate::string_enum! {
         LogRead => "log_read",
         Export => "export",
         ClientOverview => "client_overview",
+        FlagReviewed => "flag_reviewed",
         OrganisationAdded => "organisation_added",
         UserAdded => "user_added",
         UserDisabled => "user_disabled",
@@ -37,5 +38,40 @@ crate::string_enum! {
         Success => "success",
         Denied => "denied",
         Error => "error",
+    }
+}
+
+impl AuditAction {
+    /// The action in the officer's words.
+    pub fn label(self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            Login => "Ingelogd",
+            LoginFailed => "Inloggen mislukt",
+            Logout => "Uitgelogd",
+            PasswordChanged => "Wachtwoord gewijzigd",
+            Search => "Cliënt gezocht",
+            Read => "Dossier ingezien",
+            AccessRequest => "Toegang aangevraagd",
+            AccessDenied => "Toegang geweigerd",
+            GrantEnded => "Toegang beëindigd",
+            GrantRevoked => "Toegang ingetrokken",
+            ShareReceived => "Gegevens ontvangen",
+            ShareRefused => "Gegevens geweigerd",
+            TokenRefused => "Bronsysteem geweigerd",
+            ConsentWithdrawn => "Toestemming ingetrokken",
+            ConsentRestored => "Toestemming hersteld",
+            LogRead => "Logboek ingezien",
+            Export => "Logboek geëxporteerd",
+            ClientOverview => "Overzicht voor cliënt gemaakt",
+            FlagReviewed => "Melding beoordeeld",
+            OrganisationAdded => "Organisatie toegevoegd",
+            UserAdded => "Gebruiker toegevoegd",
+            UserDisabled => "Gebruiker geblokkeerd",
+            SourceAdded => "Bronsysteem toegevoegd",
+            KeyAdded => "Sleutel toegevoegd",
+            KeyRevoked => "Sleutel ingetrokken",
+            DemoSeeded => "Demogegevens geladen",
+        }
     }
 }

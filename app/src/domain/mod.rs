@@ -3,6 +3,8 @@
 //! the same rules are unit- and property-tested once (`cargo test -p app --features ssr`).
 
 pub mod audit_action;
+pub mod audit_flag;
+pub mod audit_view;
 pub mod bsn;
 pub mod category;
 pub mod client_view;
@@ -15,6 +17,7 @@ pub mod share;
 pub mod username;
 
 pub use audit_action::{AuditAction, Outcome};
+pub use audit_flag::{Flag, FlagHit, FlagRules};
 pub use bsn::Bsn;
 pub use category::{Category, Sensitivity};
 pub use organisation::OrganisationKind;

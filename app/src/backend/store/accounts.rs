@@ -1,6 +1,6 @@
 //! Organisations and user accounts.
 
-use super::{now_ms, read_conn, write_tx, Queries as _, Store, StoreResult};
+use super::{now_ms, read_conn, write_tx, Queries as _, ReviewQueries as _, Store, StoreResult};
 use crate::backend::audit::NewAuditEvent;
 use crate::domain::{OrganisationKind, Role, Username};
 
@@ -68,7 +68,8 @@ impl Store {
         write_tx!(self, |c| {
             c.insert_organisation(id, name, kind.as_str(), now_ms())
                 .await?;
-            crate::backend::audit::append(c, event).await?;
+            c.scope_unowned_events(id).await?;
+            crate::backend::audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -87,7 +88,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_user(user, password_hash, now_ms()).await?;
-            crate::backend::audit::append(c, event).await?;
+            crate::backend::audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -108,7 +109,7 @@ impl Store {
     pub async fn disable_user(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.disable_user(user_id, now_ms()).await?;
-            crate::backend::audit::append(c, event).await?;
+            crate::backend::audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -122,7 +123,7 @@ impl Store {
         write_tx!(self, |c| {
             c.set_password_hash(user_id, password_hash, now_ms())
                 .await?;
-            crate::backend::audit::append(c, event).await?;
+            crate::backend::audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -142,7 +143,12 @@ impl Store {
 
     /// Appends one audit event on its own (login attempts, log reads, refusals).
     pub async fn record(&self, event: NewAuditEvent) -> StoreResult<i64> {
-        let id = write_tx!(self, |c| crate::backend::audit::append(c, event).await?);
+        let id = write_tx!(self, |c| crate::backend::audit::append(
+            c,
+            &self.flag_rules,
+            event
+        )
+        .await?);
         Ok(id)
     }
 }

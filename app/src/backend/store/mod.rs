@@ -11,6 +11,7 @@
 mod accounts;
 mod audit;
 mod queries;
+mod review;
 mod shares;
 mod sources;
 mod viewing;
@@ -18,6 +19,10 @@ mod viewing;
 pub use accounts::{NewUser, OrganisationRow, UserRow};
 pub use audit::{AuditRow, VerifyReport};
 pub use queries::{BackendSpecific, Queries};
+pub use review::{
+    review_sql, CheckpointRow, GrantHolderRow, Keyset, OrganisationGrantRow, ReviewQueries,
+    ReviewQuery, ReviewRow, VerificationRow, MAX_PAGE, OVERVIEW_LIMIT,
+};
 pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
 pub use sources::{SourceKeyRow, SourceRow};
 pub use viewing::{GrantRow, IdentityRow, SharingSourceRow, ViewDenied, ViewRows, VisibleEntryRow};
@@ -41,6 +46,9 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("consent withdrawn")]
     ConsentWithdrawn,
+    /// A bounded query ran out of time: the filters select too much.
+    #[error("query interrupted: the filters are too broad")]
+    TooBroad,
     #[error("invalid database url: {0}")]
     BadUrl(String),
 }
@@ -70,6 +78,8 @@ pub enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// When an event counts as unusual; applied as each event is written.
+    pub(crate) flag_rules: std::sync::Arc<crate::domain::FlagRules>,
 }
 
 /// Runs `$body` with `$c` bound to a connection inside one write transaction of the active
@@ -133,9 +143,7 @@ impl Store {
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-            Store {
-                db: Db::Postgres(pool),
-            }
+            Store::from_db(Db::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::BadUrl(e.to_string()))?
@@ -158,15 +166,26 @@ impl Store {
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            Store {
-                db: Db::Sqlite(pool),
-            }
+            Store::from_db(Db::Sqlite(pool))
         } else {
             return Err(StoreError::BadUrl(
                 "DATABASE_URL must start with sqlite: or postgres://".into(),
             ));
         };
         Ok(store)
+    }
+
+    fn from_db(db: Db) -> Self {
+        Store {
+            db,
+            flag_rules: Default::default(),
+        }
+    }
+
+    /// The same store with other flag thresholds.
+    pub fn with_flag_rules(mut self, rules: crate::domain::FlagRules) -> Self {
+        self.flag_rules = std::sync::Arc::new(rules);
+        self
     }
 
     /// Which backend is active ("sqlite" or "postgres"), for start-up messages.

@@ -13,38 +13,64 @@ use crate::domain::{Category, Policy, PolicyCell, Role};
 use sqlx::Row;
 
 macro_rules! queries {
-    ($(
+    ($(#[$tmeta:meta])* trait $trait:ident;
+    $(
         $(#[$meta:meta])*
         async fn $name:ident(&mut $self:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty $body:block
     )*) => {
-        /// The product's SQL, one method per statement (or tight group of statements).
-        pub trait Queries: Send {
+        $(#[$tmeta])*
+        pub trait $trait: Send {
             $(
                 $(#[$meta])*
                 fn $name(&mut self $(, $arg: $ty)*) -> impl std::future::Future<Output = $ret> + Send;
             )*
         }
 
-        impl Queries for sqlx::SqliteConnection {
+        impl $trait for sqlx::SqliteConnection {
             $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
         }
 
-        impl Queries for sqlx::PgConnection {
+        impl $trait for sqlx::PgConnection {
             $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
         }
     };
 }
 
+pub(crate) use queries;
+
 /// What differs between the backends beyond SQL text.
 pub trait BackendSpecific: Send {
     /// Serialises writers of the audit chain across processes and instances.
     fn lock_audit_chain(&mut self) -> impl std::future::Future<Output = StoreResult<()>> + Send;
+
+    /// Interrupts statements on this connection that run longer than `limit` from now, until
+    /// [`BackendSpecific::unbound_time`] (a filter combination must not hold the database).
+    fn bound_time(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> impl std::future::Future<Output = StoreResult<()>> + Send;
+
+    fn unbound_time(&mut self) -> impl std::future::Future<Output = StoreResult<()>> + Send;
 }
 
 impl BackendSpecific for sqlx::SqliteConnection {
     /// Nothing to do: every write transaction is `BEGIN IMMEDIATE`, which holds SQLite's single
     /// write lock until commit.
     async fn lock_audit_chain(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// SQLite has no statement timeout; a progress handler interrupts the statement instead.
+    async fn bound_time(&mut self, limit: std::time::Duration) -> StoreResult<()> {
+        let deadline = std::time::Instant::now() + limit;
+        self.lock_handle()
+            .await?
+            .set_progress_handler(10_000, move || std::time::Instant::now() < deadline);
+        Ok(())
+    }
+
+    async fn unbound_time(&mut self) -> StoreResult<()> {
+        self.lock_handle().await?.remove_progress_handler();
         Ok(())
     }
 }
@@ -57,12 +83,30 @@ impl BackendSpecific for sqlx::PgConnection {
             .await?;
         Ok(())
     }
+
+    async fn bound_time(&mut self, limit: std::time::Duration) -> StoreResult<()> {
+        sqlx::query(&format!("SET statement_timeout = {}", limit.as_millis()))
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    /// Back to the connection's default (the 30 s set when connecting).
+    async fn unbound_time(&mut self) -> StoreResult<()> {
+        sqlx::query("RESET statement_timeout")
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
 }
 
 const USER_COLUMNS: &str = "u.id, u.organisation_id, o.name AS organisation_name, u.username, \
      u.display_name, u.role, u.password_hash, u.disabled_at";
 
 queries! {
+    /// The product's SQL, one method per statement (or tight group of statements).
+    trait Queries;
+
     // ----- audit chain -----
 
     /// The id and hash of the newest event, if any.

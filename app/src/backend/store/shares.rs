@@ -106,7 +106,7 @@ impl Store {
                 "pregnancies": content.pregnancies.len(),
                 "entries": content.entries.len(),
             });
-            audit::append(c, event).await?;
+            audit::append(c, &self.flag_rules, event).await?;
             (
                 ReplaceCounts {
                     pregnancies: content.pregnancies.len(),
@@ -127,7 +127,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_source(id, organisation_id, now_ms()).await?;
-            audit::append(c, event).await?;
+            audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }

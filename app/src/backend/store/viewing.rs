@@ -109,7 +109,7 @@ impl Store {
     pub async fn create_grant(&self, grant: &GrantRow, event: NewAuditEvent) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_grant(grant).await?;
-            audit::append(c, event).await?;
+            audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -126,7 +126,7 @@ impl Store {
             if !c.end_grant(grant_id, ended_by, reason, now_ms()).await? {
                 return Err(StoreError::NotFound("grant"));
             }
-            audit::append(c, event).await?;
+            audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -156,7 +156,7 @@ impl Store {
                 pregnancies: c.client_pregnancies(client_id).await?,
                 entries: c.permitted_entries(client_id, allowed).await?,
             };
-            audit::append(c, event(&rows)).await?;
+            audit::append(c, &self.flag_rules, event(&rows)).await?;
             rows
         });
         Ok(Ok(outcome))

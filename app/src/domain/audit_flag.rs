@@ -1,0 +1,269 @@
+//! Unusual access (issue "privacy officer", DESIGN flow 7): which events a privacy officer
+//! should look at, and why. The rules are pure; the backend gathers the facts when it writes
+//! the event and stores the result beside it.
+
+use super::AuditAction;
+use serde::{Deserialize, Serialize};
+
+crate::string_enum! {
+    /// Why an event deserves a second look.
+    Flag {
+        /// Access on the `spoed` ground (the grant request and every view under it).
+        Spoed => "spoed",
+        /// Access outside working hours (local time).
+        OutOfHours => "out_of_hours",
+        /// More distinct clients within an hour than a day's work explains.
+        Bulk => "bulk",
+        /// An attempt refused for lack of a valid grant.
+        AccessDenied => "access_denied",
+        /// A view soon after the grant was created, by a user whose organisation shares no data
+        /// of this client (informational: usual for a referral, unusual otherwise).
+        NewGrantOtherOrganisation => "new_grant_other_organisation",
+    }
+}
+
+impl Flag {
+    pub fn label(self) -> &'static str {
+        match self {
+            Flag::Spoed => "Spoed",
+            Flag::OutOfHours => "Buiten werktijd",
+            Flag::Bulk => "Veel cliënten",
+            Flag::AccessDenied => "Geweigerd",
+            Flag::NewGrantOtherOrganisation => "Nieuwe toegang, andere organisatie",
+        }
+    }
+}
+
+/// A flag with the reason shown to the officer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagHit {
+    pub flag: Flag,
+    pub why: String,
+}
+
+/// The thresholds, configurable per installation (`OOIEVAAR_FLAG_*`, see the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagRules {
+    /// Working hours end at this local hour (0-23)...
+    pub night_starts: u8,
+    /// ...and start again at this one.
+    pub night_ends: u8,
+    /// More distinct clients than this per user within one hour is bulk access.
+    pub bulk_clients_per_hour: u32,
+    /// A view this many minutes or less after the grant was created counts as "soon after".
+    pub new_grant_minutes: u32,
+}
+
+impl Default for FlagRules {
+    fn default() -> Self {
+        Self {
+            night_starts: 22,
+            night_ends: 7,
+            bulk_clients_per_hour: 20,
+            new_grant_minutes: 60,
+        }
+    }
+}
+
+/// What the backend knows about an event when it writes it.
+#[derive(Debug, Clone, Default)]
+pub struct FlagFacts {
+    /// Local (Europe/Amsterdam) hour and minute of the event.
+    pub local_time: (u8, u8),
+    pub ground_is_spoed: bool,
+    /// Distinct clients this user accessed in the hour up to and including this event.
+    pub distinct_clients_last_hour: Option<u32>,
+    /// Minutes since the grant of this view was created.
+    pub grant_age_minutes: Option<i64>,
+    /// Whether a source of the user's organisation shares this client.
+    pub own_organisation_shares: Option<bool>,
+}
+
+/// Actions by which a professional reaches a client's data; the time and bulk rules look at
+/// these only.
+pub fn is_client_access(action: AuditAction) -> bool {
+    matches!(
+        action,
+        AuditAction::Search | AuditAction::Read | AuditAction::AccessRequest
+    )
+}
+
+impl FlagRules {
+    fn is_night(&self, hour: u8) -> bool {
+        if self.night_starts > self.night_ends {
+            hour >= self.night_starts || hour < self.night_ends
+        } else {
+            hour >= self.night_starts && hour < self.night_ends
+        }
+    }
+
+    /// The flags of one event (empty on a normal day).
+    pub fn evaluate(&self, action: AuditAction, facts: &FlagFacts) -> Vec<FlagHit> {
+        let mut hits = Vec::new();
+        let access = is_client_access(action);
+        if facts.ground_is_spoed && matches!(action, AuditAction::Read | AuditAction::AccessRequest)
+        {
+            hits.push(FlagHit {
+                flag: Flag::Spoed,
+                why: "toegang op grond van spoed".into(),
+            });
+        }
+        let (hour, minute) = facts.local_time;
+        if access && self.is_night(hour) {
+            hits.push(FlagHit {
+                flag: Flag::OutOfHours,
+                why: format!(
+                    "om {hour:02}:{minute:02}, buiten werktijd ({:02}:00-{:02}:00)",
+                    self.night_ends, self.night_starts
+                ),
+            });
+        }
+        if let Some(count) = facts.distinct_clients_last_hour {
+            if access && count > self.bulk_clients_per_hour {
+                hits.push(FlagHit {
+                    flag: Flag::Bulk,
+                    why: format!(
+                        "{count} verschillende cliënten binnen een uur (grens {})",
+                        self.bulk_clients_per_hour
+                    ),
+                });
+            }
+        }
+        if action == AuditAction::AccessDenied {
+            hits.push(FlagHit {
+                flag: Flag::AccessDenied,
+                why: "inzage zonder geldige toegang geprobeerd".into(),
+            });
+        }
+        if let (AuditAction::Read, Some(age), Some(false)) = (
+            action,
+            facts.grant_age_minutes,
+            facts.own_organisation_shares,
+        ) {
+            if age <= i64::from(self.new_grant_minutes) {
+                hits.push(FlagHit {
+                    flag: Flag::NewGrantOtherOrganisation,
+                    why: format!(
+                        "inzage {age} min na het aanvragen van toegang; de eigen organisatie deelt geen gegevens van deze cliënt"
+                    ),
+                });
+            }
+        }
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day() -> FlagFacts {
+        FlagFacts {
+            local_time: (10, 30),
+            ground_is_spoed: false,
+            distinct_clients_last_hour: Some(3),
+            grant_age_minutes: Some(60 * 24 * 3),
+            own_organisation_shares: Some(true),
+        }
+    }
+
+    fn flags(action: AuditAction, facts: &FlagFacts) -> Vec<Flag> {
+        FlagRules::default()
+            .evaluate(action, facts)
+            .into_iter()
+            .map(|h| h.flag)
+            .collect()
+    }
+
+    #[test]
+    fn a_normal_day_raises_nothing() {
+        for action in AuditAction::ALL {
+            if *action != AuditAction::AccessDenied {
+                assert!(flags(*action, &day()).is_empty(), "{action}");
+            }
+        }
+    }
+
+    #[test]
+    fn spoed_flags_the_request_and_the_views_under_it() {
+        let facts = FlagFacts {
+            ground_is_spoed: true,
+            ..day()
+        };
+        assert_eq!(flags(AuditAction::Read, &facts), vec![Flag::Spoed]);
+        assert_eq!(flags(AuditAction::AccessRequest, &facts), vec![Flag::Spoed]);
+        assert!(flags(AuditAction::GrantEnded, &facts).is_empty());
+    }
+
+    #[test]
+    fn night_is_from_22_to_7_by_default() {
+        for (hour, night) in [(6, true), (7, false), (21, false), (22, true), (0, true)] {
+            let facts = FlagFacts {
+                local_time: (hour, 59),
+                ..day()
+            };
+            assert_eq!(
+                flags(AuditAction::Read, &facts) == vec![Flag::OutOfHours],
+                night,
+                "{hour}"
+            );
+        }
+        let facts = FlagFacts {
+            local_time: (23, 0),
+            ..day()
+        };
+        assert!(flags(AuditAction::Login, &facts).is_empty());
+    }
+
+    #[test]
+    fn a_daytime_night_shift_setting_works_too() {
+        let rules = FlagRules {
+            night_starts: 1,
+            night_ends: 5,
+            ..FlagRules::default()
+        };
+        assert!(rules.is_night(3));
+        assert!(!rules.is_night(23));
+    }
+
+    #[test]
+    fn bulk_is_more_than_the_threshold() {
+        let at = |n| FlagFacts {
+            distinct_clients_last_hour: Some(n),
+            ..day()
+        };
+        assert!(flags(AuditAction::Search, &at(20)).is_empty());
+        assert_eq!(flags(AuditAction::Search, &at(21)), vec![Flag::Bulk]);
+    }
+
+    #[test]
+    fn denied_access_is_always_flagged() {
+        assert_eq!(
+            flags(AuditAction::AccessDenied, &day()),
+            vec![Flag::AccessDenied]
+        );
+    }
+
+    #[test]
+    fn a_fresh_grant_of_a_non_sharing_organisation_is_informational() {
+        let fresh = FlagFacts {
+            grant_age_minutes: Some(5),
+            own_organisation_shares: Some(false),
+            ..day()
+        };
+        assert_eq!(
+            flags(AuditAction::Read, &fresh),
+            vec![Flag::NewGrantOtherOrganisation]
+        );
+        let sharing = FlagFacts {
+            own_organisation_shares: Some(true),
+            ..fresh.clone()
+        };
+        assert!(flags(AuditAction::Read, &sharing).is_empty());
+        let old = FlagFacts {
+            grant_age_minutes: Some(61),
+            ..fresh
+        };
+        assert!(flags(AuditAction::Read, &old).is_empty());
+    }
+}
