@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/policy") view=PolicyPage ssr=SsrMode::Async/>
                     <Route path=path!("/gebruikers") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/overzicht") view=crate::pages::audit::OverviewPage ssr=SsrMode::Async/>
                 </Routes>
             </Frame>
         </Router>

@@ -2,6 +2,7 @@
 //! database and runs the migrations; `serve` never seeds. Bad arguments: a clear message, a
 //! non-zero exit, nothing changed.
 
+use crate::checkpoint::{self, CheckpointKey};
 use anyhow::Context;
 use app::backend::{accounts, demo, Store};
 use app::error::AppError;
@@ -157,8 +158,17 @@ pub enum KeyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify the hash chain of the access log.
-    Verify,
+    /// Verify the hash chain of the access log from the first event, and every signed
+    /// checkpoint against it.
+    Verify {
+        /// Also check the checkpoints of an earlier export (`audit checkpoints`) kept elsewhere.
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+    },
+    /// Sign the current head of the chain now (after verifying the new events).
+    Checkpoint,
+    /// Print the signed checkpoints with the public key as JSON, for an outside party to keep.
+    Checkpoints,
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,7 +250,8 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
     };
     let store = Store::connect(database_url)
         .await
-        .context("opening the database")?;
+        .context("opening the database")?
+        .with_flag_rules(crate::config::flag_rules()?);
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::Org {
@@ -312,30 +323,53 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
             command: SourceCommand::Push { .. },
         } => unreachable!("handled above"),
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { checkpoints },
         } => {
-            let started = std::time::Instant::now();
-            let report = store.verify_audit_chain().await?;
+            let outcome = verify(&store, database_url, checkpoints.as_deref()).await;
             store.close().await;
-            return Ok(match report {
-                app::backend::store::VerifyReport::Intact { events } => {
-                    println!(
-                        "audit chain intact: {events} events verified in {:.2} s",
-                        started.elapsed().as_secs_f64()
-                    );
-                    Outcome::Ok
-                }
-                app::backend::store::VerifyReport::Broken {
-                    event_id,
-                    reason,
-                    checked,
-                } => {
+            return outcome;
+        }
+        Command::Audit {
+            command: AuditCommand::Checkpoint,
+        } => {
+            let key = CheckpointKey::load_or_create(&checkpoint::key_path(database_url))?;
+            let state = app::backend::review::chain_state(&store).await;
+            let outcome = match state {
+                Ok(s) if s.broken_at.is_none() => match key.sign_head(&store).await? {
+                    Some(c) => {
+                        println!(
+                            "controlepunt ondertekend: gebeurtenis {} ({})",
+                            c.event_id, c.hash
+                        );
+                        Outcome::Ok
+                    }
+                    None => {
+                        println!("het logboek is leeg; niets te ondertekenen");
+                        Outcome::Ok
+                    }
+                },
+                Ok(s) => {
                     eprintln!(
-                        "audit chain BROKEN at event {event_id} ({reason:?}); {checked} events before it are intact"
+                        "fout: de hashketen is verbroken bij gebeurtenis {}; geen controlepunt ondertekend",
+                        s.broken_at.unwrap_or_default()
                     );
                     Outcome::Failed
                 }
-            });
+                Err(e) => {
+                    report(&e);
+                    Outcome::Failed
+                }
+            };
+            store.close().await;
+            return Ok(outcome);
+        }
+        Command::Audit {
+            command: AuditCommand::Checkpoints,
+        } => {
+            let key = CheckpointKey::load_or_create(&checkpoint::key_path(database_url))?;
+            let export = checkpoint::export(&key, store.checkpoints().await?);
+            println!("{}", serde_json::to_string_pretty(&export)?);
+            Ok(())
         }
         Command::Demo {
             command: DemoCommand::Logins,
@@ -374,6 +408,66 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
             Ok(Outcome::Failed)
         }
     }
+}
+
+/// `audit verify`: the whole chain, then the stored checkpoints (signature and hash), then
+/// those of an export kept elsewhere.
+async fn verify(
+    store: &Store,
+    database_url: &str,
+    exported: Option<&std::path::Path>,
+) -> anyhow::Result<Outcome> {
+    use app::backend::store::VerifyReport;
+    let started = std::time::Instant::now();
+    let report = app::backend::review::verify_full(store).await?;
+    let events = match report {
+        VerifyReport::Intact { events } => events,
+        VerifyReport::Broken {
+            event_id,
+            reason,
+            checked,
+        } => {
+            eprintln!(
+                "audit chain BROKEN at event {event_id}: {reason}; {checked} events before it are intact"
+            );
+            return Ok(Outcome::Failed);
+        }
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let stored = store.checkpoints().await?;
+    let key_file = checkpoint::key_path(database_url);
+    if !stored.is_empty() && key_file.exists() {
+        let key = CheckpointKey::load_or_create(&key_file)?;
+        if let Some(problem) =
+            checkpoint::check_against_log(store, &key.public_pem, &stored).await?
+        {
+            eprintln!("audit chain BROKEN: {problem}");
+            return Ok(Outcome::Failed);
+        }
+    }
+    if let Some(path) = exported {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let export: checkpoint::CheckpointExport = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a checkpoint export", path.display()))?;
+        if let Some(problem) =
+            checkpoint::check_against_log(store, &export.public_key_pem, &export.checkpoints)
+                .await?
+        {
+            eprintln!("audit chain BROKEN: {problem}");
+            return Ok(Outcome::Failed);
+        }
+        println!(
+            "{} checkpoints of {} verified against the log",
+            export.checkpoints.len(),
+            path.display()
+        );
+    }
+    println!(
+        "audit chain intact: {events} events verified in {elapsed:.2} s; {} signed checkpoints match",
+        stored.len()
+    );
+    Ok(Outcome::Ok)
 }
 
 /// The demo accounts, as `make run` shows them.

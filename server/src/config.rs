@@ -15,6 +15,33 @@ pub struct Config {
     /// Leptos options; `LEPTOS_SITE_ADDR` is the listen address, `LEPTOS_SITE_ROOT` the site.
     pub leptos_options: LeptosOptions,
     pub settings: Settings,
+    /// How often `serve` signs a checkpoint of the access log (`None`: never).
+    pub checkpoint_every: Option<Duration>,
+}
+
+/// The thresholds of unusual access (README "Configuration").
+pub fn flag_rules() -> anyhow::Result<app::domain::FlagRules> {
+    let defaults = app::domain::FlagRules::default();
+    let rules = app::domain::FlagRules {
+        // OOIEVAAR_FLAG_NIGHT_STARTS / _ENDS: local hours of "outside working hours".
+        night_starts: env_or("OOIEVAAR_FLAG_NIGHT_STARTS", defaults.night_starts)?,
+        night_ends: env_or("OOIEVAAR_FLAG_NIGHT_ENDS", defaults.night_ends)?,
+        // OOIEVAAR_FLAG_BULK_CLIENTS: more distinct clients per user per hour is bulk access.
+        bulk_clients_per_hour: env_or(
+            "OOIEVAAR_FLAG_BULK_CLIENTS",
+            defaults.bulk_clients_per_hour,
+        )?,
+        // OOIEVAAR_FLAG_NEW_GRANT_MINUTES: "soon after the grant" for the informational flag.
+        new_grant_minutes: env_or(
+            "OOIEVAAR_FLAG_NEW_GRANT_MINUTES",
+            defaults.new_grant_minutes,
+        )?,
+    };
+    anyhow::ensure!(
+        rules.night_starts < 24 && rules.night_ends < 24,
+        "OOIEVAAR_FLAG_NIGHT_STARTS and _ENDS are hours from 0 to 23"
+    );
+    Ok(rules)
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
@@ -57,12 +84,16 @@ impl Config {
             )?,
             // OOIEVAAR_SOURCE_BODY_LIMIT: bytes per source API request, then 413.
             source_body_limit: env_or("OOIEVAAR_SOURCE_BODY_LIMIT", defaults.source_body_limit)?,
+            flag_rules: flag_rules()?,
             ..defaults
         };
+        // OOIEVAAR_CHECKPOINT_MINUTES: how often the chain head is signed (0: never).
+        let minutes = env_or("OOIEVAAR_CHECKPOINT_MINUTES", 60u64)?;
         Ok(Self {
             database_url: database_url(),
             leptos_options,
             settings,
+            checkpoint_every: (minutes > 0).then(|| Duration::from_secs(60 * minutes)),
         })
     }
 }

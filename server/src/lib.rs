@@ -3,8 +3,10 @@
 //! random port (`server/tests/api`).
 
 pub mod api;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod sources;
 pub mod startup;
 pub mod telemetry;

@@ -38,7 +38,9 @@ impl Application {
     /// Connects the store (running migrations; a failure stops start-up), prepares sessions
     /// and binds the listen address (port 0 picks a free port, as the tests do).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.database_url).await?;
+        let store = Store::connect(&config.database_url)
+            .await?
+            .with_flag_rules(config.settings.flag_rules);
         let sessions = SessionBackend::for_store(&store).await?;
         let listener = TcpListener::bind(config.leptos_options.site_addr).await?;
         let port = listener.local_addr()?.port();
@@ -53,6 +55,12 @@ impl Application {
                 .clone()
                 .continuously_delete_expired(Duration::from_secs(60)),
         );
+        if let Some(every) = config.checkpoint_every {
+            let key = crate::checkpoint::CheckpointKey::load_or_create(
+                &crate::checkpoint::key_path(&config.database_url),
+            )?;
+            tokio::spawn(crate::checkpoint::keep_signing(store.clone(), key, every));
+        }
         let router = router(state, sessions);
         Ok(Self {
             port,
@@ -130,6 +138,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
                 move || shell(options.clone())
             },
         )
+        .route("/audit/export.csv", get(crate::export::export_csv))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(session_layer);
     Router::new()

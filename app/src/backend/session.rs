@@ -150,6 +150,14 @@ pub async fn end(session: &Session) -> Result<(), AppError> {
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     let state = crate::backend::state::app_state()?;
     let session = current_session().await?;
+    user_of(&state, &session).await
+}
+
+/// [`current_user`] for a plain axum handler, which has the state and session as extractors.
+pub async fn user_of(
+    state: &crate::backend::AppState,
+    session: &Session,
+) -> Result<Option<SessionUser>, AppError> {
     let Some(user_id) = session
         .get::<String>(USER_ID)
         .await
@@ -164,7 +172,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
         .unwrap_or(0);
     let lifetime_ms = state.settings.session_absolute.as_millis() as i64;
     if now_ms() - login_at > lifetime_ms {
-        end(&session).await?;
+        end(session).await?;
         return Ok(None);
     }
     let user = state
@@ -173,9 +181,34 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
         .await?
         .and_then(SessionUser::from_row);
     if user.is_none() {
-        end(&session).await?;
+        end(session).await?;
     }
     Ok(user)
+}
+
+/// Keeps a value in the session until replaced (the officer's filters: they hold a BSN, so
+/// they never travel in a URL).
+pub async fn keep<T: serde::Serialize>(key: &str, value: &T) -> Result<(), AppError> {
+    let session = current_session().await?;
+    session
+        .insert(&format!("kept:{key}"), value)
+        .await
+        .map_err(session_failed)
+}
+
+/// A kept value, if any.
+pub async fn kept<T: serde::de::DeserializeOwned>(key: &str) -> Result<Option<T>, AppError> {
+    kept_in(&current_session().await?, key).await
+}
+
+pub async fn kept_in<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, AppError> {
+    session
+        .get(&format!("kept:{key}"))
+        .await
+        .map_err(session_failed)
 }
 
 /// The first line of every server function that needs a login.

@@ -28,6 +28,8 @@ pub struct Settings {
     pub source_calls_per_minute: i64,
     /// Largest source API request body in bytes (then 413).
     pub source_body_limit: usize,
+    /// When access counts as unusual (flags on `/audit`).
+    pub flag_rules: crate::domain::FlagRules,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             login_max_delay: Duration::from_secs(8),
             source_calls_per_minute: 600,
             source_body_limit: 2 * 1024 * 1024,
+            flag_rules: crate::domain::FlagRules::default(),
         }
     }
 }

@@ -39,6 +39,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<BenchApp> {
         database_url: url,
         leptos_options,
         settings,
+        checkpoint_every: None,
     })
     .await?;
     let store = app.store().clone();

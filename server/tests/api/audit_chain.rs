@@ -46,6 +46,7 @@ async fn start_instance(database_url: &str) -> Instance {
         database_url: database_url.to_owned(),
         leptos_options,
         settings: Settings::default(),
+        checkpoint_every: None,
     };
     let application = Application::build(config).await.expect("app builds");
     let store = application.store().clone();

@@ -63,6 +63,7 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
         database_url,
         leptos_options,
         settings,
+        checkpoint_every: None,
     };
     let application = Application::build(config).await.expect("app builds");
     let store = application.store().clone();

@@ -519,6 +519,11 @@ impl Store {
         read_conn!(self, |c| c.checkpoints().await)
     }
 
+    /// The id and hash of the newest event, if any.
+    pub async fn chain_head(&self) -> StoreResult<Option<(i64, String)>> {
+        read_conn!(self, |c| super::Queries::audit_head(c).await)
+    }
+
     pub async fn latest_checkpoint(&self) -> StoreResult<Option<CheckpointRow>> {
         read_conn!(self, |c| c.latest_checkpoint().await)
     }

@@ -1,0 +1,278 @@
+//! Signed checkpoints of the access log (issue "privacy officer", item 6).
+//!
+//! A checkpoint is the chain head (`event_id`, `hash`) signed with the server's checkpoint key
+//! as an ES256 compact JWS whose payload is `{"event_id", "hash", "signed_at"}`. Stored
+//! checkpoints are exported with the public key (`ooievaar audit checkpoints`); an outside
+//! party keeps the export and later checks, with any JWS library or `ooievaar audit verify
+//! --checkpoints <file>`, that every event it names still has that hash. A rewritten history
+//! (even one re-hashed end to end) or a deleted tail then shows, which the chain alone cannot.
+//!
+//! The key is a PKCS#8 PEM P-256 private key at `OOIEVAAR_CHECKPOINT_KEY` (default: beside the
+//! SQLite database, or `data/checkpoint-key.pem`), created on first use. Keep it outside the
+//! database: whoever can rewrite the log must not also be able to re-sign it.
+
+use anyhow::Context;
+use app::backend::store::{CheckpointRow, Store};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Payload {
+    event_id: i64,
+    hash: String,
+    signed_at: i64,
+}
+
+/// The server's signing key and its public half.
+pub struct CheckpointKey {
+    encoding: EncodingKey,
+    pub public_pem: String,
+    pub key_id: String,
+}
+
+/// Where the checkpoint key lives for this database.
+pub fn key_path(database_url: &str) -> PathBuf {
+    if let Ok(path) = std::env::var("OOIEVAAR_CHECKPOINT_KEY") {
+        return PathBuf::from(path);
+    }
+    let sqlite_file = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest));
+    match sqlite_file.and_then(|f| Path::new(f).parent()) {
+        Some(dir) => dir.join("checkpoint-key.pem"),
+        None => PathBuf::from("data/checkpoint-key.pem"),
+    }
+}
+
+impl CheckpointKey {
+    /// Loads the key, creating it (mode 0600) when the file does not exist.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
+        if !path.exists() {
+            let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+            let pem = secret
+                .to_pkcs8_pem(LineEnding::LF)
+                .context("encoding the checkpoint key")?;
+            if let Some(dir) = path.parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)?;
+                }
+            }
+            write_private(path, pem.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            tracing::warn!(path = %path.display(), "created a new checkpoint signing key");
+        }
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the checkpoint key {}", path.display()))?;
+        Self::from_pem(&pem)
+    }
+
+    pub fn from_pem(private_pem: &str) -> anyhow::Result<Self> {
+        let secret = p256::SecretKey::from_pkcs8_pem(private_pem)
+            .map_err(|e| anyhow::anyhow!("the checkpoint key is not a PKCS#8 P-256 key: {e}"))?;
+        let public_pem = secret
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .context("encoding the public key")?;
+        let der = secret
+            .public_key()
+            .to_public_key_der()
+            .context("encoding the public key")?;
+        Ok(Self {
+            encoding: EncodingKey::from_ec_pem(private_pem.as_bytes())?,
+            key_id: hex::encode(&Sha256::digest(der.as_bytes())[..8]),
+            public_pem,
+        })
+    }
+
+    /// Signs the current chain head unless it is already signed. `None` for an empty log.
+    pub async fn sign_head(&self, store: &Store) -> anyhow::Result<Option<CheckpointRow>> {
+        let Some((event_id, hash)) = store.chain_head().await? else {
+            return Ok(None);
+        };
+        if let Some(latest) = store.latest_checkpoint().await? {
+            if latest.event_id == event_id {
+                return Ok(Some(latest));
+            }
+        }
+        let signed_at = app::backend::store::now_ms();
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.key_id.clone());
+        let payload = Payload {
+            event_id,
+            hash: hash.clone(),
+            signed_at,
+        };
+        let jws = jsonwebtoken::encode(&header, &payload, &self.encoding)?;
+        let row = CheckpointRow {
+            event_id,
+            hash,
+            signed_at,
+            key_id: self.key_id.clone(),
+            jws,
+        };
+        store.add_checkpoint(&row).await?;
+        Ok(Some(row))
+    }
+}
+
+/// The periodic task of `serve`: verify the new part of the chain (incremental), sign the head
+/// when the chain is intact, and once a day verify the whole chain.
+pub async fn keep_signing(store: Store, key: CheckpointKey, every: std::time::Duration) {
+    let mut interval = tokio::time::interval(every);
+    let mut last_full = std::time::Instant::now();
+    loop {
+        interval.tick().await;
+        let full_due = last_full.elapsed() >= std::time::Duration::from_secs(24 * 3600);
+        let intact = if full_due {
+            last_full = std::time::Instant::now();
+            matches!(
+                app::backend::review::verify_full(&store).await,
+                Ok(app::backend::store::VerifyReport::Intact { .. })
+            )
+        } else {
+            app::backend::review::chain_state(&store)
+                .await
+                .is_ok_and(|s| s.broken_at.is_none())
+        };
+        if !intact {
+            tracing::error!("audit chain is broken: no checkpoint signed");
+            continue;
+        }
+        match key.sign_head(&store).await {
+            Ok(Some(c)) => tracing::debug!(event_id = c.event_id, "checkpoint signed"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// What `ooievaar audit checkpoints` prints: everything an outside party needs.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckpointExport {
+    pub algorithm: String,
+    pub key_id: String,
+    pub public_key_pem: String,
+    pub checkpoints: Vec<CheckpointRow>,
+}
+
+pub fn export(key: &CheckpointKey, checkpoints: Vec<CheckpointRow>) -> CheckpointExport {
+    CheckpointExport {
+        algorithm: "ES256".into(),
+        key_id: key.key_id.clone(),
+        public_key_pem: key.public_pem.clone(),
+        checkpoints,
+    }
+}
+
+/// Whether the checkpoint's JWS is a valid signature of exactly its own fields.
+pub fn signature_valid(public_pem: &str, checkpoint: &CheckpointRow) -> bool {
+    let Ok(key) = DecodingKey::from_ec_pem(public_pem.as_bytes()) else {
+        return false;
+    };
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    match jsonwebtoken::decode::<Payload>(&checkpoint.jws, &key, &validation) {
+        Ok(data) => {
+            data.claims
+                == Payload {
+                    event_id: checkpoint.event_id,
+                    hash: checkpoint.hash.clone(),
+                    signed_at: checkpoint.signed_at,
+                }
+        }
+        Err(_) => false,
+    }
+}
+
+/// Checks a set of checkpoints against the log: a valid signature, and the named event still
+/// carries the signed hash. The first problem found, if any.
+pub async fn check_against_log(
+    store: &Store,
+    public_pem: &str,
+    checkpoints: &[CheckpointRow],
+) -> anyhow::Result<Option<String>> {
+    for checkpoint in checkpoints {
+        if !signature_valid(public_pem, checkpoint) {
+            return Ok(Some(format!(
+                "checkpoint of event {} has no valid signature",
+                checkpoint.event_id
+            )));
+        }
+        match store.audit_event(checkpoint.event_id).await? {
+            None => {
+                return Ok(Some(format!(
+                    "event {} of a signed checkpoint is missing (deleted events)",
+                    checkpoint.event_id
+                )))
+            }
+            Some(e) if e.hash != checkpoint.hash => {
+                return Ok(Some(format!(
+                    "event {} differs from its signed checkpoint (rewritten history)",
+                    checkpoint.event_id
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_covers_exactly_the_checkpoint_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = CheckpointKey::load_or_create(&dir.path().join("k.pem")).unwrap();
+        let payload = Payload {
+            event_id: 7,
+            hash: "ab".repeat(32),
+            signed_at: 1,
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(key.key_id.clone());
+        let jws = jsonwebtoken::encode(&header, &payload, &key.encoding).unwrap();
+        let row = CheckpointRow {
+            event_id: 7,
+            hash: payload.hash.clone(),
+            signed_at: 1,
+            key_id: key.key_id.clone(),
+            jws,
+        };
+        assert!(signature_valid(&key.public_pem, &row));
+        let moved = CheckpointRow {
+            event_id: 6,
+            ..row.clone()
+        };
+        assert!(!signature_valid(&key.public_pem, &moved));
+        let other = CheckpointKey::load_or_create(&dir.path().join("other.pem")).unwrap();
+        assert!(!signature_valid(&other.public_pem, &row));
+        // The same file gives the same key.
+        let again = CheckpointKey::load_or_create(&dir.path().join("k.pem")).unwrap();
+        assert_eq!(again.key_id, key.key_id);
+    }
+}
