@@ -3,6 +3,7 @@
 
 mod audit_chain;
 mod auth;
+mod checkpoints;
 mod cli;
 mod helpers;
 mod logs;
