@@ -177,6 +177,13 @@ pub enum DemoCommand {
     Seed,
     /// Print the demo accounts when this database holds the demo network.
     Logins,
+    /// Fill the access log with realistic events over the past year (creates the demo
+    /// network first when missing).
+    AuditLoad {
+        /// How many events to add.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        events: u64,
+    },
 }
 
 /// What a finished command tells the shell.
@@ -369,6 +376,35 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
             let key = CheckpointKey::load_or_create(&checkpoint::key_path(database_url))?;
             let export = checkpoint::export(&key, store.checkpoints().await?);
             println!("{}", serde_json::to_string_pretty(&export)?);
+            Ok(())
+        }
+        Command::Demo {
+            command: DemoCommand::AuditLoad { events },
+        } => {
+            if !store.is_demo().await? {
+                eprintln!("demo-netwerk aanmaken...");
+                if let Err(e) = demo::seed(&store).await {
+                    report(&e);
+                    store.close().await;
+                    return Ok(Outcome::Failed);
+                }
+            }
+            eprintln!("{events} gebeurtenissen toevoegen aan het toegangslogboek...");
+            let mut shown = 0;
+            let loaded = app::backend::audit_load::generate(&store, events, |done, total| {
+                // About twenty progress lines, whatever the size.
+                if done == total || done >= shown + (total / 20).max(1) {
+                    shown = done;
+                    eprintln!("  {done} / {total}");
+                }
+            })
+            .await?;
+            println!(
+                "{} gebeurtenissen toegevoegd in {:.1} s ({:.0} per seconde)",
+                loaded.events,
+                loaded.elapsed.as_secs_f64(),
+                loaded.events_per_second()
+            );
             Ok(())
         }
         Command::Demo {
