@@ -66,6 +66,9 @@ impl Store {
         event: NewAuditEvent,
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
+            // The chain lock first: an event without an organisation written meanwhile must
+            // either see this organisation or be seen by `scope_unowned_events`.
+            super::BackendSpecific::lock_audit_chain(c).await?;
             c.insert_organisation(id, name, kind.as_str(), now_ms())
                 .await?;
             c.scope_unowned_events(id).await?;
