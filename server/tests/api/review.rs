@@ -984,7 +984,8 @@ async fn invalid_filters_answer_422_with_their_fields_and_keep_the_old_filter(ba
     filter_ok(&app, &zh, &[("bsn", &bsn0), ("action", "read")]).await;
     let kept = audit_page(&app, &zh, None).await["filter"].clone();
     assert_eq!(kept["bsn"], bsn0.as_str());
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (vec![("bsn", "123456789")], vec!["bsn"]),
         (vec![("bsn", "12345")], vec!["bsn"]),
         (
