@@ -247,6 +247,7 @@ pub async fn request_access(
         "reason": reason, "attested": true, "expires_at": grant.expires_at,
         "emergency": ground == Ground::Spoed,
     });
+    // A request racing another of the same user finds the grant the other created.
     store.create_grant(&grant, logged).await?;
     Ok(())
 }

@@ -121,6 +121,7 @@ on_both_backends!(
     a_view_whose_audit_event_cannot_be_written_shows_no_data,
     after_a_withdrawal_commits_no_view_shows_that_sources_data,
     access_requests_check_ground_reason_and_attestation,
+    simultaneous_requests_of_one_user_create_one_grant,
 );
 
 async fn shared_matrix(backend: Backend) -> (TestApp, tempfile::TempDir) {
@@ -484,4 +485,29 @@ async fn access_requests_check_ground_reason_and_attestation(backend: Backend) {
             .status(),
         403
     );
+}
+
+async fn simultaneous_requests_of_one_user_create_one_grant(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let c = app.logged_in("verloskundige").await;
+    let client_id = app.client_id_of(&c).await;
+    let requests = (0..6).map(|_| app.request(&c, &client_id, "behandelrelatie", ""));
+    for response in futures::future::join_all(requests).await {
+        assert_eq!(response.status(), 200);
+    }
+    let granted = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "access_request" && e.outcome == "success")
+        .count();
+    assert_eq!(granted, 1, "one grant and one access_request event");
+    let user = app
+        .store
+        .user_by_username("verloskundige")
+        .await
+        .unwrap()
+        .unwrap();
+    let grants = app.store.granted_clients(&user.id).await.unwrap();
+    assert_eq!(grants.len(), 1);
 }

@@ -105,13 +105,26 @@ impl Store {
         read_conn!(self, |c| c.granted_clients(user_id, now_ms()).await)
     }
 
-    /// Stores a grant and its `access_request` event together.
-    pub async fn create_grant(&self, grant: &GrantRow, event: NewAuditEvent) -> StoreResult<()> {
-        write_tx!(self, |c| {
-            c.insert_grant(grant).await?;
-            audit::append(c, &self.flag_rules, event).await?;
+    /// Stores a grant and its `access_request` event together, unless the user already holds
+    /// a valid grant for the client (checked in the same transaction, so two requests at once
+    /// create one grant). Whether it was created.
+    pub async fn create_grant(&self, grant: &GrantRow, event: NewAuditEvent) -> StoreResult<bool> {
+        let created = write_tx!(self, |c| {
+            // The chain lock serialises this check with a concurrent request's insert (on
+            // PostgreSQL the check alone would not see an uncommitted grant).
+            super::BackendSpecific::lock_audit_chain(c).await?;
+            if c.valid_grant(&grant.user_id, &grant.client_id, now_ms())
+                .await?
+                .is_some()
+            {
+                false
+            } else {
+                c.insert_grant(grant).await?;
+                audit::append(c, &self.flag_rules, event).await?;
+                true
+            }
         });
-        Ok(())
+        Ok(created)
     }
 
     /// Ends an open grant (by its holder or an officer) with its audit event.
