@@ -74,7 +74,11 @@ async fn an_intact_log_matches_its_checkpoints_and_the_export_verifies() {
     let (s, head) = seeded_and_signed().await;
     let verify = run(&s.db, &["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify));
-    assert!(text(&verify).contains("1 signed checkpoints match"), "{}", text(&verify));
+    assert!(
+        text(&verify).contains("1 signed checkpoints match"),
+        "{}",
+        text(&verify)
+    );
 
     let export = run(&s.db, &["audit", "checkpoints"]);
     assert!(export.status.success());
@@ -198,5 +202,9 @@ async fn a_forged_signature_is_refused() {
         &["audit", "verify", "--checkpoints", file.to_str().unwrap()],
     );
     assert!(!outside.status.success());
-    assert!(text(&outside).contains("no valid signature"), "{}", text(&outside));
+    assert!(
+        text(&outside).contains("no valid signature"),
+        "{}",
+        text(&outside)
+    );
 }
