@@ -266,6 +266,14 @@ async fn flag_facts<C: ReviewQueries>(
             .await?;
         facts.distinct_clients_last_hour = Some(others as u32 + 1);
     }
+    if let (AuditAction::AccessDenied, Some(user), Some(client)) =
+        (action, &row.user_id, &row.client_id)
+    {
+        let hour_ago = row.occurred_at - 3_600_000;
+        facts.found_by_search = c
+            .found_by_search(user, client, hour_ago, row.occurred_at)
+            .await?;
+    }
     if action == AuditAction::Read && rules.new_grant_minutes > 0 {
         if let (Some(grant), Some(client), Some(org)) =
             (&row.grant_id, &row.client_id, &row.organisation_id)

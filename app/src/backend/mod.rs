@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_load;
 pub mod clock;
 pub mod demo;
 pub mod request;

@@ -184,36 +184,63 @@ pub async fn page(
     })
 }
 
+/// Known reason and outcome codes in the officer's words (others are shown as they are).
+fn reading(code: &str) -> &str {
+    match code {
+        "found" => "gevonden",
+        "unknown_bsn" => "niet gevonden (onbekend BSN)",
+        "no_active_share_with_this_birth_date" => {
+            "niet gevonden (geen gedeelde gegevens met deze geboortedatum)"
+        }
+        "no_valid_grant" => "geen geldige toegang",
+        "unknown_client" => "onbekende cliënt",
+        "organisation_neither_shares_nor_treats" => "organisatie deelt of behandelt niet",
+        other => other,
+    }
+}
+
 /// A short, readable form of an event's detail.
 fn detail_summary(action: &str, detail: &str) -> String {
     let Ok(json) = serde_json::from_str::<serde_json::Value>(detail) else {
         return String::new();
     };
-    let list = |key: &str| -> Option<String> {
-        json.get(key)?.as_array().map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
+    let strings = |key: &str| -> Vec<String> {
+        json.get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let text = |key: &str| json.get(key).and_then(|v| v.as_str()).map(str::to_owned);
     match action {
-        "read" => format!(
-            "categorieën: {}; bronnen: {}",
-            list("categories").unwrap_or_default(),
-            list("sources").unwrap_or_default()
-        ),
-        "search" => text("outcome").unwrap_or_default(),
+        "read" => {
+            let categories: Vec<&str> = strings("categories")
+                .iter()
+                .filter_map(|c| Category::parse(c))
+                .map(|c| c.label())
+                .collect();
+            format!(
+                "{}; bronnen: {}",
+                categories.join(", "),
+                strings("sources").join(", ")
+            )
+        }
+        "search" => text("outcome")
+            .map(|o| reading(&o).to_owned())
+            .unwrap_or_default(),
         "access_request" => text("reason")
             .map(|r| format!("toelichting: {r}"))
             .unwrap_or_default(),
         "grant_revoked" | "grant_ended" | "flag_reviewed" => {
             text("reason").or_else(|| text("note")).unwrap_or_default()
         }
-        "access_denied" | "login_failed" | "token_refused" | "share_refused" => {
-            text("reason").unwrap_or_default()
-        }
+        "access_denied" | "login_failed" | "token_refused" | "share_refused"
+        | "client_overview" => text("reason")
+            .map(|r| reading(&r).to_owned())
+            .unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -240,6 +267,11 @@ pub fn event_view(row: ReviewRow) -> EventView {
         organisation: row.organisation_name.or(e.organisation_id),
         bsn: e.bsn,
         source: e.source_id,
+        ground_label: e
+            .ground
+            .as_deref()
+            .and_then(Ground::parse)
+            .map(|g| g.label().to_owned()),
         ground: e.ground,
         flags: super::audit::parse_flags(row.flags.as_deref()),
         review: row.reviewed_note.map(|note| ReviewNote {
@@ -367,16 +399,24 @@ pub async fn start_export(
     Ok(query)
 }
 
-/// The printable overview of who consulted a client's data, network-wide (DESIGN flow 7), for
-/// a client the officer's organisation shares or treats. Logged as `client_overview`.
-pub async fn overview(
+/// A checked request for a client overview.
+pub struct OverviewRequest {
+    bsn: Bsn,
+    from_day: time::Date,
+    until_day: time::Date,
+}
+
+/// Checks a request for a client overview: the input, and that the officer's organisation
+/// shares or treats the client (DESIGN flow 7). A refusal is logged (`client_overview`,
+/// denied) and names the field.
+pub async fn authorize_overview(
     store: &Store,
     user: &SessionUser,
     bsn: &str,
     from: &str,
     until: &str,
-    meta: RequestMeta,
-) -> Result<ClientOverview, AppError> {
+    meta: &RequestMeta,
+) -> Result<OverviewRequest, AppError> {
     require_officer(user)?;
     let mut problems = Vec::new();
     let bsn = Bsn::parse(bsn.trim())
@@ -423,26 +463,50 @@ pub async fn overview(
         }
         None => false,
     };
-    let mut logged = event(user, AuditAction::ClientOverview, &meta);
-    logged.bsn = Some(bsn.as_ref().to_owned());
-    logged.detail = serde_json::json!({
-        "from": local_date(start_of_local_day(from_day)), "until": local_date(start_of_local_day(until_day)),
-    });
     if !allowed {
+        let mut logged = event(user, AuditAction::ClientOverview, meta);
         logged.outcome = Outcome::Denied;
-        logged.detail["reason"] = "organisation_neither_shares_nor_treats".into();
+        logged.bsn = Some(bsn.as_ref().to_owned());
+        logged.detail = serde_json::json!({ "reason": "organisation_neither_shares_nor_treats" });
         store.record(logged).await?;
         return Err(AppError::field(
             "bsn",
             "uw organisatie deelt of behandelt deze cliënt niet; vraag de organisatie die dat wel doet",
         ));
     }
-    store.record(logged).await?;
+    Ok(OverviewRequest {
+        bsn,
+        from_day,
+        until_day,
+    })
+}
+
+/// The printable overview of who consulted a client's data, network-wide (DESIGN flow 7), for
+/// a client the officer's organisation shares or treats. Logged as `client_overview`.
+pub async fn overview(
+    store: &Store,
+    user: &SessionUser,
+    bsn: &str,
+    from: &str,
+    until: &str,
+    meta: RequestMeta,
+) -> Result<ClientOverview, AppError> {
+    let OverviewRequest {
+        bsn,
+        from_day,
+        until_day,
+    } = authorize_overview(store, user, bsn, from, until, &meta).await?;
     let from_ms = start_of_local_day(from_day);
     let until_ms = until_day
         .next_day()
         .map(start_of_local_day)
         .unwrap_or(i64::MAX);
+    let mut logged = event(user, AuditAction::ClientOverview, &meta);
+    logged.bsn = Some(bsn.as_ref().to_owned());
+    logged.detail = serde_json::json!({
+        "from": local_date(from_ms), "until": local_date(until_ms - 1),
+    });
+    store.record(logged).await?;
     let rows = store.client_events(bsn.as_ref(), from_ms, until_ms).await?;
     let truncated = rows.len() as i64 >= super::store::OVERVIEW_LIMIT;
     Ok(ClientOverview {

@@ -16,10 +16,20 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
         AppError::Unauthenticated => "Niet ingelogd",
         _ => "Er ging iets mis",
     };
+    let problems = match &error {
+        AppError::Validation { field_errors } => field_errors
+            .iter()
+            .map(|f| f.problem.clone())
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
     view! {
         <section class="card notice-error" role="alert">
             <h1>{title}</h1>
             <p>{error.to_string()}</p>
+            {(!problems.is_empty()).then(|| view! {
+                <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            })}
             <p><a href="/">"Naar de startpagina"</a></p>
         </section>
     }

@@ -14,7 +14,7 @@ crate::string_enum! {
         OutOfHours => "out_of_hours",
         /// More distinct clients within an hour than a day's work explains.
         Bulk => "bulk",
-        /// An attempt refused for lack of a valid grant.
+        /// A view refused for lack of a valid grant, not reached through a search just before.
         AccessDenied => "access_denied",
         /// A view soon after the grant was created, by a user whose organisation shares no data
         /// of this client (informational: usual for a referral, unusual otherwise).
@@ -77,6 +77,9 @@ pub struct FlagFacts {
     pub grant_age_minutes: Option<i64>,
     /// Whether a source of the user's organisation shares this client.
     pub own_organisation_shares: Option<bool>,
+    /// For a refused view: the user found this client by search within the last hour (the
+    /// ordinary way to the access request, not a guessed or stale link).
+    pub found_by_search: bool,
 }
 
 /// Actions by which a professional reaches a client's data; the time and bulk rules look at
@@ -129,7 +132,7 @@ impl FlagRules {
                 });
             }
         }
-        if action == AuditAction::AccessDenied {
+        if action == AuditAction::AccessDenied && !facts.found_by_search {
             hits.push(FlagHit {
                 flag: Flag::AccessDenied,
                 why: "inzage zonder geldige toegang geprobeerd".into(),
@@ -164,6 +167,7 @@ mod tests {
             distinct_clients_last_hour: Some(3),
             grant_age_minutes: Some(60 * 24 * 3),
             own_organisation_shares: Some(true),
+            found_by_search: false,
         }
     }
 
@@ -237,11 +241,16 @@ mod tests {
     }
 
     #[test]
-    fn denied_access_is_always_flagged() {
+    fn denied_access_is_flagged_unless_the_client_was_just_found_by_search() {
         assert_eq!(
             flags(AuditAction::AccessDenied, &day()),
             vec![Flag::AccessDenied]
         );
+        let after_search = FlagFacts {
+            found_by_search: true,
+            ..day()
+        };
+        assert!(flags(AuditAction::AccessDenied, &after_search).is_empty());
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub struct EventView {
     pub organisation: Option<String>,
     pub bsn: Option<String>,
     pub source: Option<String>,
+    /// The ground's key, and its label for display.
     pub ground: Option<String>,
+    pub ground_label: Option<String>,
     /// A short reading of the detail JSON (categories, reasons, filters).
     pub detail: String,
     pub flags: Vec<FlagHit>,

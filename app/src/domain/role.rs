@@ -35,7 +35,7 @@ impl Role {
             Role::OgVerpleegkundige => "O&G-verpleegkundige",
             Role::Kraamverzorgende => "Kraamverzorgende",
             Role::Echoscopist => "Echoscopist",
-            Role::PrivacyOfficer => "Privacy officer",
+            Role::PrivacyOfficer => "Privacyfunctionaris",
             Role::Beheerder => "Beheerder",
         }
     }

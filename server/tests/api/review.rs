@@ -41,18 +41,16 @@ const LONG: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 const CSV_HEADER: &str = "id,occurred_at,action,outcome,user_id,user_name,user_role,organisation_id,on_behalf_of,client_id,bsn,source_id,ground,grant_id,detail,ip,user_agent,request_id";
 
 /// The actions a client overview lists.
+/// What the client overview lists (refused page visits and the officers' own log reviews are
+/// left out).
 const OVERVIEW_ACTIONS: &[&str] = &[
     "search",
     "read",
     "access_request",
-    "access_denied",
     "grant_ended",
     "grant_revoked",
     "consent_withdrawn",
     "consent_restored",
-    "log_read",
-    "export",
-    "client_overview",
 ];
 
 // ----- setup -----
@@ -1565,7 +1563,10 @@ async fn overview(app: &TestApp, officer: &reqwest::Client, bsn: &str) -> reqwes
             &[("bsn", bsn), ("from", ""), ("until", "")],
         )
         .await;
-    assert!(r.status().is_success(), "overview request: {}", r.status());
+    // A refusal comes back at the request, beside the form.
+    if !r.status().is_success() {
+        return r;
+    }
     app.call(officer, "audit_overview", &[]).await
 }
 

@@ -226,15 +226,24 @@ fn EventTable(events: Vec<EventView>, actions: Actions) -> impl IntoView {
 #[component]
 fn EventRow(event: EventView, actions: Actions) -> impl IntoView {
     let flagged = !event.flags.is_empty();
-    let who = match (&event.user, &event.role, &event.organisation) {
-        (Some(u), Some(r), Some(o)) => format!("{u}, {r}, {o}"),
-        (Some(u), None, Some(o)) => format!("{u}, {o}"),
-        (Some(u), _, None) => u.clone(),
-        (None, _, Some(o)) => match &event.source {
-            Some(s) => format!("bronsysteem {s} ({o})"),
-            None => o.clone(),
-        },
-        (None, _, None) => "onbekend".into(),
+    // Name first, then role and organisation in smaller print.
+    let (who, whose) = match (&event.user, &event.source) {
+        (Some(u), _) => (
+            u.clone(),
+            [event.role.clone(), event.organisation.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (None, Some(s)) => (
+            format!("bronsysteem {s}"),
+            event.organisation.clone().unwrap_or_default(),
+        ),
+        (None, None) => (
+            "onbekend".to_owned(),
+            event.organisation.clone().unwrap_or_default(),
+        ),
     };
     let outcome = match event.outcome.as_str() {
         "success" => None,
@@ -260,13 +269,13 @@ fn EventRow(event: EventView, actions: Actions) -> impl IntoView {
     };
     view! {
         <tr class:flagged=flagged data-testid="audit-event" data-action=event.action.clone()>
-            <td class="nowrap">{event.at}<br/><span class="muted">{format!("#{}", event.id)}</span></td>
-            <td>{event.action_label}{outcome.map(|o| view! { <span class="outcome">{format!(" ({o})")}</span> })}</td>
-            <td>{who}</td>
-            <td class="nowrap">{event.bsn.unwrap_or_default()}</td>
-            <td>{event.ground.unwrap_or_default()}</td>
-            <td class="detail">{event.detail}</td>
-            <td>
+            <td class="nowrap" data-label="Tijd">{event.at}<br/><span class="muted">{format!("#{}", event.id)}</span></td>
+            <td data-label="Handeling">{event.action_label}{outcome.map(|o| view! { <span class="outcome">{format!(" ({o})")}</span> })}</td>
+            <td data-label="Wie"><span class="who-cell">{who}</span><br/><span class="muted small">{whose}</span></td>
+            <td class="nowrap" data-label="Cliënt (BSN)">{event.bsn.unwrap_or_default()}</td>
+            <td data-label="Grond">{event.ground_label.or(event.ground).unwrap_or_default()}</td>
+            <td class="detail" data-label="Details">{event.detail}</td>
+            <td data-label="Meldingen">
                 <ul class="flags">
                     {event.flags.into_iter().map(|f| view! {
                         <li class="flag" data-flag=f.flag.as_str()><strong>{f.flag.label()}</strong>": "{f.why}</li>

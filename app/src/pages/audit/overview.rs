@@ -57,7 +57,7 @@ fn Overview(overview: ClientOverview) -> impl IntoView {
                 view! { <p data-testid="overview-empty">"In deze periode heeft niemand uw gegevens gezocht of ingezien."</p> }.into_any()
             } else {
                 view! {
-                    <table class="overview-table">
+                    <div class="table-wrap"><table class="overview-table">
                         <thead><tr>
                             <th>"Wanneer"</th><th>"Wat"</th><th>"Organisatie"</th><th>"Functie"</th>
                             <th>"Naam"</th><th>"Gegevens"</th><th>"Grond"</th>
@@ -70,7 +70,7 @@ fn Overview(overview: ClientOverview) -> impl IntoView {
                                 <td>{l.categories}</td><td>{l.ground}</td>
                             </tr>
                         }).collect_view()}</tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
             {truncated.then(|| view! {

@@ -120,26 +120,14 @@ pub async fn revoke_grant(grant_id: String, reason: String) -> Result<(), AppErr
 /// session, never in the URL).
 #[server(endpoint = "audit_overview_request")]
 pub async fn request_overview(bsn: String, from: String, until: String) -> Result<(), AppError> {
-    use crate::backend::session;
+    use crate::backend::{request, review, session};
+    let state = crate::backend::state::app_state()?;
+    let meta = request::current_meta().await;
     let result = async {
-        session::require_role(&[crate::domain::Role::PrivacyOfficer]).await?;
-        let mut problems = Vec::new();
-        if let Err(e) = crate::domain::Bsn::parse(bsn.trim()) {
-            problems.push(crate::domain::FieldError::new("bsn", e.to_string()));
-        }
-        for (field, text) in [("from", &from), ("until", &until)] {
-            if !text.trim().is_empty() && crate::backend::clock::parse_date(text.trim()).is_none() {
-                problems.push(crate::domain::FieldError::new(
-                    field,
-                    "geen geldige datum (jjjj-mm-dd)",
-                ));
-            }
-        }
-        if !problems.is_empty() {
-            return Err(AppError::Validation {
-                field_errors: problems,
-            });
-        }
+        let officer = session::require_user().await?;
+        // Refused here, beside the form, with the reason (and logged); the overview page
+        // checks again when it generates.
+        review::authorize_overview(&state.store, &officer, &bsn, &from, &until, &meta).await?;
         session::keep(OVERVIEW_KEY, &(bsn, from, until)).await?;
         leptos_axum::redirect("/audit/overzicht");
         Ok(())

@@ -47,8 +47,12 @@ pub async fn search_client(bsn: String, birth_date: String) -> Result<SearchOutc
 #[server(endpoint = "last_search")]
 pub async fn last_search() -> Result<Option<SearchOutcome>, AppError> {
     use crate::backend::session;
-    session::require_user().await?;
-    session::take_flash("search").await
+    let result = async {
+        session::require_user().await?;
+        session::take_flash("search").await
+    }
+    .await;
+    crate::pages::form::finish(result).await
 }
 
 /// What `my_clients` answers.
@@ -60,6 +64,10 @@ pub async fn my_clients() -> Result<Vec<MyClient>, AppError> {
     let state = crate::backend::state::app_state()?;
     let result = async {
         let user = session::require_user().await?;
+        // The start page asks for every role; only care professionals have clients.
+        if !user.role.is_clinical() {
+            return Ok(Vec::new());
+        }
         viewing::my_clients(&state.store, &user).await
     }
     .await;
