@@ -251,6 +251,9 @@ fn EventRow(event: EventView, actions: Actions) -> impl IntoView {
         _ => Some("fout"),
     };
     let event_id = event.id.to_string();
+    // Empty cells are left out of the stacked (tablet) layout.
+    let (no_ground, no_detail) = (event.ground.is_none(), event.detail.is_empty());
+    let no_flags = event.flags.is_empty() && event.review.is_none();
     let review = match (&event.review, flagged) {
         (Some(r), _) => Some(view! {
             <p class="reviewed" data-testid="reviewed">
@@ -273,9 +276,9 @@ fn EventRow(event: EventView, actions: Actions) -> impl IntoView {
             <td data-label="Handeling">{event.action_label}{outcome.map(|o| view! { <span class="outcome">{format!(" ({o})")}</span> })}</td>
             <td data-label="Wie"><span class="who-cell">{who}</span><br/><span class="muted small">{whose}</span></td>
             <td class="nowrap" data-label="Cliënt (BSN)">{event.bsn.unwrap_or_default()}</td>
-            <td data-label="Grond">{event.ground_label.or(event.ground).unwrap_or_default()}</td>
-            <td class="detail" data-label="Details">{event.detail}</td>
-            <td data-label="Meldingen">
+            <td data-label="Grond" class:empty=no_ground>{event.ground_label.or(event.ground).unwrap_or_default()}</td>
+            <td class="detail" data-label="Details" class:empty=no_detail>{event.detail}</td>
+            <td data-label="Meldingen" class:empty=no_flags>
                 <ul class="flags">
                     {event.flags.into_iter().map(|f| view! {
                         <li class="flag" data-flag=f.flag.as_str()><strong>{f.flag.label()}</strong>": "{f.why}</li>
