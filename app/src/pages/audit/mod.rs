@@ -216,7 +216,9 @@ fn EventTable(events: Vec<EventView>, actions: Actions) -> impl IntoView {
                     <th>"Grond"</th><th>"Details"</th><th>"Meldingen"</th>
                 </tr></thead>
                 <tbody>
-                    {events.into_iter().map(|e| view! { <EventRow event=e actions/> }).collect_view()}
+                    // Each row's type is erased: the full static type of fifty rows is too deep for
+                    // the release (non-erased) build.
+                    {events.into_iter().map(|e| view! { <EventRow event=e actions/> }.into_any()).collect_view()}
                 </tbody>
             </table>
         </div>
