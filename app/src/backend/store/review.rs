@@ -84,8 +84,8 @@ const EVENT_COLUMNS: &str = "e.id, e.occurred_at, e.action, e.outcome, e.user_id
      e.grant_id, e.detail, e.ip, e.user_agent, e.request_id, e.prev_hash, e.hash";
 
 /// Builds the review query. The table that drives it is chosen so that the walk, newest first,
-/// follows one index: the unreviewed flags, the client's or the user's events, or else the
-/// organisation's scope. The scope check is always there.
+/// follows one index: the unreviewed flags, the client's, the user's or the action's events, or
+/// else the organisation's scope. The scope check is always there.
 pub fn review_sql(q: &ReviewQuery) -> (String, Vec<Arg>) {
     let mut args = vec![Arg::Text(q.scope_organisation.clone())];
     let mut arg = |a: Arg| {
@@ -107,7 +107,9 @@ pub fn review_sql(q: &ReviewQuery) -> (String, Vec<Arg>) {
             "k.occurred_at",
             "k.event_id",
         )
-    } else if q.bsn.is_some() || q.user_name.is_some() {
+    } else if q.bsn.is_some() || q.user_name.is_some() || q.action.is_some() {
+        // An action alone may be rare (a consent withdrawal): its own index finds it, where a
+        // walk of the organisation's whole scope would not (2-3 s at a million events).
         conditions.push(
             "EXISTS (SELECT 1 FROM audit_scope s WHERE s.event_id = e.id AND s.organisation_id = $1)"
                 .into(),
