@@ -1476,28 +1476,7 @@ mod tests {
         assert_ne!(a, c);
     }
 
-    async fn fresh(backend: &str) -> (Store, Option<tempfile::TempDir>) {
-        if backend == "sqlite" {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}/load.db", dir.path().display());
-            (Store::connect(&url).await.unwrap(), Some(dir))
-        } else {
-            let admin = std::env::var("OOIEVAAR_TEST_PG")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-            let name = format!("ooievaar_store_{}", uuid::Uuid::new_v4().simple());
-            let mut conn =
-                <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
-                    .await
-                    .expect("PostgreSQL for the store tests (OOIEVAAR_TEST_PG)");
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
-                .await
-                .unwrap();
-            (
-                Store::connect(&format!("{admin}/{name}")).await.unwrap(),
-                None,
-            )
-        }
-    }
+    use crate::backend::store::tests::fresh;
 
     async fn count(store: &Store, sql: &str) -> i64 {
         match store.db() {

@@ -3,7 +3,6 @@
 //! log filled by `ooievaar demo audit-load`.
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 const EVENTS: &str = "100000";
 /// The most the server's peak resident memory may grow during the export.
@@ -39,30 +38,14 @@ async fn a_100k_event_export_streams_within_a_fixed_memory_bound() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(bin)
-        .arg("serve")
-        .env("DATABASE_URL", &db)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("OOIEVAAR_CHECKPOINT_MINUTES", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut server, base) = crate::helpers::serve_binary(
+        &db,
+        &[("OOIEVAAR_CHECKPOINT_MINUTES", "0"), ("RUST_LOG", "warn")],
+        Stdio::null,
+    )
+    .await;
     let pid = server.id();
-    let base = format!("http://127.0.0.1:{port}");
     let c = crate::helpers::client();
-    for _ in 0..100 {
-        if c.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let login = c
         .post(format!("{base}/api/login"))
         .header("accept", "application/json")

@@ -191,3 +191,35 @@ pub fn valid_bsn_not_in_demo() -> String {
         .find(|n| app::domain::Bsn::parse(n).is_ok() && !demo.contains(n))
         .unwrap()
 }
+
+/// The real `ooievaar serve` on a free port against `database_url`, with extra environment and
+/// the given output handling; returns once `/healthz` answers (or after 10 s).
+pub async fn serve_binary(
+    database_url: &str,
+    env: &[(&str, &str)],
+    output: fn() -> std::process::Stdio,
+) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .envs(env.iter().copied())
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .expect("start ooievaar serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let c = client();
+    for _ in 0..100 {
+        if c.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, base)
+}

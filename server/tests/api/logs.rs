@@ -15,28 +15,9 @@ async fn the_server_log_holds_no_personal_data() {
         .output()
         .unwrap();
     assert!(seeded.status.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(bin)
-        .arg("serve")
-        .env("DATABASE_URL", &db)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) =
+        crate::helpers::serve_binary(&db, &[("RUST_LOG", "debug")], Stdio::piped).await;
     let c = crate::helpers::client();
-    for _ in 0..100 {
-        if c.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     let post = |path: &str, form: &[(&str, &str)]| {
         c.post(format!("{base}{path}"))
             .header("accept", "application/json")

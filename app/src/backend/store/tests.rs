@@ -6,7 +6,9 @@ use super::*;
 use crate::backend::audit::{ChainBreak, NewAuditEvent};
 use crate::domain::{AuditAction, Outcome, Policy};
 
-async fn fresh(backend: &str) -> (Store, Option<tempfile::TempDir>) {
+/// A fresh, migrated database of the backend (`"sqlite"` or `"postgres"`); the guard keeps a
+/// SQLite folder alive. Shared with the other store-level tests of the crate.
+pub(crate) async fn fresh(backend: &str) -> (Store, Option<tempfile::TempDir>) {
     if backend == "sqlite" {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}/store.db", dir.path().display()))
