@@ -49,7 +49,11 @@ impl Application {
             leptos_options: config.leptos_options.clone(),
             store: store.clone(),
             settings: Arc::new(config.settings.clone()),
+            flood: Arc::new(app::backend::flood::FloodGuard::new(
+                config.settings.flood_limits,
+            )),
         };
+        tokio::spawn(write_refusal_summaries(store.clone(), state.flood.clone()));
         tokio::spawn(
             sessions
                 .clone()
@@ -157,6 +161,18 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
                 .layer(CompressionLayer::new()),
         )
         .with_state(state)
+}
+
+/// Every few seconds, writes the `refusals_summary` events of the minutes that have closed.
+async fn write_refusal_summaries(store: Store, flood: Arc<app::backend::flood::FloodGuard>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let now = app::backend::store::now_ms();
+        if let Err(e) = app::backend::flood::write_closed_minutes(&store, &flood, now).await {
+            tracing::error!(error = %e, "writing refusal summaries");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_load;
 pub mod clock;
 pub mod demo;
+pub mod flood;
 pub mod request;
 pub mod review;
 pub mod session;

@@ -30,6 +30,8 @@ pub struct Settings {
     pub source_body_limit: usize,
     /// When access counts as unusual (flags on `/audit`).
     pub flag_rules: crate::domain::FlagRules,
+    /// Per-address limits of failed, unauthenticated attempts (rule 9).
+    pub flood_limits: super::flood::FloodLimits,
 }
 
 impl Default for Settings {
@@ -46,17 +48,21 @@ impl Default for Settings {
             source_calls_per_minute: 600,
             source_body_limit: 2 * 1024 * 1024,
             flag_rules: crate::domain::FlagRules::default(),
+            flood_limits: super::flood::FloodLimits::default(),
         }
     }
 }
 
 /// Everything a request handler or server function needs. No other state exists outside the
-/// database, so several instances can run behind one load balancer.
+/// database except the flood counters, whose loss changes nothing, so several instances can run
+/// behind one load balancer.
 #[derive(Clone, Debug, axum::extract::FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// Per-instance counters of failed unauthenticated attempts (rule 9; `backend::flood`).
+    pub flood: Arc<super::flood::FloodGuard>,
 }
 
 /// The state of the request being handled. An error (not a panic) when no request context is

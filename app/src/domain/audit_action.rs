@@ -29,6 +29,9 @@ crate::string_enum! {
         KeyAdded => "key_added",
         KeyRevoked => "key_revoked",
         DemoSeeded => "demo_seeded",
+        LoginLocked => "login_locked",
+        LoginUnlocked => "login_unlocked",
+        RefusalsSummary => "refusals_summary",
     }
 }
 
@@ -72,6 +75,9 @@ impl AuditAction {
             KeyAdded => "Sleutel toegevoegd",
             KeyRevoked => "Sleutel ingetrokken",
             DemoSeeded => "Demogegevens geladen",
+            LoginLocked => "Account tijdelijk vergrendeld",
+            LoginUnlocked => "Account ontgrendeld",
+            RefusalsSummary => "Herhaalde weigeringen (samengevat)",
         }
     }
 }
