@@ -8,7 +8,8 @@
 //! (even one re-hashed end to end) or a deleted tail then shows, which the chain alone cannot.
 //!
 //! The key is a PKCS#8 PEM P-256 private key at `OOIEVAAR_CHECKPOINT_KEY` (default: beside the
-//! SQLite database, or `data/checkpoint-key.pem`), created on first use. Keep it outside the
+//! SQLite database, or `data/checkpoint-key.pem`), created on first use, except by `serve` in
+//! production (secure cookies on), which refuses to start without it. Keep it outside the
 //! database: whoever can rewrite the log must not also be able to re-sign it.
 
 use anyhow::Context;
@@ -68,6 +69,22 @@ impl CheckpointKey {
         let pem = std::fs::read_to_string(path)
             .with_context(|| format!("reading the checkpoint key {}", path.display()))?;
         Self::from_pem(&pem)
+    }
+
+    /// Loads the key and refuses to go on when the file is missing (production: `serve` with
+    /// secure cookies never creates a key on its own, DESIGN section 9 "Settings").
+    pub fn load_existing(path: &Path) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            path.exists(),
+            "the checkpoint key {} does not exist. With OOIEVAAR_SECURE_COOKIES=true (production) \
+             `serve` does not create one beside the database: create it once on purpose \
+             (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out <file>`, or \
+             `ooievaar audit checkpoint`), keep it outside the database's storage and set \
+             OOIEVAAR_CHECKPOINT_KEY to its path (or OOIEVAAR_CHECKPOINT_MINUTES=0 to sign no \
+             checkpoints)",
+            path.display()
+        );
+        Self::load_or_create(path)
     }
 
     pub fn from_pem(private_pem: &str) -> anyhow::Result<Self> {

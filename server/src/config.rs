@@ -54,6 +54,49 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     }
 }
 
+/// `OOIEVAAR_PUBLIC_URL`, checked: an absolute http(s) URL; kept without a trailing slash.
+pub fn public_url() -> anyhow::Result<Option<String>> {
+    let Ok(value) = std::env::var("OOIEVAAR_PUBLIC_URL") else {
+        return Ok(None);
+    };
+    let value = value.trim().trim_end_matches('/');
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let uri: http::Uri = value
+        .parse()
+        .map_err(|_| anyhow::anyhow!("OOIEVAAR_PUBLIC_URL: '{value}' is not a URL"))?;
+    anyhow::ensure!(
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some(),
+        "OOIEVAAR_PUBLIC_URL: '{value}' must start with https:// (or http://) and name the host"
+    );
+    Ok(Some(value.to_owned()))
+}
+
+/// `OOIEVAAR_TRUSTED_PROXIES`: comma-separated IP addresses or CIDR ranges (default: none).
+pub fn trusted_proxies() -> anyhow::Result<Vec<ipnet::IpNet>> {
+    let value = std::env::var("OOIEVAAR_TRUSTED_PROXIES").unwrap_or_default();
+    parse_trusted_proxies(&value)
+}
+
+/// Parses a comma-separated list of addresses (`10.0.0.5`, `::1`) and ranges (`10.0.0.0/8`).
+pub fn parse_trusted_proxies(value: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "OOIEVAAR_TRUSTED_PROXIES: '{item}' is not an IP address or CIDR range"
+                    )
+                })
+        })
+        .collect()
+}
+
 /// The database URL alone (every subcommand needs it; only `serve` needs the rest).
 pub fn database_url() -> String {
     std::env::var("DATABASE_URL")
@@ -85,6 +128,12 @@ impl Config {
             // OOIEVAAR_SOURCE_BODY_LIMIT: bytes per source API request, then 413.
             source_body_limit: env_or("OOIEVAAR_SOURCE_BODY_LIMIT", defaults.source_body_limit)?,
             flag_rules: flag_rules()?,
+            // OOIEVAAR_PUBLIC_URL: the address users type (behind a proxy); its origin is the
+            // site's own origin for the cross-site check, besides the request's scheme + Host.
+            public_url: public_url()?,
+            // OOIEVAAR_TRUSTED_PROXIES: comma-separated addresses or CIDR ranges of reverse
+            // proxies whose X-Forwarded-For names the client.
+            trusted_proxies: trusted_proxies()?,
             ..defaults
         };
         // OOIEVAAR_CHECKPOINT_MINUTES: how often the chain head is signed (0: never).

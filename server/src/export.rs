@@ -1,6 +1,7 @@
 //! `GET /audit/export.csv`: the officer's current view of the access log as CSV (DESIGN
 //! section 7): UTF-8, RFC 4180 quoting by the `csv` crate, a header row with the log's columns
-//! without the hashes, full BSN, newest first. The filters are the ones kept in the session
+//! without the hashes, full BSN, newest first, no cell a spreadsheet would run as a formula
+//! ([`neutralise`]). The filters are the ones kept in the session
 //! (they may hold a BSN, which never goes into a URL).
 //!
 //! The export is logged (`export`) before the first row is read, and streamed in keyset
@@ -12,10 +13,9 @@ use app::backend::{request, session, AppState};
 use app::domain::audit_view::ReviewFilter;
 use app::error::AppError;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
 use tower_sessions::Session;
 
 /// The CSV columns, in order.
@@ -46,8 +46,8 @@ pub async fn export_csv(
     headers: HeaderMap,
     extensions: axum::http::Extensions,
 ) -> Response {
-    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    match start(&state, &session, &headers, peer).await {
+    let meta = request::meta_of(&headers, &extensions);
+    match start(&state, &session, meta).await {
         Ok(query) => {
             let stream = futures::stream::try_unfold(
                 Batches {
@@ -90,8 +90,7 @@ pub async fn export_csv(
 async fn start(
     state: &AppState,
     session: &Session,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
+    meta: app::backend::audit::RequestMeta,
 ) -> Result<ReviewQuery, AppError> {
     let user = session::user_of(state, session)
         .await?
@@ -99,13 +98,7 @@ async fn start(
     let filter: ReviewFilter = session::kept_in(session, app::pages::audit::FILTER_KEY)
         .await?
         .unwrap_or_default();
-    review::start_export(
-        &state.store,
-        &user,
-        &filter,
-        request::meta_from(headers, peer),
-    )
-    .await
+    review::start_export(&state.store, &user, &filter, meta).await
 }
 
 struct Batches {
@@ -153,8 +146,24 @@ async fn next_batch(mut b: Batches) -> Result<Option<(Bytes, Batches)>, std::io:
     Ok(Some((Bytes::from(bytes), b)))
 }
 
-/// One event as a CSV record; `occurred_at` as RFC 3339 UTC with milliseconds.
+/// A cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, tab or
+/// carriage return) gets a leading `'` (DESIGN section 7, as OWASP advises for CSV injection):
+/// user names, user agents and failed login names are text an outsider chooses.
+pub fn neutralise(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// One event as a CSV record; `occurred_at` as RFC 3339 UTC with milliseconds; every cell
+/// [`neutralise`]d.
 pub fn record(e: &AuditRow) -> [String; 18] {
+    record_raw(e).map(neutralise)
+}
+
+fn record_raw(e: &AuditRow) -> [String; 18] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(e.occurred_at as i128 * 1_000_000)
         .ok()
@@ -185,4 +194,35 @@ pub fn record(e: &AuditRow) -> [String; 18] {
         opt(&e.user_agent),
         opt(&e.request_id),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formula_cells_get_a_quote_and_others_stay_as_they_are() {
+        for cell in [
+            "=1+1",
+            "+31",
+            "-2",
+            "@SUM(1)",
+            "\tx",
+            "\rx",
+            "=HYPERLINK(\"a\")",
+        ] {
+            assert_eq!(neutralise(cell.into()), format!("'{cell}"));
+        }
+        for cell in [
+            "",
+            "1",
+            "verloskundige",
+            "{\"a\":1}",
+            "127.0.0.1",
+            "a=b",
+            "'=x",
+        ] {
+            assert_eq!(neutralise(cell.into()), cell);
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod export;
+pub mod middleware;
 pub mod sources;
 pub mod startup;
 pub mod telemetry;

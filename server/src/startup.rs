@@ -2,11 +2,13 @@
 //! graceful shutdown.
 
 use crate::config::Config;
+use crate::middleware::{client_addr, headers, origin, request_id};
 use app::backend::session::SessionBackend;
 use app::backend::{AppState, Store};
 use app::{shell, App};
 use axum::extract::Request;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
@@ -17,14 +19,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A built application, listening but not yet serving.
 pub struct Application {
@@ -60,9 +59,14 @@ impl Application {
                 .continuously_delete_expired(Duration::from_secs(60)),
         );
         if let Some(every) = config.checkpoint_every {
-            let key = crate::checkpoint::CheckpointKey::load_or_create(
-                &crate::checkpoint::key_path(&config.database_url),
-            )?;
+            let path = crate::checkpoint::key_path(&config.database_url);
+            // Production (secure cookies) never creates a key beside the database: whoever can
+            // rewrite the log must not also find the key to re-sign it there.
+            let key = if config.settings.secure_cookies {
+                crate::checkpoint::CheckpointKey::load_existing(&path)?
+            } else {
+                crate::checkpoint::CheckpointKey::load_or_create(&path)?
+            };
             tokio::spawn(crate::checkpoint::keep_signing(store.clone(), key, every));
         }
         let router = router(state, sessions);
@@ -96,7 +100,9 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: Leptos pages and server functions, `/healthz`, static files.
+/// The whole HTTP surface: Leptos pages and server functions, `/healthz`, static files, behind
+/// the request-level defences of `crate::middleware` (request id, client address, headers,
+/// cross-site check).
 pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     let routes = generate_route_list(App);
     tracing::debug!(routes = ?routes.iter().map(|r| (r.path().to_owned(), format!("{:?}", r.mode()))).collect::<Vec<_>>(), "page routes");
@@ -119,7 +125,7 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
             .unwrap_or_else(|| "unmatched".into());
         let request_id = request
             .headers()
-            .get(REQUEST_ID)
+            .get(request_id::REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_owned();
@@ -136,14 +142,20 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                headers::provide_csp_nonce();
+            },
             {
                 let options = state.leptos_options.clone();
                 move || shell(options.clone())
             },
         )
         .route("/audit/export.csv", get(crate::export::export_csv))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(headers::provide_csp_nonce, shell))
         .layer(session_layer);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -151,9 +163,23 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
         .merge(pages)
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(from_fn(request_id::assign))
+                .layer(from_fn_with_state(
+                    client_addr::TrustedProxies::new(&state.settings.trusted_proxies),
+                    client_addr::resolve,
+                ))
                 .layer(trace)
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(from_fn_with_state(
+                    headers::SecurityHeaders::new(state.settings.secure_cookies),
+                    headers::apply,
+                ))
+                .layer(from_fn_with_state(
+                    origin::OriginPolicy::new(
+                        state.settings.public_url.as_deref(),
+                        state.settings.secure_cookies,
+                    ),
+                    origin::check,
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_secs(30),

@@ -1,12 +1,28 @@
 //! Request metadata for the access log (address, user agent, request id), read inside server
 //! functions. Never includes bodies or query strings.
+//!
+//! The server's middleware (`server::middleware`) decides two of these once per request, before
+//! any handler runs: the request id (generated on the server; a client-sent `x-request-id` is
+//! replaced, DESIGN section 9) and the client address (the peer, or the `X-Forwarded-For` hop a
+//! trusted proxy names). It records them as the [`RequestId`] and [`ClientAddr`] extensions, and
+//! also writes them where older readers look (the `x-request-id` request header and
+//! `ConnectInfo`), so every reader sees the same values.
 
 use super::audit::RequestMeta;
 use axum::extract::ConnectInfo;
 use http::HeaderMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// Builds the metadata from headers and the peer address.
+/// The id the server generated for this request (also the response's `x-request-id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The client's address as the server resolved it (`OOIEVAAR_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// Builds the metadata from headers and the peer address. Behind the server's middleware the
+/// `x-request-id` header is the server's own id and `peer` the resolved client address.
 pub fn meta_from(headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestMeta {
     let header = |name: &str, max: usize| {
         headers
@@ -21,14 +37,41 @@ pub fn meta_from(headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestMeta {
     }
 }
 
+/// The metadata of a request from its headers and extensions: the middleware's [`RequestId`]
+/// and [`ClientAddr`] when present, else the header and `ConnectInfo`.
+pub fn meta_of(headers: &HeaderMap, extensions: &http::Extensions) -> RequestMeta {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .map(|p| match extensions.get::<ClientAddr>() {
+            Some(ClientAddr(ip)) => SocketAddr::new(*ip, p.port()),
+            None => p,
+        })
+        .or_else(|| {
+            extensions
+                .get::<ClientAddr>()
+                .map(|c| SocketAddr::new(c.0, 0))
+        });
+    let mut meta = meta_from(headers, peer);
+    if let Some(RequestId(id)) = extensions.get::<RequestId>() {
+        meta.request_id = Some(id.clone());
+    }
+    meta
+}
+
 /// The metadata of the request a server function is handling.
 pub async fn current_meta() -> RequestMeta {
-    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
-    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|c| c.0);
-    meta_from(&headers, peer)
+    match leptos::prelude::use_context::<http::request::Parts>() {
+        Some(parts) => meta_of(&parts.headers, &parts.extensions),
+        None => {
+            let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+            let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+                .await
+                .ok()
+                .map(|c| c.0);
+            meta_from(&headers, peer)
+        }
+    }
 }
 
 /// Whether the request is a plain HTML form post (no JavaScript): the browser asks for HTML.

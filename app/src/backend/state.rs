@@ -32,6 +32,11 @@ pub struct Settings {
     pub flag_rules: crate::domain::FlagRules,
     /// Per-address limits of failed, unauthenticated attempts (rule 9).
     pub flood_limits: super::flood::FloodLimits,
+    /// The origin users type (`OOIEVAAR_PUBLIC_URL`, e.g. `https://ooievaar.example.nl`), also
+    /// accepted as the site's own origin by the cross-site check; `None`: only scheme + `Host`.
+    pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`OOIEVAAR_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Settings {
@@ -49,6 +54,8 @@ impl Default for Settings {
             source_body_limit: 2 * 1024 * 1024,
             flag_rules: crate::domain::FlagRules::default(),
             flood_limits: super::flood::FloodLimits::default(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod checkpoints;
 mod cli;
 mod export_memory;
 mod helpers;
+mod http_defences;
 mod logs;
 mod review;
 mod server_fns;
