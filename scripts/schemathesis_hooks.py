@@ -91,7 +91,8 @@ CATEGORIES = [
 ]
 SENSITIVITIES = ["normal", "elevated", "high"]
 # Dates are drawn from fixed bounds (not from today), so the same seed gives the same calls
-# on every day; birth dates must not be in the future nor before 1900.
+# on every day; birth, due and end dates and observation times must not be before 1900, and
+# none may lie in the future (due dates at most a year ahead).
 EARLIEST = datetime.date(1900, 1, 1)
 LATEST = datetime.date(2025, 12, 31)
 SHARE_PATH = "/api/v1/shares/{bsn}"
@@ -128,6 +129,7 @@ def plausible_share(draw, generated):
         # A prefix keeps the ids unique (and non-empty) and the generated text after it.
         pregnancy["id"] = f"p{i}-{clean_text(pregnancy.get('id', ''), required=False)}"[:64]
         pregnancy_ids.append(pregnancy["id"])
+        pregnancy["edd"] = draw(iso_dates(EARLIEST, LATEST))
         pregnancy["status"] = draw(st.sampled_from(["active", "ended"]))
         pregnancy["ended_on"] = (
             None if pregnancy["status"] == "active" else draw(iso_dates(EARLIEST, LATEST))
@@ -141,6 +143,7 @@ def plausible_share(draw, generated):
         for field in ("code", "label", "unit"):
             entry[field] = clean_text(entry.get(field))
         entry["value"] = clean_text(entry.get("value"), required=False)
+        entry["observed_at"] = draw(iso_dates(EARLIEST, LATEST)) + "T10:00:00Z"
         entry["category"] = draw(st.sampled_from(CATEGORIES))
         entry["sensitivity"] = draw(st.sampled_from(SENSITIVITIES))
         entry["pregnancy_id"] = draw(st.sampled_from([None] + pregnancy_ids))

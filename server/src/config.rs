@@ -128,6 +128,18 @@ impl Config {
             // OOIEVAAR_SOURCE_BODY_LIMIT: bytes per source API request, then 413.
             source_body_limit: env_or("OOIEVAAR_SOURCE_BODY_LIMIT", defaults.source_body_limit)?,
             flag_rules: flag_rules()?,
+            // OOIEVAAR_LOGIN_LOCK_FAILURES: consecutive failed passwords that lock an account.
+            login_lock_failures: env_or(
+                "OOIEVAAR_LOGIN_LOCK_FAILURES",
+                defaults.login_lock_failures,
+            )?,
+            // OOIEVAAR_LOGIN_LOCK_MINUTES: how long the lock lasts (and the failures' window).
+            login_lock: Duration::from_secs(
+                60 * env_or(
+                    "OOIEVAAR_LOGIN_LOCK_MINUTES",
+                    defaults.login_lock.as_secs() / 60,
+                )?,
+            ),
             // OOIEVAAR_PUBLIC_URL: the address users type (behind a proxy); its origin is the
             // site's own origin for the cross-site check, besides the request's scheme + Host.
             public_url: public_url()?,
@@ -136,6 +148,10 @@ impl Config {
             trusted_proxies: trusted_proxies()?,
             ..defaults
         };
+        anyhow::ensure!(
+            settings.login_lock_failures > 0 && !settings.login_lock.is_zero(),
+            "OOIEVAAR_LOGIN_LOCK_FAILURES and OOIEVAAR_LOGIN_LOCK_MINUTES must be at least 1"
+        );
         // OOIEVAAR_CHECKPOINT_MINUTES: how often the chain head is signed (0: never).
         let minutes = env_or("OOIEVAAR_CHECKPOINT_MINUTES", 60u64)?;
         Ok(Self {

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 /// DER of the OID of the P-256 curve (1.2.840.10045.3.1.7): ES256 keys must be on it.
 const P256_OID: &[u8] = &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+/// The smallest RSA modulus accepted (NIST SP 800-131A: shorter keys are no longer safe).
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// A public key as registered: algorithm, PEM and its key id.
 #[derive(Debug, Clone)]
@@ -21,7 +23,8 @@ pub struct PublicKey {
     pub key_id: String,
 }
 
-/// Reads an ES256 (P-256) or RS256 public key in PEM. Anything else is refused.
+/// Reads an ES256 (P-256) or RS256 public key in PEM. Anything else is refused, and so is an
+/// RSA key under [`MIN_RSA_BITS`].
 pub fn parse_public_key(pem_text: &str) -> Result<PublicKey, String> {
     let parsed = pem::parse(pem_text.trim()).map_err(|_| "not a PEM file".to_owned())?;
     if parsed.tag() != "PUBLIC KEY" {
@@ -41,6 +44,19 @@ pub fn parse_public_key(pem_text: &str) -> Result<PublicKey, String> {
     } else {
         return Err("not an ES256 (P-256) or RS256 public key".to_owned());
     };
+    if algorithm == Algorithm::RS256 {
+        use rsa::pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        let bits = rsa::RsaPublicKey::from_public_key_der(der)
+            .map_err(|_| "not an ES256 (P-256) or RS256 public key".to_owned())?
+            .n()
+            .bits();
+        if bits < MIN_RSA_BITS {
+            return Err(format!(
+                "an RSA key needs at least {MIN_RSA_BITS} bits; this one has {bits}"
+            ));
+        }
+    }
     let key_id = hex::encode(&Sha256::digest(der)[..8]);
     Ok(PublicKey {
         algorithm,
@@ -273,6 +289,17 @@ mod tests {
             "a private key is not a public key"
         );
         assert!(parse_public_key("hello").is_err());
+    }
+
+    /// Issue 9 finding 11: an RSA key under 2048 bits is refused at registration.
+    #[test]
+    fn rsa_keys_under_2048_bits_are_refused() {
+        let refused = parse_public_key(&fixture("rs1024.pub.pem")).unwrap_err();
+        assert_eq!(
+            refused,
+            "an RSA key needs at least 2048 bits; this one has 1024"
+        );
+        assert!(parse_public_key(&fixture("rs256-b.pub.pem")).is_ok());
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    flood: Arc<app::backend::flood::FloodGuard>,
 }
 
 impl Application {
@@ -69,12 +70,14 @@ impl Application {
             };
             tokio::spawn(crate::checkpoint::keep_signing(store.clone(), key, every));
         }
+        let flood = state.flood.clone();
         let router = router(state, sessions);
         Ok(Self {
             port,
             listener,
             router,
             store,
+            flood,
         })
     }
 
@@ -84,6 +87,11 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The flood counters (tests close a minute of refusals without waiting for it).
+    pub fn flood(&self) -> Arc<app::backend::flood::FloodGuard> {
+        self.flood.clone()
     }
 
     /// Serves until SIGINT/SIGTERM, then finishes running requests and closes the pool.

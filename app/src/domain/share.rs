@@ -15,8 +15,25 @@ use crate::domain::{Bsn, Category, FieldError, Sensitivity};
 pub const MAX_ENTRIES: usize = 5_000;
 /// Most pregnancies one share may hold.
 pub const MAX_PREGNANCIES: usize = 50;
-/// Earliest birth date accepted.
-const OLDEST_BIRTH_DATE: Date = time::macros::date!(1900 - 01 - 01);
+/// Earliest date accepted anywhere in a share (birth, due and end dates, observations).
+const OLDEST_DATE: Date = time::macros::date!(1900 - 01 - 01);
+
+/// The latest due date accepted: one year from `today`. Bounded so that no grant, whose expiry
+/// follows the due date (DESIGN 5.4), can live for ever.
+fn latest_due_date(today: Date) -> Date {
+    today
+        .replace_year(today.year() + 1)
+        .unwrap_or_else(|_| today.saturating_add(time::Duration::days(365)))
+}
+
+/// The latest observation time accepted: the end of tomorrow (UTC), a day of slack for clocks
+/// and time zones.
+fn latest_observation(today: Date) -> OffsetDateTime {
+    today
+        .saturating_add(time::Duration::days(2))
+        .midnight()
+        .assume_utc()
+}
 
 crate::string_enum! {
     /// Whether a source's consent to share a client's data stands.
@@ -61,8 +78,10 @@ pub struct ValidEntry {
     pub sensitivity: Sensitivity,
 }
 
-/// Validates the body of `PUT /api/v1/shares/{bsn}` against the path's `bsn`; `today` bounds the
-/// birth date. On failure returns every problem found, never an empty list.
+/// Validates the body of `PUT /api/v1/shares/{bsn}` against the path's `bsn`. `today` (the Dutch
+/// calendar date) bounds the dates: birth and end dates from 1900-01-01 to today, due dates
+/// from 1900-01-01 to one year from today, observations from 1900 to the end of tomorrow. On
+/// failure returns every problem found, never an empty list.
 pub fn validate_share(bsn: &str, body: &Value, today: Date) -> Result<ValidShare, Vec<FieldError>> {
     let mut p = Problems::default();
     let bsn = Bsn::parse(bsn)
@@ -85,7 +104,7 @@ pub fn validate_share(bsn: &str, body: &Value, today: Date) -> Result<ValidShare
     let pregnancies = raw_pregnancies.map(|items| {
         let mut seen = HashSet::new();
         top.items(&mut p, "pregnancies", items, |p, o| {
-            validate_pregnancy(p, o, &mut seen)
+            validate_pregnancy(p, o, &mut seen, today)
         })
     });
     // The pregnancy ids as sent, valid or not, so a bad pregnancy does not also fail every entry
@@ -95,7 +114,7 @@ pub fn validate_share(bsn: &str, body: &Value, today: Date) -> Result<ValidShare
     let entries = top.array(&mut p, "entries", MAX_ENTRIES).map(|items| {
         let mut seen = HashSet::new();
         top.items(&mut p, "entries", items, |p, o| {
-            validate_entry(p, o, known.as_ref(), &mut seen)
+            validate_entry(p, o, known.as_ref(), &mut seen, today)
         })
     });
     match (
@@ -135,17 +154,9 @@ pub fn validate_consent(body: &Value) -> Result<ConsentStatus, Vec<FieldError>> 
 
 fn validate_client(p: &mut Problems, o: &Obj, today: Date) -> Option<(String, Date)> {
     let name = o.text(p, "name", NAME);
-    let birth_date = o.date(p, "birth_date").and_then(|date| {
-        if date > today {
-            p.push(o.path("birth_date"), "must not be in the future");
-            None
-        } else if date < OLDEST_BIRTH_DATE {
-            p.push(o.path("birth_date"), "must not be before 1900-01-01");
-            None
-        } else {
-            Some(date)
-        }
-    });
+    let birth_date = o
+        .date(p, "birth_date")
+        .and_then(|date| o.date_within(p, "birth_date", date, today, "must not be in the future"));
     Some((name?, birth_date?))
 }
 
@@ -153,11 +164,20 @@ fn validate_pregnancy(
     p: &mut Problems,
     o: &Obj,
     seen: &mut HashSet<String>,
+    today: Date,
 ) -> Option<ValidPregnancy> {
     let id = o
         .text(p, "id", ID)
         .and_then(|id| unique(p, o, id, seen, "pregnancy"));
-    let edd = o.date(p, "edd");
+    let edd = o.date(p, "edd").and_then(|date| {
+        o.date_within(
+            p,
+            "edd",
+            date,
+            latest_due_date(today),
+            "must not be more than one year from today",
+        )
+    });
     let gravidity = o.integer(p, "gravidity", 1, 30);
     let parity = o.integer(p, "parity", 0, 29).and_then(|parity| {
         if gravidity.is_some_and(|g| parity > g) {
@@ -177,7 +197,10 @@ fn validate_pregnancy(
         |_| "must be \"active\" or \"ended\"".into(),
     );
     let ended_on = o
-        .optional(p, "ended_on", Obj::date)
+        .optional(p, "ended_on", |o, p, key| {
+            let date = o.date(p, key)?;
+            o.date_within(p, key, date, today, "must not be in the future")
+        })
         .and_then(|date| match (ended, date) {
             (Some(true), None) => {
                 p.push(o.path("ended_on"), "required when status is \"ended\"");
@@ -204,6 +227,7 @@ fn validate_entry(
     o: &Obj,
     known_pregnancies: Option<&HashSet<&str>>,
     seen: &mut HashSet<String>,
+    today: Date,
 ) -> Option<ValidEntry> {
     let id = o
         .text(p, "id", ID)
@@ -227,7 +251,17 @@ fn validate_entry(
     let label = o.text(p, "label", LABEL);
     let value = o.text(p, "value", VALUE);
     let unit = o.optional(p, "unit", |o, p, key| o.text(p, key, UNIT));
-    let observed_at = o.date_time(p, "observed_at");
+    let observed_at = o.date_time(p, "observed_at").and_then(|moment| {
+        if moment < OLDEST_DATE.midnight().assume_utc() {
+            p.push(o.path("observed_at"), "must not be before 1900-01-01");
+            None
+        } else if moment >= latest_observation(today) {
+            p.push(o.path("observed_at"), "must not be in the future");
+            None
+        } else {
+            Some(moment)
+        }
+    });
     let sensitivity = o.keyword(p, "sensitivity", Sensitivity::parse, |_| {
         "must be \"normal\", \"elevated\" or \"high\"".into()
     });
@@ -429,6 +463,27 @@ impl<'a> Obj<'a> {
             p.push(self.path(key), "must be a date YYYY-MM-DD");
         }
         date
+    }
+
+    /// `date` when it lies from 1900-01-01 to `latest`; otherwise a problem (`too_late` when
+    /// after `latest`).
+    fn date_within(
+        &self,
+        p: &mut Problems,
+        key: &str,
+        date: Date,
+        latest: Date,
+        too_late: &str,
+    ) -> Option<Date> {
+        if date < OLDEST_DATE {
+            p.push(self.path(key), "must not be before 1900-01-01");
+            None
+        } else if date > latest {
+            p.push(self.path(key), too_late);
+            None
+        } else {
+            Some(date)
+        }
     }
 
     fn date_time(&self, p: &mut Problems, key: &str) -> Option<OffsetDateTime> {
@@ -819,6 +874,82 @@ mod tests {
             ),
             "must be a date YYYY-MM-DD"
         );
+    }
+
+    /// Issue 9 (rule 2: no grant can live for ever through a far due date): the due date lies
+    /// from 1900-01-01 to one year from today.
+    #[test]
+    fn the_due_date_lies_between_1900_and_one_year_from_today() {
+        let field = "pregnancies[0].edd";
+        assert_eq!(
+            problem(field, set("/pregnancies/0/edd", json!("2026-06-02"))),
+            "must not be more than one year from today"
+        );
+        assert_eq!(
+            problem(field, set("/pregnancies/0/edd", json!("9999-12-31"))),
+            "must not be more than one year from today"
+        );
+        assert_eq!(
+            problem(field, set("/pregnancies/0/edd", json!("1899-12-31"))),
+            "must not be before 1900-01-01"
+        );
+        assert!(paths(set("/pregnancies/0/edd", json!("2026-06-01"))).is_empty());
+        assert!(paths(set("/pregnancies/0/edd", json!("1900-01-01"))).is_empty());
+        assert_eq!(
+            latest_due_date(date!(2028 - 02 - 29)),
+            date!(2029 - 02 - 28)
+        );
+    }
+
+    /// Issue 9: an end date lies from 1900-01-01 to today.
+    #[test]
+    fn the_end_date_lies_between_1900_and_today() {
+        let field = "pregnancies[0].ended_on";
+        let ended = |on: &str| {
+            let on = json!(on);
+            move |b: &mut Value| {
+                b["pregnancies"][0]["status"] = json!("ended");
+                b["pregnancies"][0]["ended_on"] = on;
+            }
+        };
+        assert_eq!(
+            problem(field, ended("2025-06-02")),
+            "must not be in the future"
+        );
+        assert_eq!(
+            problem(field, ended("3000-01-01")),
+            "must not be in the future"
+        );
+        assert_eq!(
+            problem(field, ended("1899-12-31")),
+            "must not be before 1900-01-01"
+        );
+        assert!(paths(ended("2025-06-01")).is_empty());
+    }
+
+    /// Issue 9: an observation lies from 1900 to the end of tomorrow (UTC).
+    #[test]
+    fn observed_at_lies_between_1900_and_tomorrow() {
+        let field = "entries[1].observed_at";
+        let at = |t: &str| set("/entries/1/observed_at", json!(t));
+        assert_eq!(
+            problem(field, at("2025-06-03T00:00:00Z")),
+            "must not be in the future"
+        );
+        assert_eq!(
+            problem(field, at("9999-12-31T23:59:59Z")),
+            "must not be in the future"
+        );
+        assert_eq!(
+            problem(field, at("1899-12-31T23:59:59Z")),
+            "must not be before 1900-01-01"
+        );
+        assert_eq!(
+            problem(field, at("0001-01-01T00:00:00Z")),
+            "must not be before 1900-01-01"
+        );
+        assert!(paths(at("2025-06-02T23:59:59Z")).is_empty());
+        assert!(paths(at("1900-01-01T00:00:00Z")).is_empty());
     }
 
     #[test]

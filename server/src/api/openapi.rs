@@ -74,7 +74,7 @@ pub struct ShareBody {
 pub struct ClientBody {
     #[schema(max_length = 200, example = "Sanne Verbeek")]
     pub name: String,
-    /// `YYYY-MM-DD`
+    /// `YYYY-MM-DD`, from 1900-01-01 to today.
     #[schema(format = Date, example = "1990-05-01")]
     pub birth_date: String,
 }
@@ -83,7 +83,7 @@ pub struct ClientBody {
 pub struct PregnancyBody {
     #[schema(max_length = 64)]
     pub id: String,
-    /// Expected due date (a terme datum), `YYYY-MM-DD`.
+    /// Expected due date (a terme datum), `YYYY-MM-DD`, from 1900-01-01 to one year from today.
     #[schema(format = Date)]
     pub edd: String,
     #[schema(minimum = 1, maximum = 30)]
@@ -92,7 +92,7 @@ pub struct PregnancyBody {
     pub parity: i32,
     #[schema(value_type = PregnancyStatusKey)]
     pub status: String,
-    /// Required when `ended`, null when `active`.
+    /// Required when `ended`, null when `active`; from 1900-01-01 to today.
     #[schema(format = Date, nullable)]
     pub ended_on: Option<String>,
 }
@@ -115,7 +115,7 @@ pub struct EntryBody {
     pub value: String,
     #[schema(max_length = 32, nullable)]
     pub unit: Option<String>,
-    /// RFC 3339 date-time.
+    /// RFC 3339 date-time, from 1900 to the end of tomorrow (UTC).
     #[schema(format = DateTime)]
     pub observed_at: String,
     #[schema(value_type = SensitivityKey)]

@@ -23,7 +23,10 @@ pub struct InputRefused {
     pub problems: Vec<Problem>,
 }
 
-/// 401: the token was refused. `reason` is a short code, never the token.
+/// 401: the token was refused. `reason` is a short code, never the token: `not_verified` for an
+/// unknown issuer, an unknown key and a bad signature alike (so it does not tell which sources
+/// exist), otherwise what was wrong with a token the source did sign (`expired`,
+/// `not_yet_valid`, `replayed_jti`, ...).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenRefused {
     /// Always `invalid_token`.

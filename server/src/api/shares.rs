@@ -1,17 +1,26 @@
 //! `PUT /api/v1/shares/{bsn}` and `PUT /api/v1/shares/{bsn}/consent`.
 //!
-//! Order of checks: token (401), rate limit (429), body size (413), content type (415), JSON
-//! syntax (400), contents (422); only then the change, in one transaction with its audit event.
-//! Every refusal is an audit event (`token_refused` or `share_refused`) and changes nothing else.
+//! Order of checks: token (401), body size (413), content type (415), JSON syntax (400), rate
+//! limit (429; never for a consent withdrawal), contents (422); only then the change, in one
+//! transaction with its audit event. Every refusal of a verified caller is a `share_refused`
+//! event and changes nothing else.
+//!
+//! Refused tokens (DESIGN rule 9): they name no source (neither in the event nor in the rate
+//! limit, which counts verified calls only) and are limited per client address before they
+//! reach the log writer (`backend::flood`): the first refusal of an (address, reason) in a
+//! minute is written at once, the rest of that minute become one `refusals_summary` event, and
+//! an address past its limit gets its failing requests refused without a write of their own. A
+//! request whose token verifies never meets that limit.
 
 use super::responses::{input_refused, internal, refusal, token_refused};
 use super::token;
-use app::backend::audit::NewAuditEvent;
+use app::backend::audit::{NewAuditEvent, RequestMeta};
+use app::backend::flood::{FailureDisposition, FailureKind};
 use app::backend::request::meta_from;
 use app::backend::sharing::{self, Caller, SharingError};
 use app::backend::store::now_ms;
 use app::backend::AppState;
-use app::domain::share::{validate_consent, validate_share};
+use app::domain::share::{validate_consent, validate_share, ConsentStatus};
 use app::domain::{AuditAction, FieldError, Outcome};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -20,7 +29,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use utoipa::ToSchema;
 
 /// 200 answer of a share.
@@ -47,7 +56,7 @@ pub struct ConsentChanged {
     pub status: String,
 }
 
-/// Identifies the caller by token and applies the rate limit; the refusal is the response.
+/// Identifies the caller by token; the refusal is the response.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
@@ -57,32 +66,77 @@ async fn authenticate(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let now_secs = now_ms() / 1000;
+    let now = now_ms();
     let verified = token::verify(
         &state.store,
         &state.settings.token_audience,
         authorization,
-        now_secs,
+        now,
     )
     .await
     .map_err(internal)?;
-    let identity = match verified {
-        Ok(identity) => identity,
+    match verified {
+        Ok(identity) => Ok(Caller {
+            source_id: identity.source_id,
+            organisation_id: identity.organisation_id,
+            request: meta,
+        }),
         Err(refused) => {
-            let mut event = NewAuditEvent::new(AuditAction::TokenRefused, Outcome::Denied)
-                .with_request(meta)
-                .with_detail(serde_json::json!({ "reason": refused.reason.code() }));
-            event.source_id = refused.source_id;
-            event.organisation_id = refused.organisation_id;
-            state.store.record(event).await.map_err(internal)?;
-            return Err(token_refused(refused.reason.code()));
+            record_token_refusal(state, meta, peer, &refused, now).await?;
+            Err(token_refused(refused.reason.public_code()))
         }
-    };
-    let caller = Caller {
-        source_id: identity.source_id,
-        organisation_id: identity.organisation_id,
-        request: meta,
-    };
+    }
+}
+
+/// Logs a refused token, bounded per client address (rule 9): the first of its (address,
+/// reason) in the minute gets its own `token_refused` event (without a source: the token's
+/// `iss` is unverified and goes into `detail` as `claimed_issuer`); the others are counted for
+/// the minute's `refusals_summary`. An address past its limit of failures gets no write at all.
+async fn record_token_refusal(
+    state: &AppState,
+    meta: RequestMeta,
+    peer: SocketAddr,
+    refused: &token::Refused,
+    now: i64,
+) -> Result<(), Response> {
+    let ip = meta
+        .ip
+        .as_deref()
+        .and_then(|ip| ip.parse::<IpAddr>().ok())
+        .unwrap_or_else(|| peer.ip());
+    let reason = refused.reason.code();
+    // Asked only now that the token failed: a verified request never meets this limit.
+    let over_limit = state.flood.over_limit(FailureKind::Token, ip, now);
+    let disposition = state
+        .flood
+        .note_failure(FailureKind::Token, ip, reason, now);
+    if over_limit {
+        if disposition == FailureDisposition::LogNow {
+            // The first of its (address, reason, minute), yet not written: count it once more
+            // so the minute's summary includes it.
+            state
+                .flood
+                .note_failure(FailureKind::Token, ip, reason, now);
+        }
+        return Ok(());
+    }
+    if disposition == FailureDisposition::Summarised {
+        return Ok(());
+    }
+    let mut detail = serde_json::json!({ "reason": reason });
+    if let Some(claimed) = &refused.claimed_issuer {
+        detail["claimed_issuer"] = serde_json::Value::from(claimed.as_str());
+    }
+    let event = NewAuditEvent::new(AuditAction::TokenRefused, Outcome::Denied)
+        .with_request(meta)
+        .with_detail(detail);
+    state.store.record(event).await.map_err(internal)?;
+    Ok(())
+}
+
+/// The source's rate limit over its verified calls of the last minute (429). Not asked for a
+/// consent withdrawal: that is never refused for rate (DESIGN 8.1, rule 9).
+async fn within_rate_limit(state: &AppState, caller: &Caller) -> Result<(), Response> {
     let since = now_ms() - 60_000;
     let calls = state
         .store
@@ -90,14 +144,14 @@ async fn authenticate(
         .await
         .map_err(internal)?;
     if calls >= state.settings.source_calls_per_minute {
-        refuse(state, &caller, None, "rate_limited").await?;
+        refuse(state, caller, None, "rate_limited").await?;
         return Err(refusal(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many calls from this source in the last minute; try again later",
         ));
     }
-    Ok(caller)
+    Ok(())
 }
 
 /// Records a refused share or consent call (fields only, never values).
@@ -170,7 +224,7 @@ async fn json_body(
     }
 }
 
-/// The common start of both endpoints: who calls (token, rate limit), and the JSON body.
+/// The common start of both endpoints: who calls (token), and the JSON body.
 async fn authenticated_json(
     state: &AppState,
     peer: SocketAddr,
@@ -205,7 +259,7 @@ fn field_names(problems: &[FieldError]) -> serde_json::Value {
         (status = 413, description = "Body too large", body = super::responses::InputRefused),
         (status = 415, description = "Not application/json", body = super::responses::InputRefused),
         (status = 422, description = "Invalid share: every problem listed", body = super::responses::InputRefused),
-        (status = 429, description = "Rate limit", body = super::responses::Refusal),
+        (status = 429, description = "Rate limit of this source's verified calls (never for a consent withdrawal)", body = super::responses::Refusal),
     ),
     security(("source_token" = []))
 )]
@@ -220,7 +274,10 @@ pub async fn put_share(
         Ok(call) => call,
         Err(response) => return response,
     };
-    let today = time::OffsetDateTime::now_utc().date();
+    if let Err(response) = within_rate_limit(&state, &caller).await {
+        return response;
+    }
+    let today = app::backend::clock::today();
     let share = match validate_share(&bsn, &value, today) {
         Ok(s) => s,
         Err(problems) => {
@@ -271,7 +328,7 @@ pub async fn put_share(
         (status = 413, description = "Body too large", body = super::responses::InputRefused),
         (status = 415, description = "Not application/json", body = super::responses::InputRefused),
         (status = 422, description = "Invalid status or BSN", body = super::responses::InputRefused),
-        (status = 429, description = "Rate limit", body = super::responses::Refusal),
+        (status = 429, description = "Rate limit of this source's verified calls (never for a consent withdrawal)", body = super::responses::Refusal),
     ),
     security(("source_token" = []))
 )]
@@ -286,6 +343,12 @@ pub async fn put_consent(
         Ok(call) => call,
         Err(response) => return response,
     };
+    // A verified withdrawal is never refused for rate (rule 9); anything else is limited.
+    if !matches!(validate_consent(&value), Ok(ConsentStatus::Withdrawn)) {
+        if let Err(response) = within_rate_limit(&state, &caller).await {
+            return response;
+        }
+    }
     let mut problems = Vec::new();
     let bsn_valid = app::domain::Bsn::parse(&bsn)
         .map_err(|e| problems.push(FieldError::new("bsn", e.to_string())));

@@ -4,16 +4,25 @@
 //! Checks, in order: a Bearer token; header algorithm ES256/RS256 (`none`, HS* and the rest
 //! refused); the source in `iss` exists; a key of that source (the `kid` one, or each active
 //! key) whose registered algorithm equals the header's verifies the signature; `aud` is the
-//! configured audience; `iss` = `sub`; `exp` in the future and at most 300 s after `iat`; `iat`
-//! not in the future (60 s clock skew); `jti` present and never seen before (kept in the
-//! database until `exp`, so a replay is refused across restarts and instances).
+//! configured audience; `iss` = `sub`; `exp` not passed, `nbf` (when present) reached and `iat`
+//! not in the future, each with 60 s clock skew; `exp` at most 300 s after `iat`; `jti` present
+//! and never seen before (kept in the database for as long as the token could still be accepted,
+//! `exp` plus the clock skew, so a replay is refused across restarts and instances, even in the
+//! last second).
+//!
+//! A refusal never names a source: before the signature verifies, `iss` is only a claim
+//! (DESIGN rule 9). The caller learns only [`Refusal::public_code`], which is the same for an
+//! unknown issuer, an unknown key and a bad signature, so it cannot tell which source ids
+//! exist; the audit event keeps the precise [`Refusal::code`].
 
 use app::backend::store::{SourceKeyRow, Store, StoreError};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-/// Clock skew tolerated for `iat` and `exp`.
+/// Clock skew tolerated for `iat`, `nbf` and `exp` (also the library's `Validation::leeway`).
 pub const LEEWAY_SECS: u64 = 60;
+/// Longest `iss` kept (as `claimed_issuer`) in the audit event of a refused token.
+pub const CLAIMED_ISSUER_MAX_CHARS: usize = 64;
 /// The longest a token may live.
 pub const MAX_LIFETIME_SECS: i64 = 300;
 
@@ -37,6 +46,7 @@ pub enum Refusal {
     Audience,
     SubjectNotIssuer,
     Expired,
+    NotYetValid,
     LifetimeTooLong,
     IssuedInFuture,
     MissingJti,
@@ -55,28 +65,39 @@ impl Refusal {
             Refusal::Audience => "wrong_audience",
             Refusal::SubjectNotIssuer => "sub_not_iss",
             Refusal::Expired => "expired",
+            Refusal::NotYetValid => "not_yet_valid",
             Refusal::LifetimeTooLong => "lifetime_too_long",
             Refusal::IssuedInFuture => "iat_in_future",
             Refusal::MissingJti => "missing_jti",
             Refusal::Replayed => "replayed_jti",
         }
     }
+
+    /// The reason told to the caller (the 401 body). An unknown issuer, an unknown key and a bad
+    /// signature all answer `not_verified`, so an outsider cannot probe which source ids exist.
+    /// Every later reason is reached only by a token whose signature verified, i.e. by the
+    /// source itself, which may learn exactly what was wrong.
+    pub fn public_code(self) -> &'static str {
+        match self {
+            Refusal::UnknownSource | Refusal::UnknownKey | Refusal::Signature => "not_verified",
+            other => other.code(),
+        }
+    }
 }
 
-/// A refusal, with the source when the token named a registered one (for the audit event).
+/// A refusal. It names no source: `claimed_issuer` is the unverified `iss` (shortened), for
+/// the audit event's `detail` only, never its `source_id`.
 #[derive(Debug)]
 pub struct Refused {
     pub reason: Refusal,
-    pub source_id: Option<String>,
-    pub organisation_id: Option<String>,
+    pub claimed_issuer: Option<String>,
 }
 
 impl Refused {
     fn bare(reason: Refusal) -> Self {
         Self {
             reason,
-            source_id: None,
-            organisation_id: None,
+            claimed_issuer: None,
         }
     }
 }
@@ -92,6 +113,7 @@ struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
+    nbf: Option<i64>,
     jti: Option<String>,
 }
 
@@ -122,6 +144,7 @@ fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> Refusal {
     match err.kind() {
         ErrorKind::InvalidSignature => Refusal::Signature,
         ErrorKind::ExpiredSignature => Refusal::Expired,
+        ErrorKind::ImmatureSignature => Refusal::NotYetValid,
         ErrorKind::InvalidAudience => Refusal::Audience,
         ErrorKind::InvalidIssuer => Refusal::UnknownSource,
         ErrorKind::InvalidAlgorithm => Refusal::Algorithm,
@@ -129,13 +152,15 @@ fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> Refusal {
     }
 }
 
-/// Verifies the `Authorization` header value and records the token id against replay.
+/// Verifies the `Authorization` header value at `now_ms` (ms since the epoch) and records the
+/// token id against replay.
 pub async fn verify(
     store: &Store,
     audience: &str,
     authorization: Option<&str>,
-    now_secs: i64,
+    now_ms: i64,
 ) -> Result<Result<SourceIdentity, Refused>, VerifyFailed> {
+    let now_secs = now_ms.div_euclid(1000);
     let Some(token) = authorization
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
@@ -156,15 +181,15 @@ pub async fn verify(
     let Some(issuer) = issuer else {
         return Ok(Err(Refused::bare(Refusal::Malformed)));
     };
-    let Some(source) = store.source(&issuer).await? else {
-        return Ok(Err(Refused::bare(Refusal::UnknownSource)));
-    };
+    let claimed_issuer: String = issuer.chars().take(CLAIMED_ISSUER_MAX_CHARS).collect();
     let refuse = |reason| {
         Ok(Err(Refused {
             reason,
-            source_id: Some(source.id.clone()),
-            organisation_id: Some(source.organisation_id.clone()),
+            claimed_issuer: Some(claimed_issuer.clone()),
         }))
+    };
+    let Some(source) = store.source(&issuer).await? else {
+        return refuse(Refusal::UnknownSource);
     };
     let keys: Vec<SourceKeyRow> = store
         .active_source_keys(&source.id)
@@ -185,7 +210,11 @@ pub async fn verify(
     validation.set_audience(&[audience]);
     validation.set_issuer(&[source.id.as_str()]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+    // The library checks `exp` and `nbf` against the system clock with this leeway; the same
+    // checks follow below against `now_ms`, the time the replay cache uses too.
     validation.leeway = LEEWAY_SECS;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
     let mut last = Refusal::Signature;
     let mut verified = None;
     for (key, _, dk) in &candidates {
@@ -203,18 +232,29 @@ pub async fn verify(
     if claims.sub != claims.iss {
         return refuse(Refusal::SubjectNotIssuer);
     }
+    let leeway = LEEWAY_SECS as i64;
+    // Accepted while `now_secs <= exp + leeway`: the last accepted instant is the end of that
+    // second, which bounds how long the `jti` is kept below.
+    if now_secs > claims.exp.saturating_add(leeway) {
+        return refuse(Refusal::Expired);
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now_secs.saturating_add(leeway))
+    {
+        return refuse(Refusal::NotYetValid);
+    }
     if claims.exp - claims.iat > MAX_LIFETIME_SECS {
         return refuse(Refusal::LifetimeTooLong);
     }
-    if claims.iat > now_secs + LEEWAY_SECS as i64 {
+    if claims.iat > now_secs + leeway {
         return refuse(Refusal::IssuedInFuture);
     }
     let Some(jti) = claims.jti.filter(|j| !j.is_empty() && j.len() <= 200) else {
         return refuse(Refusal::MissingJti);
     };
-    let expires_ms = (claims.exp + LEEWAY_SECS as i64) * 1000;
     if !store
-        .remember_token_id(&source.id, &jti, expires_ms)
+        .remember_token_id(&source.id, &jti, jti_kept_until_ms(claims.exp), now_ms)
         .await?
     {
         return refuse(Refusal::Replayed);
@@ -224,4 +264,13 @@ pub async fn verify(
         organisation_id: source.organisation_id,
         key_id,
     }))
+}
+
+/// Until when (ms) a token id must be remembered: past the last millisecond in which a token
+/// with this `exp` is still accepted (`now_secs <= exp + leeway`), so a replay in that last
+/// second is refused too. The replay cache drops rows with `expires_at < now`.
+pub fn jti_kept_until_ms(exp: i64) -> i64 {
+    exp.saturating_add(LEEWAY_SECS as i64)
+        .saturating_add(1)
+        .saturating_mul(1000)
 }

@@ -43,6 +43,8 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempD
 pub struct TestApp {
     pub address: String,
     pub store: Store,
+    /// The app's per-address flood counters (rule 9).
+    pub flood: std::sync::Arc<app::backend::flood::FloodGuard>,
     _guard: Option<tempfile::TempDir>,
 }
 
@@ -67,12 +69,14 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
     };
     let application = Application::build(config).await.expect("app builds");
     let store = application.store().clone();
+    let flood = application.flood();
     demo::seed(&store).await.expect("demo seed");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
         store,
+        flood,
         _guard: guard,
     }
 }

@@ -165,6 +165,40 @@ fn corpus() -> Vec<Case> {
             Some("pregnancies[0].edd"),
         ),
         (
+            "edd more than a year ahead",
+            bsn(),
+            j,
+            mutate(|b| b["pregnancies"][0]["edd"] = json!("2999-01-01")),
+            Some("pregnancies[0].edd"),
+        ),
+        (
+            "edd before 1900",
+            bsn(),
+            j,
+            mutate(|b| b["pregnancies"][0]["edd"] = json!("1850-06-01")),
+            Some("pregnancies[0].edd"),
+        ),
+        (
+            "ended in the future",
+            bsn(),
+            j,
+            mutate(|b| {
+                b["pregnancies"][0]["status"] = json!("ended");
+                b["pregnancies"][0]["ended_on"] = json!("2999-01-01");
+            }),
+            Some("pregnancies[0].ended_on"),
+        ),
+        (
+            "ended before 1900",
+            bsn(),
+            j,
+            mutate(|b| {
+                b["pregnancies"][0]["status"] = json!("ended");
+                b["pregnancies"][0]["ended_on"] = json!("1899-12-31");
+            }),
+            Some("pregnancies[0].ended_on"),
+        ),
+        (
             "gravidity zero",
             bsn(),
             j,
@@ -302,6 +336,20 @@ fn corpus() -> Vec<Case> {
             bsn(),
             j,
             mutate(|b| b["entries"][0]["observed_at"] = json!("gisteren")),
+            Some("entries[0].observed_at"),
+        ),
+        (
+            "observed_at in the year 9999",
+            bsn(),
+            j,
+            mutate(|b| b["entries"][0]["observed_at"] = json!("9999-12-31T23:59:59Z")),
+            Some("entries[0].observed_at"),
+        ),
+        (
+            "observed_at before 1900",
+            bsn(),
+            j,
+            mutate(|b| b["entries"][0]["observed_at"] = json!("0001-01-01T00:00:00Z")),
             Some("entries[0].observed_at"),
         ),
         (

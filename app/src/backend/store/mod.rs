@@ -16,7 +16,7 @@ mod shares;
 mod sources;
 mod viewing;
 
-pub use accounts::{NewUser, OrganisationRow, UserRow};
+pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
 pub use audit::{AuditRow, VerifyReport};
 pub use queries::{BackendSpecific, Queries};
 pub use review::{

@@ -101,7 +101,7 @@ impl BackendSpecific for sqlx::PgConnection {
 }
 
 const USER_COLUMNS: &str = "u.id, u.organisation_id, o.name AS organisation_name, u.username, \
-     u.display_name, u.role, u.password_hash, u.disabled_at";
+     u.display_name, u.role, u.password_hash, u.disabled_at, u.locked_until, u.session_generation";
 
 queries! {
     /// The product's SQL, one method per statement (or tight group of statements).
@@ -145,32 +145,6 @@ queries! {
         .bind(limit)
         .fetch_all(&mut *self)
         .await?)
-    }
-
-    /// Failed logins since `since_ms` for this username (counted after its last successful
-    /// login: a success resets the name's count) and from this address (not reset: an attacker
-    /// must not clear it by logging in to an account of her own).
-    async fn recent_login_failures(&mut self, username: &str, ip: Option<&str>, since_ms: i64) -> StoreResult<(i64, i64)> {
-        let by_name: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE user_name = $1 AND action = 'login_failed' \
-             AND occurred_at >= $2 AND occurred_at > COALESCE((SELECT MAX(occurred_at) FROM audit_events \
-             WHERE user_name = $1 AND action = 'login'), 0)",
-        )
-        .bind(username)
-        .bind(since_ms)
-        .fetch_one(&mut *self)
-        .await?;
-        let by_ip: i64 = match ip {
-            Some(ip) => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM audit_events WHERE ip = $1 AND action = 'login_failed' AND occurred_at >= $2",
-            )
-            .bind(ip)
-            .bind(since_ms)
-            .fetch_one(&mut *self)
-            .await?,
-            None => 0,
-        };
-        Ok((by_name, by_ip))
     }
 
     // ----- organisations and users -----
@@ -246,6 +220,52 @@ queries! {
             .execute(&mut *self)
             .await?;
         Ok(())
+    }
+
+    /// Counts one failed password of an account that is not locked (rule 10): a run older than
+    /// `window_start` starts again at 1. Returns the run's count, or `None` when the account is
+    /// locked (or gone) and nothing was counted. Concurrent failures serialise on the row.
+    async fn count_login_failure(&mut self, id: &str, window_start: i64, now: i64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET \
+             failed_logins = CASE WHEN failed_since IS NULL OR failed_since <= $2 THEN 1 ELSE failed_logins + 1 END, \
+             failed_since = CASE WHEN failed_since IS NULL OR failed_since <= $2 THEN $3 ELSE failed_since END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $3) RETURNING failed_logins",
+        )
+        .bind(id).bind(window_start).bind(now)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    /// Locks an account until `until` and starts a new run of failures.
+    async fn lock_login(&mut self, id: &str, until: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET locked_until = $2, failed_logins = 0, failed_since = NULL WHERE id = $1")
+            .bind(id).bind(until)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a lock and the current run of failures (a successful login, `user unlock`).
+    async fn reset_login_failures(&mut self, id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET locked_until = NULL, failed_logins = 0, failed_since = NULL \
+             WHERE id = $1 AND (locked_until IS NOT NULL OR failed_logins <> 0 OR failed_since IS NOT NULL)",
+        )
+        .bind(id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Raises the user's session generation (every other session ends) and returns the new one.
+    async fn next_session_generation(&mut self, id: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = $1 RETURNING session_generation",
+        )
+        .bind(id)
+        .fetch_one(&mut *self)
+        .await?)
     }
 
     // ----- instance flags and policy -----

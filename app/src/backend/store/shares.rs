@@ -76,9 +76,13 @@ impl Store {
             let client_id = match c.client_id_by_bsn(bsn).await? {
                 Some(id) => id,
                 None => {
-                    let id = new_opaque_id();
-                    c.insert_client(&id, bsn, now).await?;
-                    id
+                    // Another source may be creating this client at this moment: the insert
+                    // then waits for it and does nothing, and the id is read again (on
+                    // PostgreSQL each statement sees what committed before it).
+                    c.insert_client(&new_opaque_id(), bsn, now).await?;
+                    c.client_id_by_bsn(bsn)
+                        .await?
+                        .ok_or(StoreError::NotFound("client"))?
                 }
             };
             if c.share_consent(&client_id, source_id).await?.as_deref() == Some("withdrawn") {

@@ -82,18 +82,24 @@ impl Store {
     }
 
     /// Records a token id until `expires_at_ms`; `false` when it was seen before (a replay).
+    /// `now_ms` is the time the token was verified at: ids that expired before it are dropped,
+    /// so the token's checks and the replay cache use one clock.
     pub async fn remember_token_id(
         &self,
         source_id: &str,
         jti: &str,
         expires_at_ms: i64,
+        now_ms: i64,
     ) -> StoreResult<bool> {
         let fresh = write_tx!(self, |c| c
-            .remember_token_id(source_id, jti, expires_at_ms, now_ms())
+            .remember_token_id(source_id, jti, expires_at_ms, now_ms)
             .await?);
         Ok(fresh)
     }
 
+    /// The source's *verified* API calls since `since_ms` (for its rate limit): shares, consent
+    /// changes and refused contents, counted from the access log. Refused tokens never count
+    /// (they name no source), nor do the rate limit's own refusals (DESIGN 8.1, rule 9).
     pub async fn source_calls_since(&self, source_id: &str, since_ms: i64) -> StoreResult<i64> {
         read_conn!(self, |c| c.source_calls_since(source_id, since_ms).await)
     }
