@@ -1,6 +1,7 @@
 //! Integration tests through the real router on a random port, each on a fresh SQLite file
 //! and a fresh PostgreSQL database (`OOIEVAAR_TEST_PG`, set by `make test`).
 
+mod abuse_api;
 mod abuse_login;
 mod audit_chain;
 mod auth;

@@ -320,8 +320,11 @@ queries! {
             .await?)
     }
 
+    /// Creates the client record unless one with this BSN exists (also one that a concurrent
+    /// transaction committed meanwhile: no unique violation when two sources share a new BSN
+    /// at once). Read the id afterwards with `client_id_by_bsn`.
     async fn insert_client(&mut self, id: &str, bsn: &str, now: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO clients (id, bsn, created_at) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO clients (id, bsn, created_at) VALUES ($1, $2, $3) ON CONFLICT (bsn) DO NOTHING")
             .bind(id).bind(bsn).bind(now)
             .execute(&mut *self)
             .await?;
@@ -443,11 +446,14 @@ queries! {
         Ok(inserted == 1)
     }
 
-    /// API calls of a source since `since_ms`, counted from the access log (the rate limit
-    /// keeps no state outside the database).
+    /// Verified API calls of a source since `since_ms`, counted from the access log (the rate
+    /// limit keeps no state outside the database): the actions a verified call writes, without
+    /// the rate limit's own refusals (whose detail is exactly `{"reason":"rate_limited"}`).
     async fn source_calls_since(&mut self, source_id: &str, since_ms: i64) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE source_id = $1 AND occurred_at >= $2",
+            "SELECT COUNT(*) FROM audit_events WHERE source_id = $1 AND occurred_at >= $2 \
+             AND action IN ('share_received', 'share_refused', 'consent_withdrawn', 'consent_restored') \
+             AND detail <> '{\"reason\":\"rate_limited\"}'",
         )
         .bind(source_id).bind(since_ms)
         .fetch_one(&mut *self)
