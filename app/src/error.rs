@@ -24,6 +24,9 @@ pub enum AppError {
     Conflict(String),
     #[error("Er ging iets mis aan de kant van de server. Probeer het later opnieuw.")]
     Internal,
+    /// The password hasher is fully taken (rule 9): nothing was checked, try again shortly.
+    #[error("Het is nu erg druk. Probeer het over enkele seconden opnieuw.")]
+    Busy,
 }
 
 impl AppError {
@@ -54,6 +57,7 @@ impl AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

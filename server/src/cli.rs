@@ -90,6 +90,11 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// End a user's lock-out after repeated wrong passwords (logged as `login_unlocked`).
+    Unlock {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +304,11 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
             command: UserCommand::Disable { username },
         } => accounts::disable_user(&store, &username).await.map(|()| {
             println!("gebruiker '{}' geblokkeerd", username.trim().to_lowercase());
+        }),
+        Command::User {
+            command: UserCommand::Unlock { username },
+        } => accounts::unlock_user(&store, &username).await.map(|()| {
+            println!("gebruiker '{}' ontgrendeld", username.trim().to_lowercase());
         }),
         Command::Source {
             command:

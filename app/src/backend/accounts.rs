@@ -1,36 +1,177 @@
-//! Accounts: password hashing (argon2id, off the async runtime), login with slowed-down
-//! guessing, password change, and the administrative account changes of the command line.
+//! Accounts: password hashing (argon2id, bounded and off the async runtime), login with the
+//! soft lock-out per account and the per-address failure limit, password change, and the
+//! administrative account changes of the command line.
+//!
+//! ## How guessing and floods are bounded (rules 9 and 10, DESIGN 9)
+//! - **The hasher.** Every argon2 run (19 MiB) holds a permit of one process-wide semaphore
+//!   sized to the cores. A login waits at most [`PERMIT_WAIT`] for one and otherwise gets
+//!   [`AppError::Busy`] ("try again"), having checked nothing; waiting logins hold no argon2
+//!   memory, and their wait is bounded.
+//! - **Per account (the lock-out).** `login_lock_failures` consecutive wrong passwords of one
+//!   account within `login_lock` lock it for `login_lock`: every password, the right one too,
+//!   then gets the same `LoginFailed` as a wrong one (the password is still verified, so a
+//!   locked account answers like any other). The counts live in the `users` row, so every
+//!   instance agrees; a successful login resets them; `ooievaar user unlock` ends a lock. Wrong
+//!   current passwords on `/account` count too. Locking and unlocking are audit events.
+//! - **Per address (flood control).** Failed logins are counted per client address
+//!   (`FloodGuard`, `FailureKind::Login`). The first failure of an (address, reason) in a minute
+//!   is logged as `login_failed` at once; the rest of that minute go into one
+//!   `refusals_summary`. An address past its limit (generous: a hospital's staff may share one)
+//!   is slowed, never refused: its logins do not queue for the hasher (they get a permit only
+//!   when one is free at once, so other addresses keep theirs), and its wrong passwords are
+//!   answered after [`OVER_LIMIT_DELAY`]. A right password is checked and let in like any
+//!   other, and never delayed.
+//!
+//! Wrong answers are otherwise not delayed: a delay only tells a parallel guesser to stop
+//! waiting, and the lock-out is what limits guessing.
 
 use super::audit::{Actor, NewAuditEvent, RequestMeta};
+use super::flood::{FailureDisposition, FailureKind};
 use super::session::SessionUser;
-use super::store::{now_ms, NewUser, Store, StoreError};
-use super::Settings;
+use super::store::{now_ms, FailureCount, NewUser, Store, StoreError, UserRow};
+use super::AppState;
 use crate::domain::{AuditAction, FieldError, OrganisationKind, Outcome, Role, Username};
 use crate::error::AppError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use secrecy::{ExposeSecret, SecretString};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Minimum length of a new password.
 pub const MIN_PASSWORD_LEN: usize = 12;
 
-/// Hashes a password with argon2id (default parameters) on the blocking pool.
+/// The longest a login or password change waits for the hasher before "try again".
+pub const PERMIT_WAIT: Duration = Duration::from_secs(2);
+
+/// How long a wrong password from an address past its failure limit is held back.
+pub const OVER_LIMIT_DELAY: Duration = Duration::from_secs(1);
+
+/// The bound on argon2 work: a semaphore of permits and counters of the runs (for tests and
+/// the benchmark: the peak never exceeds the permits).
+#[derive(Debug)]
+pub struct Hasher {
+    permits: Semaphore,
+    size: usize,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// How long to wait for a permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// At most this long, then `Busy`.
+    UpTo(Duration),
+    /// Only a permit that is free at once (an address past its limit: it does not queue).
+    NoQueue,
+    /// As long as it takes (the command line and the demo seed; no unauthenticated caller).
+    Forever,
+}
+
+impl Hasher {
+    pub fn new(permits: usize) -> Self {
+        let size = permits.max(1);
+        Self {
+            permits: Semaphore::new(size),
+            size,
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    /// The process-wide hasher, one permit per core.
+    pub fn global() -> &'static Hasher {
+        static HASHER: OnceLock<Hasher> = OnceLock::new();
+        HASHER.get_or_init(|| {
+            Hasher::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        })
+    }
+
+    /// How many argon2 runs may run at once.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The most argon2 runs that ever ran at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+
+    async fn permit(&'static self, wait: Wait) -> Result<SemaphorePermit<'static>, AppError> {
+        let permit = match wait {
+            Wait::Forever => self.permits.acquire().await.ok(),
+            Wait::NoQueue => self.permits.try_acquire().ok(),
+            Wait::UpTo(limit) => tokio::time::timeout(limit, self.permits.acquire())
+                .await
+                .ok()
+                .and_then(Result::ok),
+        };
+        permit.ok_or(AppError::Busy)
+    }
+
+    /// Runs `job` (one argon2 run) on the blocking pool while holding a permit.
+    async fn run<T: Send + 'static>(
+        &'static self,
+        wait: Wait,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let permit = self.permit(wait).await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            let out = job();
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            out
+        })
+        .await
+        .map_err(|_| AppError::Internal)
+    }
+
+    async fn hash(&'static self, wait: Wait, password: SecretString) -> Result<String, AppError> {
+        self.run(wait, move || {
+            let salt = SaltString::generate(&mut rand::rngs::OsRng);
+            Argon2::default()
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|_| AppError::Internal)
+    }
+
+    /// Verifies `password` against `hash` (a dummy hash when `None`, so an unknown user takes
+    /// as long as a known one); a malformed stored hash counts as a mismatch.
+    async fn verify(
+        &'static self,
+        wait: Wait,
+        password: SecretString,
+        hash: Option<String>,
+    ) -> Result<bool, AppError> {
+        self.run(wait, move || {
+            let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
+            PasswordHash::new(&hash)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.expose_secret().as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+    }
+}
+
+/// Hashes a password with argon2id (default parameters) under the hasher's bound, waiting as
+/// long as needed (the command line, the demo seed).
 pub async fn hash_password(password: SecretString) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(|_| AppError::Internal)?
-    .map_err(|_| AppError::Internal)
+    Hasher::global().hash(Wait::Forever, password).await
 }
 
 /// A hash of nothing in particular, verified against when the username is unknown so both
-/// cases take the same time (no user enumeration by timing).
+/// cases take the same time (no user enumeration by timing). Made inside a permit.
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
@@ -42,91 +183,134 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Verifies on the blocking pool; a malformed stored hash counts as a mismatch.
-async fn verify_password(password: SecretString, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.expose_secret().as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+/// The client address for the per-address counters; an unknown one shares one bucket.
+fn client_ip(meta: &RequestMeta) -> IpAddr {
+    meta.ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// How long to hold back the answer to a failed login after `failures` recent failures:
-/// nothing for the first few, then doubling from half a second up to the maximum.
-pub fn failure_delay(failures: i64, settings: &Settings) -> Duration {
-    let over = failures - settings.login_free_failures;
-    if over < 0 {
-        return Duration::ZERO;
-    }
-    let delay = Duration::from_millis(500).saturating_mul(1u32 << over.min(16) as u32);
-    delay.min(settings.login_max_delay)
+fn actor_of(row: &UserRow) -> Option<Actor> {
+    Some(Actor {
+        user_id: row.id.clone(),
+        user_name: row.username.clone(),
+        role: row.role()?,
+        organisation_id: row.organisation_id.clone(),
+    })
+}
+
+/// Counts a wrong password of a known account toward its lock-out (rule 10); the failure that
+/// reaches the limit locks it and writes `login_locked` in the same transaction.
+async fn count_failure(
+    store: &Store,
+    settings: &super::Settings,
+    row: &UserRow,
+    meta: &RequestMeta,
+) -> Result<FailureCount, AppError> {
+    let lock_ms = settings.login_lock.as_millis() as i64;
+    let max = i64::from(settings.login_lock_failures.max(1));
+    let actor = actor_of(row);
+    let (organisation, meta) = (row.organisation_id.clone(), meta.clone());
+    let locked_event = move |until: i64| {
+        let mut event = NewAuditEvent::new(AuditAction::LoginLocked, Outcome::Success)
+            .with_request(meta)
+            .with_detail(serde_json::json!({
+                "failures": max,
+                "locked_until": until,
+                "minutes": lock_ms / 60_000,
+            }));
+        match actor {
+            Some(actor) => event = event.by(actor),
+            None => event.organisation_id = Some(organisation),
+        }
+        event
+    };
+    Ok(store
+        .count_login_failure(&row.id, max, lock_ms, lock_ms, locked_event)
+        .await?)
 }
 
 /// Checks a username and password. Every failure gives the same `LoginFailed` (unknown user,
-/// wrong password, disabled account) and is logged as `login_failed`; failures are answered
-/// more slowly the more recent failures there were for that name or address. A successful
-/// login is never delayed and is logged as `login`.
+/// wrong password, disabled or locked account); a right password is never delayed and is
+/// logged as `login`. See the module documentation for the bounds. `Busy` when the hasher had
+/// no permit in time (nothing was checked or counted).
 pub async fn login(
-    store: &Store,
-    settings: &Settings,
+    state: &AppState,
     username: &str,
     password: SecretString,
     meta: RequestMeta,
 ) -> Result<SessionUser, AppError> {
+    let (store, settings) = (&state.store, &state.settings);
     let name: String = username.trim().to_lowercase().chars().take(64).collect();
     let row = match Username::parse(&name) {
         Ok(valid) => store.user_by_username(valid.as_ref()).await?,
         Err(_) => None,
     };
-    let matches = verify_password(password, row.as_ref().map(|r| r.password_hash.clone())).await;
-    let user = row
-        .clone()
-        .filter(|_| matches)
-        .and_then(SessionUser::from_row);
-    if let Some(user) = user {
-        store
-            .record(
-                NewAuditEvent::new(AuditAction::Login, Outcome::Success)
-                    .by(user.actor())
-                    .with_request(meta),
-            )
-            .await?;
-        return Ok(user);
-    }
-
-    let since = now_ms() - settings.login_window.as_millis() as i64;
-    let (for_name, from_address) = store
-        .recent_login_failures(&name, meta.ip.as_deref(), since)
+    let ip = client_ip(&meta);
+    let over_limit = state.flood.over_limit(FailureKind::Login, ip, now_ms());
+    let wait = if over_limit {
+        Wait::NoQueue
+    } else {
+        Wait::UpTo(PERMIT_WAIT)
+    };
+    let matches = Hasher::global()
+        .verify(
+            wait,
+            password,
+            row.as_ref().map(|r| r.password_hash.clone()),
+        )
         .await?;
-    // Counting this failure too.
-    let failures = for_name.max(from_address) + 1;
-    let mut event = NewAuditEvent::new(AuditAction::LoginFailed, Outcome::Denied)
-        .with_request(meta)
-        .with_detail(serde_json::json!({
-            "failures_for_name": for_name + 1,
-            "failures_from_address": from_address + 1,
-        }));
-    // A known user's failed login belongs to her organisation's log; an unknown name to none.
-    match row.as_ref().and_then(|r| Some((r, r.role()?))) {
-        Some((r, role)) => {
-            event = event.by(Actor {
-                user_id: r.id.clone(),
-                user_name: r.username.clone(),
-                role,
-                organisation_id: r.organisation_id.clone(),
-            })
+
+    let now = now_ms();
+    let reason = match &row {
+        None => "unknown_user",
+        Some(r) if r.is_disabled() || r.role().is_none() => "disabled",
+        Some(r) if r.is_locked_at(now) => "locked",
+        Some(_) if !matches => "wrong_password",
+        Some(r) => {
+            let user = SessionUser::from_row(r.clone()).ok_or(AppError::Internal)?;
+            store
+                .record_login(
+                    &user.id,
+                    NewAuditEvent::new(AuditAction::Login, Outcome::Success)
+                        .by(user.actor())
+                        .with_request(meta),
+                )
+                .await?;
+            return Ok(user);
         }
-        None => event.attempted_user_name = Some(name),
+    };
+
+    let mut detail = serde_json::json!({ "reason": reason });
+    if let (Some(r), "wrong_password") = (&row, reason) {
+        match count_failure(store, settings, r, &meta).await? {
+            FailureCount::Counted(n) => detail["consecutive_failures"] = n.into(),
+            FailureCount::Locked { .. } => {
+                detail["consecutive_failures"] = settings.login_lock_failures.into();
+                detail["locked"] = true.into();
+            }
+            FailureCount::AlreadyLocked => detail["reason"] = "locked".into(),
+        }
     }
-    store.record(event).await?;
-    tokio::time::sleep(failure_delay(failures, settings)).await;
+    if state
+        .flood
+        .note_failure(FailureKind::Login, ip, reason, now)
+        == FailureDisposition::LogNow
+    {
+        let mut event =
+            NewAuditEvent::new(AuditAction::LoginFailed, Outcome::Denied).with_request(meta);
+        event.detail = detail;
+        // A known user's failed login belongs to her organisation's log; an unknown name to none.
+        match row.as_ref().and_then(actor_of) {
+            Some(actor) => event = event.by(actor),
+            None => event.attempted_user_name = Some(name),
+        }
+        store.record(event).await?;
+    }
+    if over_limit {
+        tokio::time::sleep(OVER_LIMIT_DELAY).await;
+    }
     Err(AppError::LoginFailed)
 }
 
@@ -156,20 +340,51 @@ pub fn check_new_password(
     }
 }
 
-/// Changes the user's own password; the current password is required.
+/// Changes the user's own password; the current password is required. A wrong current password
+/// counts toward the lock-out and is logged (`login_failed`, `"at": "password_change"`); while
+/// the account is locked every current password is "wrong". On success returns the user's new
+/// session generation: every other session of hers has ended, and the caller's session takes
+/// the new generation to stay.
 pub async fn change_password(
-    store: &Store,
+    state: &AppState,
     user: &SessionUser,
     current: SecretString,
     new: SecretString,
     confirm: SecretString,
     meta: RequestMeta,
-) -> Result<(), AppError> {
+) -> Result<i64, AppError> {
+    let store = &state.store;
     let row = store
         .user_by_id(&user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    if !verify_password(current, Some(row.password_hash)).await {
+    let locked = row.is_locked_at(now_ms());
+    let right = !locked
+        && Hasher::global()
+            .verify(
+                Wait::UpTo(PERMIT_WAIT),
+                current,
+                Some(row.password_hash.clone()),
+            )
+            .await?;
+    if !right {
+        let mut detail = serde_json::json!({ "at": "password_change", "reason": "locked" });
+        if !locked {
+            detail["reason"] = "wrong_password".into();
+            match count_failure(store, &state.settings, &row, &meta).await? {
+                FailureCount::Counted(n) => detail["consecutive_failures"] = n.into(),
+                FailureCount::Locked { .. } => detail["locked"] = true.into(),
+                FailureCount::AlreadyLocked => detail["reason"] = "locked".into(),
+            }
+        }
+        store
+            .record(
+                NewAuditEvent::new(AuditAction::LoginFailed, Outcome::Denied)
+                    .by(user.actor())
+                    .with_request(meta)
+                    .with_detail(detail),
+            )
+            .await?;
         return Err(AppError::field(
             "current_password",
             "het huidige wachtwoord klopt niet",
@@ -181,8 +396,8 @@ pub async fn change_password(
         new.expose_secret(),
         confirm.expose_secret(),
     )?;
-    let hash = hash_password(new).await?;
-    store
+    let hash = Hasher::global().hash(Wait::UpTo(PERMIT_WAIT), new).await?;
+    Ok(store
         .set_password_hash(
             &user.id,
             &hash,
@@ -190,8 +405,7 @@ pub async fn change_password(
                 .by(user.actor())
                 .with_request(meta),
         )
-        .await?;
-    Ok(())
+        .await?)
 }
 
 /// The actor of command-line changes: the operating-system account, no user of the network.
@@ -346,18 +560,73 @@ pub async fn disable_user(store: &Store, username: &str) -> Result<(), AppError>
     Ok(())
 }
 
+/// Ends a user's lock-out (command line): her next right password lets her in again. Logged
+/// as `login_unlocked`. A user who is not locked is an error (nothing changes).
+pub async fn unlock_user(store: &Store, username: &str) -> Result<(), AppError> {
+    let row = store
+        .user_by_username(&username.trim().to_lowercase())
+        .await?
+        .ok_or_else(|| AppError::field("--username", "onbekende gebruiker"))?;
+    if !row.is_locked_at(now_ms()) {
+        return Err(AppError::field(
+            "--username",
+            "deze gebruiker is niet vergrendeld",
+        ));
+    }
+    let mut event = cli_event(AuditAction::LoginUnlocked);
+    event.organisation_id = Some(row.organisation_id.clone());
+    event.detail = serde_json::json!({ "user_id": row.id, "username": row.username });
+    store.unlock_login(&row.id, event).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_first_failures_are_not_delayed_and_later_ones_are_capped() {
-        let settings = Settings::default();
-        assert_eq!(failure_delay(1, &settings), Duration::ZERO);
-        assert_eq!(failure_delay(2, &settings), Duration::ZERO);
-        assert_eq!(failure_delay(3, &settings), Duration::from_millis(500));
-        assert_eq!(failure_delay(4, &settings), Duration::from_secs(1));
-        assert_eq!(failure_delay(100, &settings), settings.login_max_delay);
+    /// Rule 9: argon2 work is bounded. With every permit taken, a login that may wait gets
+    /// `Busy` after its wait and one that may not queue gets it at once; nothing runs beyond
+    /// the permits.
+    #[tokio::test]
+    async fn the_hasher_never_runs_more_than_its_permits_and_a_waiting_login_gets_busy() {
+        let hasher: &'static Hasher = Box::leak(Box::new(Hasher::new(1)));
+        let held = hasher.permit(Wait::Forever).await.unwrap();
+        let started = std::time::Instant::now();
+        let waited = hasher
+            .verify(
+                Wait::UpTo(Duration::from_millis(200)),
+                SecretString::from("x"),
+                None,
+            )
+            .await;
+        assert_eq!(waited, Err(AppError::Busy));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        let no_queue = hasher
+            .verify(Wait::NoQueue, SecretString::from("x"), None)
+            .await;
+        assert_eq!(no_queue, Err(AppError::Busy));
+        assert_eq!(hasher.peak(), 0, "nothing ran while the permit was held");
+        drop(held);
+
+        let hash = hasher
+            .hash(Wait::Forever, SecretString::from("lang-genoeg-wachtwoord"))
+            .await
+            .unwrap();
+        let mut runs = tokio::task::JoinSet::new();
+        for i in 0..6 {
+            let hash = hash.clone();
+            let password = if i == 0 {
+                "lang-genoeg-wachtwoord"
+            } else {
+                "fout"
+            };
+            runs.spawn(hasher.verify(Wait::Forever, SecretString::from(password), Some(hash)));
+        }
+        let results = runs.join_all().await;
+        assert_eq!(results.iter().filter(|r| **r == Ok(true)).count(), 1);
+        assert_eq!(results.iter().filter(|r| **r == Ok(false)).count(), 5);
+        assert_eq!(hasher.peak(), 1, "one permit: never two runs at once");
+        assert_eq!(hasher.size(), 1);
     }
 
     #[test]

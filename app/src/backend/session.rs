@@ -5,6 +5,14 @@
 //! timeout is the session expiry (`Expiry::OnInactivity`, enforced by the store on load); the
 //! absolute lifetime is checked here against the login time kept in the session. The user is
 //! re-read on every request, so disabling an account ends her sessions at once.
+//!
+//! A login starts a clean session: a new id and none of the previous session's data (a pending
+//! search result, the officer's filters, flashes), so the next user of a shared tablet inherits
+//! nothing (rule 10). A session also keeps the user's session generation it authenticated
+//! under; a password change raises the generation in the database, which ends every other
+//! session of the user on every instance at its next request, while the changing session takes
+//! the new generation and keeps its login time (the absolute lifetime still counts from the
+//! original login).
 
 use super::audit::Actor;
 use super::store::{now_ms, UserRow};
@@ -18,6 +26,7 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 const USER_ID: &str = "uid";
 const LOGIN_AT: &str = "login_at";
+const GENERATION: &str = "generation";
 
 /// The session store of the active backend.
 #[derive(Debug, Clone)]
@@ -85,6 +94,8 @@ pub struct SessionUser {
     pub role: Role,
     pub organisation_id: String,
     pub organisation_name: String,
+    /// The user's session generation when read (raised by a password change).
+    pub session_generation: i64,
 }
 
 impl SessionUser {
@@ -100,6 +111,7 @@ impl SessionUser {
             display_name: row.display_name,
             organisation_id: row.organisation_id,
             organisation_name: row.organisation_name,
+            session_generation: row.session_generation,
         })
     }
 
@@ -126,11 +138,17 @@ pub async fn current_session() -> Result<Session, AppError> {
         .map_err(session_failed)
 }
 
-/// Starts a fresh session for `user`: a new session id (no fixation), the user and login time.
+/// Starts a clean session for `user` (rule 10): none of the previous session's data, a new
+/// session id (no fixation), the user, her session generation and the login time.
 pub async fn start(session: &Session, user: &SessionUser) -> Result<(), AppError> {
+    session.clear().await;
     session.cycle_id().await.map_err(session_failed)?;
     session
         .insert(USER_ID, &user.id)
+        .await
+        .map_err(session_failed)?;
+    session
+        .insert(GENERATION, user.session_generation)
         .await
         .map_err(session_failed)?;
     session
@@ -140,13 +158,28 @@ pub async fn start(session: &Session, user: &SessionUser) -> Result<(), AppError
     Ok(())
 }
 
+/// After the user changed her password in this session: a new session id, and the session
+/// takes her new `generation` (every other session has ended). Its data and login time stay,
+/// so the absolute lifetime still counts from the original login.
+pub async fn continue_after_password_change(
+    session: &Session,
+    generation: i64,
+) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_failed)?;
+    session
+        .insert(GENERATION, generation)
+        .await
+        .map_err(session_failed)
+}
+
 /// Ends the session (removes it from the store and clears the cookie).
 pub async fn end(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(session_failed)
 }
 
-/// The logged-in user, or `None` when not logged in, past the absolute lifetime or disabled
-/// (then the session is ended too).
+/// The logged-in user, or `None` when not logged in, past the absolute lifetime, disabled, or
+/// of an older session generation (her password changed elsewhere); then the session is ended
+/// too.
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     let state = crate::backend::state::app_state()?;
     let session = current_session().await?;
@@ -175,11 +208,18 @@ pub async fn user_of(
         end(session).await?;
         return Ok(None);
     }
+    // A session from before generations were kept has none: it belongs to generation 0.
+    let generation: i64 = session
+        .get(GENERATION)
+        .await
+        .map_err(session_failed)?
+        .unwrap_or(0);
     let user = state
         .store
         .user_by_id(&user_id)
         .await?
-        .and_then(SessionUser::from_row);
+        .and_then(SessionUser::from_row)
+        .filter(|u| u.session_generation == generation);
     if user.is_none() {
         end(session).await?;
     }

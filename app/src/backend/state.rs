@@ -18,12 +18,12 @@ pub struct Settings {
     /// The `aud` every source token must carry.
     pub token_audience: String,
     pub grant_periods: GrantPeriods,
-    /// Failed logins are counted over this window.
-    pub login_window: Duration,
-    /// Failures allowed in the window before answers slow down.
-    pub login_free_failures: i64,
-    /// The longest a failed login answer is held back.
-    pub login_max_delay: Duration,
+    /// Consecutive failed passwords of one account (within `login_lock`) that lock it
+    /// (`OOIEVAAR_LOGIN_LOCK_FAILURES`, DESIGN 9).
+    pub login_lock_failures: u32,
+    /// How long a lock-out lasts, and the window its failures must fall in
+    /// (`OOIEVAAR_LOGIN_LOCK_MINUTES`).
+    pub login_lock: Duration,
     /// Source API calls allowed per source per minute (then 429).
     pub source_calls_per_minute: i64,
     /// Largest source API request body in bytes (then 413).
@@ -47,9 +47,8 @@ impl Default for Settings {
             session_absolute: Duration::from_secs(12 * 60 * 60),
             token_audience: "ooievaar".into(),
             grant_periods: GrantPeriods::default(),
-            login_window: Duration::from_secs(15 * 60),
-            login_free_failures: 3,
-            login_max_delay: Duration::from_secs(8),
+            login_lock_failures: 10,
+            login_lock: Duration::from_secs(15 * 60),
             source_calls_per_minute: 600,
             source_body_limit: 2 * 1024 * 1024,
             flag_rules: crate::domain::FlagRules::default(),

@@ -91,6 +91,18 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// [`client`] connecting from another loopback address (`127.0.0.x`), as another workstation
+/// would: per-address counters (flood control) see it apart.
+pub fn client_from(last_octet: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .local_address(std::net::IpAddr::from([127, 0, 0, last_octet]))
+        .build()
+        .expect("client")
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

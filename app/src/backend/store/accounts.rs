@@ -22,6 +22,10 @@ pub struct UserRow {
     pub role: String,
     pub password_hash: String,
     pub disabled_at: Option<i64>,
+    /// Until when every password is refused (soft lock-out, DESIGN 9); past or `None`: open.
+    pub locked_until: Option<i64>,
+    /// Raised by every password change; a session of another generation acts for nobody.
+    pub session_generation: i64,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -44,6 +48,23 @@ impl UserRow {
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
     }
+
+    /// Whether the account is locked out at `now_ms`.
+    pub fn is_locked_at(&self, now_ms: i64) -> bool {
+        self.locked_until.is_some_and(|until| until > now_ms)
+    }
+}
+
+/// What counting one failed password did to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCount {
+    /// Counted: this many consecutive failures in the current run.
+    Counted(i64),
+    /// This failure reached the limit: the account is locked until then (ms, UTC), and the
+    /// `login_locked` event is written.
+    Locked { until: i64 },
+    /// The account was already locked (or is gone): nothing counted.
+    AlreadyLocked,
 }
 
 /// A user to create; the password hash is passed separately.
@@ -117,31 +138,70 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a new password hash and its audit event in one transaction, and raises the user's
+    /// session generation, which it returns: every session of another generation ends
+    /// (DESIGN 9); the caller's own session takes the new one.
     pub async fn set_password_hash(
         &self,
         user_id: &str,
         password_hash: &str,
         event: NewAuditEvent,
-    ) -> StoreResult<()> {
-        write_tx!(self, |c| {
+    ) -> StoreResult<i64> {
+        let generation = write_tx!(self, |c| {
             c.set_password_hash(user_id, password_hash, now_ms())
                 .await?;
+            let generation = c.next_session_generation(user_id).await?;
+            crate::backend::audit::append(c, &self.flag_rules, event).await?;
+            generation
+        });
+        Ok(generation)
+    }
+
+    /// Counts one failed password of `user_id` (rule 10). The run of failures restarts when its
+    /// first failure is older than `window_ms`; the `max_failures`th failure of a run locks the
+    /// account for `lock_ms` and appends `locked_event` in the same transaction. A locked
+    /// account counts nothing (an attacker cannot extend the lock by guessing on).
+    pub async fn count_login_failure(
+        &self,
+        user_id: &str,
+        max_failures: i64,
+        window_ms: i64,
+        lock_ms: i64,
+        locked_event: impl FnOnce(i64) -> NewAuditEvent + Send,
+    ) -> StoreResult<FailureCount> {
+        let now = now_ms();
+        let outcome = write_tx!(self, |c| {
+            match c.count_login_failure(user_id, now - window_ms, now).await? {
+                None => FailureCount::AlreadyLocked,
+                Some(n) if n >= max_failures => {
+                    let until = now + lock_ms;
+                    c.lock_login(user_id, until).await?;
+                    crate::backend::audit::append(c, &self.flag_rules, locked_event(until)).await?;
+                    FailureCount::Locked { until }
+                }
+                Some(n) => FailureCount::Counted(n),
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// A successful login: ends the run of failures and appends the `login` event, in one
+    /// transaction.
+    pub async fn record_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<i64> {
+        let id = write_tx!(self, |c| {
+            c.reset_login_failures(user_id).await?;
+            crate::backend::audit::append(c, &self.flag_rules, event).await?
+        });
+        Ok(id)
+    }
+
+    /// Ends a lock-out and the run of failures (`ooievaar user unlock`), with its audit event.
+    pub async fn unlock_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
+        write_tx!(self, |c| {
+            c.reset_login_failures(user_id).await?;
             crate::backend::audit::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
-    }
-
-    /// Failed logins in the window for a username and from an address (for slowing down
-    /// guessing), as `(for_name, from_address)`.
-    pub async fn recent_login_failures(
-        &self,
-        username: &str,
-        ip: Option<&str>,
-        since_ms: i64,
-    ) -> StoreResult<(i64, i64)> {
-        read_conn!(self, |c| c
-            .recent_login_failures(username, ip, since_ms)
-            .await)
     }
 
     /// Appends one audit event on its own (login attempts, log reads, refusals).

@@ -18,8 +18,8 @@ pub async fn change_password(
     let result = async {
         let user = session::require_user().await?;
         let state = crate::backend::state::app_state()?;
-        accounts::change_password(
-            &state.store,
+        let generation = accounts::change_password(
+            &state,
             &user,
             SecretString::from(current_password),
             SecretString::from(new_password),
@@ -27,9 +27,10 @@ pub async fn change_password(
             request::current_meta().await,
         )
         .await?;
-        // A privilege-relevant change: continue under a new session id.
+        // Every other session of hers has ended; this one continues under a new id and the
+        // new generation, keeping its login time (the absolute lifetime counts from the login).
         let s = session::current_session().await?;
-        session::start(&s, &user).await?;
+        session::continue_after_password_change(&s, generation).await?;
         leptos_axum::redirect("/account?gewijzigd=1");
         Ok(())
     }

@@ -38,7 +38,8 @@ pub async fn shell_info() -> Result<ShellView, AppError> {
     })
 }
 
-/// Logs in with username and password; on success a fresh session and a redirect to `/`.
+/// Logs in with username and password; on success a clean session (nothing of the previous
+/// one is kept) and a redirect to `/`.
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use crate::backend::{accounts, request, session};
@@ -46,8 +47,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
         let state = crate::backend::state::app_state()?;
         let meta = request::current_meta().await;
         let user = accounts::login(
-            &state.store,
-            &state.settings,
+            &state,
             &username,
             secrecy::SecretString::from(password),
             meta,
