@@ -32,6 +32,7 @@ pub struct Application {
     router: Router,
     store: Store,
     flood: Arc<app::backend::flood::FloodGuard>,
+    hasher: app::backend::accounts::Hasher,
 }
 
 impl Application {
@@ -52,6 +53,7 @@ impl Application {
             flood: Arc::new(app::backend::flood::FloodGuard::new(
                 config.settings.flood_limits,
             )),
+            hasher: app::backend::accounts::Hasher::per_core(),
         };
         tokio::spawn(write_refusal_summaries(store.clone(), state.flood.clone()));
         tokio::spawn(
@@ -71,6 +73,7 @@ impl Application {
             tokio::spawn(crate::checkpoint::keep_signing(store.clone(), key, every));
         }
         let flood = state.flood.clone();
+        let hasher = state.hasher.clone();
         let router = router(state, sessions);
         Ok(Self {
             port,
@@ -78,6 +81,7 @@ impl Application {
             router,
             store,
             flood,
+            hasher,
         })
     }
 
@@ -92,6 +96,11 @@ impl Application {
     /// The flood counters (tests close a minute of refusals without waiting for it).
     pub fn flood(&self) -> Arc<app::backend::flood::FloodGuard> {
         self.flood.clone()
+    }
+
+    /// The password hasher's bound (tests check that it holds).
+    pub fn hasher(&self) -> app::backend::accounts::Hasher {
+        self.hasher.clone()
     }
 
     /// Serves until SIGINT/SIGTERM, then finishes running requests and closes the pool.

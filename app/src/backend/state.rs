@@ -60,8 +60,8 @@ impl Default for Settings {
 }
 
 /// Everything a request handler or server function needs. No other state exists outside the
-/// database except the flood counters, whose loss changes nothing, so several instances can run
-/// behind one load balancer.
+/// database except the flood counters and the password-hashing queue, whose loss changes
+/// nothing, so several instances can run behind one load balancer.
 #[derive(Clone, Debug, axum::extract::FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
@@ -69,6 +69,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Per-instance counters of failed unauthenticated attempts (rule 9; `backend::flood`).
     pub flood: Arc<super::flood::FloodGuard>,
+    /// The per-instance bound on password hashing (rule 9; `backend::accounts::Hasher`).
+    pub hasher: super::accounts::Hasher,
 }
 
 /// The state of the request being handled. An error (not a panic) when no request context is

@@ -45,6 +45,8 @@ pub struct TestApp {
     pub store: Store,
     /// The app's per-address flood counters (rule 9).
     pub flood: std::sync::Arc<app::backend::flood::FloodGuard>,
+    /// The app's password hasher (its bound on argon2 runs, rule 9).
+    pub hasher: app::backend::accounts::Hasher,
     _guard: Option<tempfile::TempDir>,
 }
 
@@ -70,6 +72,7 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
     let application = Application::build(config).await.expect("app builds");
     let store = application.store().clone();
     let flood = application.flood();
+    let hasher = application.hasher();
     demo::seed(&store).await.expect("demo seed");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
@@ -77,6 +80,7 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
         address,
         store,
         flood,
+        hasher,
         _guard: guard,
     }
 }
