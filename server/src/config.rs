@@ -36,6 +36,12 @@ pub fn flag_rules() -> anyhow::Result<app::domain::FlagRules> {
             "OOIEVAAR_FLAG_NEW_GRANT_MINUTES",
             defaults.new_grant_minutes,
         )?,
+        // OOIEVAAR_FLAG_REPEATED_SEARCHES: this many searches of one BSN by one user within an
+        // hour raise a flag (0: never).
+        repeated_searches_per_hour: env_or(
+            "OOIEVAAR_FLAG_REPEATED_SEARCHES",
+            defaults.repeated_searches_per_hour,
+        )?,
     };
     anyhow::ensure!(
         rules.night_starts < 24 && rules.night_ends < 24,

@@ -266,6 +266,16 @@ async fn flag_facts<C: ReviewQueries>(
             .await?;
         facts.distinct_clients_last_hour = Some(others as u32 + 1);
     }
+    if let (AuditAction::Search, Some(user), Some(bsn)) = (action, &row.user_id, &row.bsn) {
+        if rules.repeated_searches_per_hour > 0 {
+            let hour_ago = row.occurred_at - 3_600_000;
+            // The event itself is inserted already, so the count includes it.
+            let searches = c
+                .searches_of_bsn(user, bsn, hour_ago, row.occurred_at)
+                .await?;
+            facts.same_bsn_searches_last_hour = Some(searches as u32);
+        }
+    }
     if let (AuditAction::AccessDenied, Some(user), Some(client)) =
         (action, &row.user_id, &row.client_id)
     {

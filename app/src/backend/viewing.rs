@@ -3,12 +3,15 @@
 //! - only clinical roles search, request and view;
 //! - an unknown client and one without any active share get the same answer (rule 6);
 //! - a view needs the user's own valid grant and re-checks it, and every source's consent,
-//!   in the transaction that writes the view's audit event (rules 1, 2, 4);
-//! - the access policy decides which entries are read at all (rule 3).
+//!   in the transaction that writes the view's audit event, after taking the chain lock
+//!   (rules 1, 2, 4); a search and the "my clients" list are audited the same way;
+//! - a `read` event lists every source any shown datum came from (rule 4);
+//! - the access policy decides which entries, and whether the pregnancy block, are read at
+//!   all (rule 3).
 
 use super::audit::{NewAuditEvent, RequestMeta};
 use super::session::SessionUser;
-use super::store::{GrantRow, PregnancyRow, Store, ViewDenied, ViewRows};
+use super::store::{FoundClient, GrantRow, MyClientRow, PregnancyRow, Store, ViewDenied, ViewRows};
 use super::Settings;
 use crate::domain::client_view::{
     ClientAccess, ClientPage, ClientSummary, EntryView, MyClient, PregnancyView, SectionView,
@@ -86,54 +89,49 @@ pub async fn search(
             field_errors: problems,
         });
     };
-    let found = store
-        .find_client(bsn.as_ref(), &birth_date.format(DATE).unwrap_or_default())
+    let birth_date = birth_date.format(DATE).unwrap_or_default();
+    // One transaction: the chain lock, the lookup and the event (rules 1 and 4).
+    let rows = store
+        .audited_search(&user.id, bsn.as_ref(), &birth_date, |rows| {
+            // The answer is the same for unknown and withdrawn clients; the log records which
+            // it was, and which sources the shown hit came from.
+            let outcome = match (&rows.found, &rows.client_id) {
+                (Some(_), _) => "found",
+                (None, Some(_)) => "no_active_share_with_this_birth_date",
+                (None, None) => "unknown_bsn",
+            };
+            let mut logged = event(user, AuditAction::Search, Outcome::Success, &meta);
+            logged.bsn = Some(bsn.as_ref().to_owned());
+            logged.client_id = rows.client_id.clone();
+            logged.detail = match &rows.found {
+                Some(found) => serde_json::json!({
+                    "found": true, "outcome": outcome, "sources": found.shown_sources(),
+                }),
+                None => serde_json::json!({ "found": false, "outcome": outcome }),
+            };
+            logged
+        })
         .await?;
-    let summary = match &found {
-        Some(client_id) => summary(store, user, client_id).await?,
-        None => None,
-    };
-    // The answer is the same for unknown and withdrawn clients; the log records which it was.
-    let (client_id, outcome) = match (&summary, &found) {
-        (Some(_), Some(id)) => (Some(id.clone()), "found"),
-        _ => match store.client_id_by_bsn(bsn.as_ref()).await? {
-            Some(id) => (Some(id), "no_active_share_with_this_birth_date"),
-            None => (None, "unknown_bsn"),
-        },
-    };
-    let mut logged = event(user, AuditAction::Search, Outcome::Success, &meta);
-    logged.bsn = Some(bsn.as_ref().to_owned());
-    logged.client_id = client_id;
-    logged.detail = serde_json::json!({ "found": summary.is_some(), "outcome": outcome });
-    store.record(logged).await?;
-    Ok(summary)
+    Ok(rows.found.map(summary))
 }
 
-async fn summary(
-    store: &Store,
-    user: &SessionUser,
-    client_id: &str,
-) -> Result<Option<ClientSummary>, AppError> {
-    let Some(identity) = store.client_identity(client_id).await? else {
-        return Ok(None);
-    };
-    let organisations = store
-        .sharing_sources(client_id)
-        .await?
+fn summary(found: FoundClient) -> ClientSummary {
+    let organisations = found
+        .sources
         .into_iter()
         .map(|s| s.organisation_name)
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let birth = identity.birth_date.clone().unwrap_or_default();
-    Ok(Some(ClientSummary {
-        client_id: client_id.to_owned(),
-        name: identity.name.unwrap_or_default(),
+    let birth = found.identity.birth_date.unwrap_or_default();
+    ClientSummary {
+        client_id: found.identity.client_id,
+        name: found.identity.name.unwrap_or_default(),
         age: parse_date(&birth).map(|b| age_in_years(b, today())),
         birth_date: birth,
         organisations,
-        has_grant: store.valid_grant(&user.id, client_id).await?.is_some(),
-    }))
+        has_grant: found.has_grant,
+    }
 }
 
 fn pregnancy_dates(pregnancies: &[PregnancyRow]) -> PregnancyDates {
@@ -219,9 +217,6 @@ pub async fn request_access(
         });
     }
     let (ground, identity) = (ground.expect("checked"), identity.expect("checked"));
-    if store.valid_grant(&user.id, client_id).await?.is_some() {
-        return Ok(());
-    }
     let now = OffsetDateTime::now_utc();
     let pregnancies = store.client_pregnancies(client_id).await?;
     let expires = grant_expiry(
@@ -247,8 +242,18 @@ pub async fn request_access(
         "reason": reason, "attested": true, "expires_at": grant.expires_at,
         "emergency": ground == Ground::Spoed,
     });
-    // A request racing another of the same user finds the grant the other created.
-    store.create_grant(&grant, logged).await?;
+    // A repeated request, or one racing another of the same user, finds the grant she holds
+    // (checked under the chain lock) and is logged with it instead of creating another.
+    let repeated = |held: &GrantRow| {
+        let mut repeat = logged.clone();
+        repeat.grant_id = Some(held.id.clone());
+        repeat.detail = serde_json::json!({
+            "reason": reason, "attested": true, "emergency": ground == Ground::Spoed,
+            "already_granted": true, "granted_ground": held.ground, "expires_at": held.expires_at,
+        });
+        repeat
+    };
+    store.create_grant(&grant, logged.clone(), repeated).await?;
     Ok(())
 }
 
@@ -275,21 +280,59 @@ pub async fn end_own_grant(
 }
 
 /// The user's clients with a valid grant (clients without an active share are left out).
-pub async fn my_clients(store: &Store, user: &SessionUser) -> Result<Vec<MyClient>, AppError> {
+/// The list shows names and birth dates, so it is an audited read like a view: one `read`
+/// event per list shown (none for an empty list), in the transaction that reads it, with
+/// `detail` = `{"view": "my_clients", "clients": n, "client_ids": [...], "categories":
+/// ["identity"], "sources": [...]}` (the sources the names came from, so their organisations'
+/// officers see it, DESIGN flow 7).
+pub async fn my_clients(
+    store: &Store,
+    user: &SessionUser,
+    meta: RequestMeta,
+) -> Result<Vec<MyClient>, AppError> {
     require_clinical(user)?;
-    let mut clients = Vec::new();
-    for grant in store.granted_clients(&user.id).await? {
-        if let Some(identity) = store.client_identity(&grant.client_id).await? {
-            clients.push(MyClient {
-                client_id: grant.client_id,
-                name: identity.name.unwrap_or_default(),
-                birth_date: identity.birth_date.unwrap_or_default(),
-                grant_expires: local_date_time(grant.expires_at),
-                ground: Ground::parse(&grant.ground).unwrap_or(Ground::Behandelrelatie),
-            });
-        }
-    }
-    Ok(clients)
+    let rows = store
+        .audited_my_clients(&user.id, |rows| {
+            if rows.is_empty() {
+                return None;
+            }
+            let mut sources: Vec<&str> =
+                rows.iter().map(|r| r.identity.source_id.as_str()).collect();
+            sources.sort();
+            sources.dedup();
+            let client_ids: Vec<&str> = rows.iter().map(|r| r.grant.client_id.as_str()).collect();
+            Some(
+                event(user, AuditAction::Read, Outcome::Success, &meta).with_detail(
+                    serde_json::json!({
+                        "view": "my_clients", "clients": rows.len(), "client_ids": client_ids,
+                        "categories": [Category::Identity.as_str()], "sources": sources,
+                    }),
+                ),
+            )
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|MyClientRow { grant, identity }| MyClient {
+            client_id: grant.client_id,
+            name: identity.name.unwrap_or_default(),
+            birth_date: identity.birth_date.unwrap_or_default(),
+            grant_expires: local_date_time(grant.expires_at),
+            ground: Ground::parse(&grant.ground).unwrap_or(Ground::Behandelrelatie),
+        })
+        .collect())
+}
+
+/// Whether the role's policy shows the pregnancy block (the `pregnancy` category; a pregnancy
+/// has no sensitivity of its own, so it counts as `normal`).
+pub fn pregnancies_allowed(policy: &crate::domain::Policy, role: crate::domain::Role) -> bool {
+    policy.allows(ViewRequest {
+        role,
+        has_valid_grant: true,
+        consent_active: true,
+        category: Category::Pregnancy,
+        sensitivity: Sensitivity::Normal,
+    })
 }
 
 /// The `category:sensitivity` pairs the role may see, by the one policy function.
@@ -405,23 +448,24 @@ pub async fn view_client(
     require_clinical(user)?;
     let policy = store.policy().await?;
     let allowed = allowed_pairs(&policy, user.role);
+    let show_pregnancies = pregnancies_allowed(&policy, user.role);
     let viewed = store
-        .audited_view(&user.id, client_id, &allowed, |rows| {
+        .audited_view(&user.id, client_id, &allowed, show_pregnancies, |rows| {
             let mut logged = event(user, AuditAction::Read, Outcome::Success, &meta);
             logged.client_id = Some(client_id.to_owned());
             logged.bsn = Some(rows.identity.bsn.clone());
             logged.grant_id = Some(rows.grant.id.clone());
             logged.ground = Some(rows.grant.ground.clone());
-            let mut categories: Vec<&str> =
-                rows.entries.iter().map(|e| e.category.as_str()).collect();
+            // Everything the page shows: identity, the pregnancy block, the entries.
+            let mut categories: Vec<&str> = std::iter::once(Category::Identity.as_str())
+                .chain((!rows.pregnancies.is_empty()).then_some(Category::Pregnancy.as_str()))
+                .chain(rows.entries.iter().map(|e| e.category.as_str()))
+                .collect();
             categories.sort();
             categories.dedup();
-            let mut sources: Vec<&str> =
-                rows.entries.iter().map(|e| e.source_id.as_str()).collect();
-            sources.sort();
-            sources.dedup();
             logged.detail = serde_json::json!({
-                "categories": categories, "sources": sources, "entries": rows.entries.len(),
+                "categories": categories, "sources": rows.shown_sources(),
+                "entries": rows.entries.len(),
             });
             logged
         })

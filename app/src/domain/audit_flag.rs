@@ -19,6 +19,8 @@ crate::string_enum! {
         /// A view soon after the grant was created, by a user whose organisation shares no data
         /// of this client (informational: usual for a referral, unusual otherwise).
         NewGrantOtherOrganisation => "new_grant_other_organisation",
+        /// Many searches of one BSN by one user within an hour: someone guessing the birth date.
+        RepeatedSearches => "repeated_searches",
     }
 }
 
@@ -30,6 +32,7 @@ impl Flag {
             Flag::Bulk => "Veel cliënten",
             Flag::AccessDenied => "Geweigerd",
             Flag::NewGrantOtherOrganisation => "Nieuwe toegang, andere organisatie",
+            Flag::RepeatedSearches => "Herhaald gezocht",
         }
     }
 }
@@ -52,6 +55,9 @@ pub struct FlagRules {
     pub bulk_clients_per_hour: u32,
     /// A view this many minutes or less after the grant was created counts as "soon after".
     pub new_grant_minutes: u32,
+    /// This many searches of one BSN by one user within one hour (this one included) raise a
+    /// flag, on that search and every further one (0: never).
+    pub repeated_searches_per_hour: u32,
 }
 
 impl Default for FlagRules {
@@ -61,6 +67,7 @@ impl Default for FlagRules {
             night_ends: 7,
             bulk_clients_per_hour: 20,
             new_grant_minutes: 60,
+            repeated_searches_per_hour: 50,
         }
     }
 }
@@ -80,6 +87,8 @@ pub struct FlagFacts {
     /// For a refused view: the user found this client by search within the last hour (the
     /// ordinary way to the access request, not a guessed or stale link).
     pub found_by_search: bool,
+    /// For a search: the user's searches of this BSN in the hour up to and including it.
+    pub same_bsn_searches_last_hour: Option<u32>,
 }
 
 /// Actions by which a professional reaches a client's data; the time and bulk rules look at
@@ -132,6 +141,18 @@ impl FlagRules {
                 });
             }
         }
+        if let (AuditAction::Search, Some(count)) = (action, facts.same_bsn_searches_last_hour) {
+            let limit = self.repeated_searches_per_hour;
+            if limit > 0 && count >= limit {
+                hits.push(FlagHit {
+                    flag: Flag::RepeatedSearches,
+                    why: format!(
+                        "{count} keer binnen een uur naar hetzelfde BSN gezocht (grens {limit}): \
+                         mogelijk wordt de geboortedatum geraden"
+                    ),
+                });
+            }
+        }
         if action == AuditAction::AccessDenied && !facts.found_by_search {
             hits.push(FlagHit {
                 flag: Flag::AccessDenied,
@@ -168,6 +189,7 @@ mod tests {
             grant_age_minutes: Some(60 * 24 * 3),
             own_organisation_shares: Some(true),
             found_by_search: false,
+            same_bsn_searches_last_hour: Some(1),
         }
     }
 
@@ -274,5 +296,33 @@ mod tests {
             ..fresh
         };
         assert!(flags(AuditAction::Read, &old).is_empty());
+    }
+
+    #[test]
+    fn repeated_searches_of_one_bsn_are_flagged_from_the_threshold_on() {
+        let at = |n| FlagFacts {
+            same_bsn_searches_last_hour: Some(n),
+            ..day()
+        };
+        assert!(flags(AuditAction::Search, &at(49)).is_empty());
+        assert_eq!(
+            flags(AuditAction::Search, &at(50)),
+            vec![Flag::RepeatedSearches]
+        );
+        assert_eq!(
+            flags(AuditAction::Search, &at(51)),
+            vec![Flag::RepeatedSearches]
+        );
+        assert!(
+            flags(AuditAction::Read, &at(50)).is_empty(),
+            "searches only"
+        );
+        let off = FlagRules {
+            repeated_searches_per_hour: 0,
+            ..FlagRules::default()
+        };
+        assert!(off.evaluate(AuditAction::Search, &at(500)).is_empty());
+        let hit = &FlagRules::default().evaluate(AuditAction::Search, &at(50))[0];
+        assert!(hit.why.contains("50 keer"), "{}", hit.why);
     }
 }

@@ -4,6 +4,7 @@
 mod abuse_api;
 mod abuse_login;
 mod audit_chain;
+mod audited_reads;
 mod auth;
 mod checkpoints;
 mod cli;

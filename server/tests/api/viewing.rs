@@ -122,6 +122,7 @@ on_both_backends!(
     after_a_withdrawal_commits_no_view_shows_that_sources_data,
     access_requests_check_ground_reason_and_attestation,
     simultaneous_requests_of_one_user_create_one_grant,
+    a_repeated_access_request_is_logged,
 );
 
 async fn shared_matrix(backend: Backend) -> (TestApp, tempfile::TempDir) {
@@ -495,13 +496,21 @@ async fn simultaneous_requests_of_one_user_create_one_grant(backend: Backend) {
     for response in futures::future::join_all(requests).await {
         assert_eq!(response.status(), 200);
     }
-    let granted = app
+    let requests: Vec<_> = app
         .audit_events()
         .await
         .into_iter()
         .filter(|e| e.action == "access_request" && e.outcome == "success")
-        .count();
-    assert_eq!(granted, 1, "one grant and one access_request event");
+        .collect();
+    let (repeated, created): (Vec<_>, Vec<_>) = requests
+        .iter()
+        .partition(|e| e.detail.contains("\"already_granted\":true"));
+    assert_eq!(created.len(), 1, "one grant and one access_request event");
+    // Rule 2: the requests that lost the race are logged too, with the grant they found.
+    assert_eq!(repeated.len(), 5, "every request is logged");
+    for e in repeated {
+        assert_eq!(e.grant_id, created[0].grant_id);
+    }
     let user = app
         .store
         .user_by_username("verloskundige")
@@ -510,4 +519,49 @@ async fn simultaneous_requests_of_one_user_create_one_grant(backend: Backend) {
         .unwrap();
     let grants = app.store.granted_clients(&user.id).await.unwrap();
     assert_eq!(grants.len(), 1);
+}
+
+/// Rule 2 (every access request is logged): asking again while she holds a valid grant
+/// creates no second grant, and is logged as an `access_request` naming the grant she holds,
+/// with its own ground and reason. (Before the fix the repeat returned without a log line.)
+async fn a_repeated_access_request_is_logged(backend: Backend) {
+    let (app, _dir) = shared_matrix(backend).await;
+    let c = app.logged_in("verloskundige").await;
+    let client_id = app.client_id_of(&c).await;
+    assert_eq!(
+        app.request(&c, &client_id, "behandelrelatie", "")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.request(&c, &client_id, "spoed", "bevalling, opnieuw gevraagd")
+            .await
+            .status(),
+        200
+    );
+    let requests: Vec<_> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "access_request")
+        .collect();
+    assert_eq!(requests.len(), 2, "both requests are logged");
+    let (first, second) = (&requests[0], &requests[1]);
+    assert_eq!(second.outcome, "success");
+    assert_eq!(second.grant_id, first.grant_id, "the grant she holds");
+    assert_eq!(second.ground.as_deref(), Some("spoed"));
+    assert_eq!(second.client_id.as_deref(), Some(client_id.as_str()));
+    let detail: Value = serde_json::from_str(&second.detail).unwrap();
+    assert_eq!(detail["already_granted"], true);
+    assert_eq!(detail["granted_ground"], "behandelrelatie");
+    assert_eq!(detail["reason"], "bevalling, opnieuw gevraagd");
+    let user = app
+        .store
+        .user_by_username("verloskundige")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(app.store.granted_clients(&user.id).await.unwrap().len(), 1);
+    app.assert_chain_intact().await;
 }

@@ -25,7 +25,10 @@ pub use review::{
 };
 pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
 pub use sources::{SourceKeyRow, SourceRow};
-pub use viewing::{GrantRow, IdentityRow, SharingSourceRow, ViewDenied, ViewRows, VisibleEntryRow};
+pub use viewing::{
+    FoundClient, GrantRow, IdentityRow, MyClientRow, SearchRows, SharingSourceRow, ViewDenied,
+    ViewRows, VisibleEntryRow,
+};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -524,11 +524,12 @@ queries! {
         .await?)
     }
 
-    /// BSN, name and birth date from the most recently received active share; `None` when the
-    /// client has no active share (then she is unknown everywhere).
+    /// BSN, name and birth date from the most recently received active share (and which
+    /// source that is); `None` when the client has no active share (then she is unknown
+    /// everywhere).
     async fn client_identity(&mut self, client_id: &str) -> StoreResult<Option<IdentityRow>> {
         Ok(sqlx::query_as::<_, IdentityRow>(
-            "SELECT c.id AS client_id, c.bsn, s.name, s.birth_date FROM clients c \
+            "SELECT c.id AS client_id, c.bsn, s.source_id, s.name, s.birth_date FROM clients c \
              JOIN shares s ON s.client_id = c.id AND s.consent = 'active' \
              WHERE c.id = $1 ORDER BY s.received_at DESC LIMIT 1",
         )

@@ -277,6 +277,15 @@ queries! {
         ).bind(user_id).bind(since).bind(until).bind(bsn).fetch_one(&mut *self).await?)
     }
 
+    /// The user's searches of the BSN in `(since, until]` (the event being written is already
+    /// inserted when its flags are computed, so it is counted too).
+    async fn searches_of_bsn(&mut self, user_id: &str, bsn: &str, since: i64, until: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE bsn = $1 AND occurred_at > $2 \
+             AND occurred_at <= $3 AND action = 'search' AND user_id = $4",
+        ).bind(bsn).bind(since).bind(until).bind(user_id).fetch_one(&mut *self).await?)
+    }
+
     /// Whether the user found the client by a search in `(since, until]`.
     async fn found_by_search(&mut self, user_id: &str, client_id: &str, since: i64, until: i64) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar(
@@ -422,6 +431,58 @@ queries! {
     }
 }
 
+/// A pooled connection with a time bound on its statements (SQLite's progress handler,
+/// PostgreSQL's `statement_timeout`). Unless [`BoundedConn::lift`] removed the bound, dropping
+/// it (a cancelled future, an error on the way) closes the connection instead of returning it
+/// to the pool, so no later statement on it (an append, a view) inherits the bound.
+struct BoundedConn<DB: sqlx::Database> {
+    conn: sqlx::pool::PoolConnection<DB>,
+    lifted: bool,
+}
+
+impl<DB: sqlx::Database> BoundedConn<DB>
+where
+    DB::Connection: BackendSpecific,
+{
+    async fn bound(conn: sqlx::pool::PoolConnection<DB>, limit: Duration) -> StoreResult<Self> {
+        // Armed before the bound is set: a cancellation while setting it closes it too.
+        let mut guard = BoundedConn {
+            conn,
+            lifted: false,
+        };
+        guard.conn.bound_time(limit).await?;
+        Ok(guard)
+    }
+
+    async fn lift(mut self) -> StoreResult<()> {
+        self.conn.unbound_time().await?;
+        self.lifted = true;
+        Ok(())
+    }
+}
+
+impl<DB: sqlx::Database> Drop for BoundedConn<DB> {
+    fn drop(&mut self) {
+        if !self.lifted {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+async fn bounded_page<DB: sqlx::Database>(
+    conn: sqlx::pool::PoolConnection<DB>,
+    sql: &str,
+    args: &[Arg],
+) -> StoreResult<Vec<ReviewRow>>
+where
+    DB::Connection: BackendSpecific + ReviewQueries,
+{
+    let mut bounded_conn = BoundedConn::bound(conn, REVIEW_TIME_LIMIT).await?;
+    let rows = bounded_conn.conn.review_page(sql, args).await;
+    bounded_conn.lift().await?;
+    rows.map_err(bounded)
+}
+
 /// Maps an interrupted statement to [`StoreError::TooBroad`].
 fn bounded(err: StoreError) -> StoreError {
     if let StoreError::Database(sqlx::Error::Database(db)) = &err {
@@ -435,15 +496,15 @@ fn bounded(err: StoreError) -> StoreError {
 
 impl Store {
     /// One page of the officer's review, newest first, interrupted after
-    /// [`REVIEW_TIME_LIMIT`].
+    /// [`REVIEW_TIME_LIMIT`]. The time bound never outlives the call on a pooled connection:
+    /// when the call is cancelled mid-way (an aborted download, the request timeout), the
+    /// connection is closed instead of going back to the pool (see [`BoundedConn`]).
     pub async fn review_page(&self, query: &ReviewQuery) -> StoreResult<Vec<ReviewRow>> {
         let (sql, args) = review_sql(query);
-        read_conn!(self, |c| {
-            c.bound_time(REVIEW_TIME_LIMIT).await?;
-            let rows = c.review_page(&sql, &args).await;
-            c.unbound_time().await?;
-            rows.map_err(bounded)
-        })
+        match &self.db {
+            super::Db::Sqlite(pool) => bounded_page(pool.acquire().await?, &sql, &args).await,
+            super::Db::Postgres(pool) => bounded_page(pool.acquire().await?, &sql, &args).await,
+        }
     }
 
     /// Appends events with the given times in one transaction, as `append` does for a live

@@ -55,6 +55,7 @@ macro_rules! store_tests {
 store_tests!(
     the_migrated_policy_equals_the_design_table,
     audit_events_cannot_be_updated_or_deleted,
+    audit_events_cannot_be_replaced,
     appended_events_form_an_intact_chain,
     tampering_with_any_column_is_found_at_the_right_event,
     a_deleted_or_reordered_event_breaks_the_chain,
@@ -117,6 +118,58 @@ async fn audit_events_cannot_be_updated_or_deleted(store: Store) {
         store.audit_events_after(0, 10).await.unwrap()[0].action,
         "search"
     );
+}
+
+/// Rule 5: a replacing insert cannot rewrite an event either. SQLite's `INSERT OR REPLACE` (and
+/// `REPLACE`) deletes the conflicting row without firing the DELETE trigger; PostgreSQL's
+/// upsert fires the UPDATE trigger. Colliding on the id or on the (unique) hash, each is refused
+/// and the event stays as it was.
+async fn audit_events_cannot_be_replaced(store: Store) {
+    store.record(event(1)).await.unwrap();
+    store.record(event(2)).await.unwrap();
+    let before = store.audit_events_after(0, 10).await.unwrap();
+    let columns = "id, occurred_at, action, outcome, user_id, user_name, user_role, \
+        organisation_id, on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, \
+        user_agent, request_id, prev_hash, hash";
+    // The first event with another action, under its own id, then under a new id with its hash.
+    let same_id = format!(
+        "SELECT {} FROM audit_events WHERE id = 1",
+        columns.replace("action,", "'read',")
+    );
+    let same_hash = format!(
+        "SELECT {} FROM audit_events WHERE id = 1",
+        columns.replacen("id,", "99,", 1)
+    );
+    let attempts: Vec<String> = match store.db() {
+        Db::Sqlite(_) => vec![
+            format!("INSERT OR REPLACE INTO audit_events ({columns}) {same_id}"),
+            format!("REPLACE INTO audit_events ({columns}) {same_id}"),
+            format!("INSERT OR REPLACE INTO audit_events ({columns}) {same_hash}"),
+            format!(
+                "INSERT INTO audit_events ({columns}) {same_id} ON CONFLICT (id) DO UPDATE SET action = 'read'"
+            ),
+        ],
+        Db::Postgres(_) => vec![
+            format!(
+                "INSERT INTO audit_events ({columns}) {same_id} ON CONFLICT (id) DO UPDATE SET action = 'read'"
+            ),
+            format!(
+                "INSERT INTO audit_events ({columns}) {same_hash} ON CONFLICT (hash) DO UPDATE SET action = 'read'"
+            ),
+        ],
+    };
+    for sql in attempts {
+        let refused = raw(&store, &sql).await;
+        let message = refused.expect_err(&sql).to_string();
+        assert!(message.contains("append-only"), "{sql}: {message}");
+    }
+    assert_eq!(store.audit_events_after(0, 10).await.unwrap(), before);
+    assert!(matches!(
+        store.verify_audit_chain().await.unwrap(),
+        VerifyReport::Intact { events: 2 }
+    ));
+    // An ordinary append still works.
+    store.record(event(3)).await.unwrap();
 }
 
 async fn appended_events_form_an_intact_chain(store: Store) {

@@ -60,15 +60,18 @@ pub type MyClientsResult = Result<Vec<MyClient>, AppError>;
 
 #[server(endpoint = "my_clients")]
 pub async fn my_clients() -> Result<Vec<MyClient>, AppError> {
-    use crate::backend::{session, viewing};
+    use crate::backend::{request, session, viewing};
+    // Context is read before anything can wait.
     let state = crate::backend::state::app_state()?;
+    let meta = request::current_meta().await;
     let result = async {
         let user = session::require_user().await?;
         // The start page asks for every role; only care professionals have clients.
         if !user.role.is_clinical() {
             return Ok(Vec::new());
         }
-        viewing::my_clients(&state.store, &user).await
+        // Names and birth dates: an audited read (one `read` event per list shown).
+        viewing::my_clients(&state.store, &user, meta).await
     }
     .await;
     crate::pages::form::finish(result).await
