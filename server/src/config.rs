@@ -134,6 +134,19 @@ impl Config {
             // OOIEVAAR_SOURCE_BODY_LIMIT: bytes per source API request, then 413.
             source_body_limit: env_or("OOIEVAAR_SOURCE_BODY_LIMIT", defaults.source_body_limit)?,
             flag_rules: flag_rules()?,
+            // OOIEVAAR_FLOOD_TOKEN_FAILURES / _LOGIN_FAILURES: failed source tokens and failed
+            // logins per client address per 5 minutes before that address is held back (rule 9).
+            flood_limits: app::backend::flood::FloodLimits {
+                token_failures: env_or(
+                    "OOIEVAAR_FLOOD_TOKEN_FAILURES",
+                    defaults.flood_limits.token_failures,
+                )?,
+                login_failures: env_or(
+                    "OOIEVAAR_FLOOD_LOGIN_FAILURES",
+                    defaults.flood_limits.login_failures,
+                )?,
+                ..defaults.flood_limits
+            },
             // OOIEVAAR_LOGIN_LOCK_FAILURES: consecutive failed passwords that lock an account.
             login_lock_failures: env_or(
                 "OOIEVAAR_LOGIN_LOCK_FAILURES",

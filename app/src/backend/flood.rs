@@ -186,13 +186,6 @@ impl FloodGuard {
         }
     }
 
-    /// Forgets the failures of `ip` (a successful login from it does not reset it: a shared
-    /// address may hold an attacker and honest staff at once; this is for tests and operators).
-    pub fn clear(&self) {
-        let mut c = self.counters.lock().expect("flood counters");
-        *c = Counters::default();
-    }
-
     /// Takes the summaries of every minute that has closed by `now_ms` and had refusals that
     /// were not logged on their own. Minutes without such refusals are dropped silently.
     pub fn take_closed_minutes(&self, now_ms: i64) -> Vec<RefusalSummary> {
@@ -291,7 +284,10 @@ mod tests {
             g.note_failure(FailureKind::Token, ip(2), "bad_signature", t),
             FailureDisposition::LogNow
         );
-        assert!(g.take_closed_minutes(t + 10).is_empty(), "minute still open");
+        assert!(
+            g.take_closed_minutes(t + 10).is_empty(),
+            "minute still open"
+        );
         let closed = g.take_closed_minutes(t + 60_000);
         assert_eq!(closed.len(), 1, "{closed:?}");
         assert_eq!(closed[0].count, 5);
@@ -315,8 +311,14 @@ mod tests {
             g.note_failure(FailureKind::Token, ip(1), "x", t + i);
         }
         assert!(g.over_limit(FailureKind::Token, ip(1), t + 3));
-        assert!(!g.over_limit(FailureKind::Token, ip(2), t + 3), "per address");
+        assert!(
+            !g.over_limit(FailureKind::Token, ip(2), t + 3),
+            "per address"
+        );
         assert!(!g.over_limit(FailureKind::Login, ip(1), t + 3), "per kind");
-        assert!(!g.over_limit(FailureKind::Token, ip(1), t + 60_003), "window");
+        assert!(
+            !g.over_limit(FailureKind::Token, ip(1), t + 60_003),
+            "window"
+        );
     }
 }
