@@ -10,7 +10,7 @@
 //! - a cancelled review query leaves no time bound on a pooled connection;
 //! - 50 searches of one BSN by one user within an hour are flagged.
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
+use crate::helpers::{html_of, spawn_app, spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
 use crate::source_api::{app_with_keys, rivier_token, wieg_token};
 use app::backend::store::{AuditRow, BackendSpecific as _, Db, ReviewQuery, VerifyReport};
@@ -56,6 +56,19 @@ impl TestApp {
         assert_eq!(response.status(), 200, "share of {bsn}");
     }
 
+    /// `shared` of a share with one active pregnancy, due 2027-03-01.
+    async fn shared_now(
+        &self,
+        token: &str,
+        bsn: &str,
+        name: &str,
+        value: &str,
+        entries: &[(&str, &str)],
+    ) {
+        let body = share(name, value, entries, "2027-03-01", false);
+        self.shared(token, bsn, &body).await;
+    }
+
     async fn found(&self, c: &reqwest::Client, bsn: &str) -> Value {
         self.call(c, "search", &[("bsn", bsn), ("birth_date", BIRTH)])
             .await
@@ -86,6 +99,13 @@ impl TestApp {
             )
             .await;
         assert!(r.status().is_success(), "access request: {}", r.status());
+    }
+
+    /// The id of the client of `bsn`, found by `c`'s user, who then holds a grant for it.
+    async fn found_and_granted(&self, c: &reqwest::Client, bsn: &str) -> String {
+        let client_id = self.found_id(c, bsn).await;
+        self.granted_to(c, &client_id).await;
+        client_id
     }
 
     async fn page_json(&self, c: &reqwest::Client, client_id: &str) -> String {
@@ -277,28 +297,15 @@ on_both_backends!(
 async fn a_view_and_a_search_waiting_behind_a_withdrawal_read_after_it(backend: Backend) {
     let (app, _, _dir) = app_with_keys(backend).await;
     let data = [("lab_screening", "normal"), ("medication", "normal")];
-    app.shared(
-        &wieg_token(),
-        BSN_A,
-        &share("Cliënt A", "WIEG-DATA", &data, "2027-03-01", false),
-    )
-    .await;
-    app.shared(
-        &rivier_token(),
-        BSN_A,
-        &share("Cliënt A", "RIVIER-DATA", &data, "2027-03-01", false),
-    )
-    .await;
-    app.shared(
-        &wieg_token(),
-        BSN_B,
-        &share("Cliënt B", "WIEG-ONLY", &data, "2027-03-01", false),
-    )
-    .await;
+    app.shared_now(&wieg_token(), BSN_A, "Cliënt A", "WIEG-DATA", &data)
+        .await;
+    app.shared_now(&rivier_token(), BSN_A, "Cliënt A", "RIVIER-DATA", &data)
+        .await;
+    app.shared_now(&wieg_token(), BSN_B, "Cliënt B", "WIEG-ONLY", &data)
+        .await;
     let vk = app.logged_in("verloskundige").await;
-    let a = app.found_id(&vk, BSN_A).await;
+    let a = app.found_and_granted(&vk, BSN_A).await;
     let b = app.found_id(&vk, BSN_B).await;
-    app.granted_to(&vk, &a).await;
     assert!(app.page_json(&vk, &a).await.contains("WIEG-DATA"));
 
     let lock = hold_chain_lock(&app).await;
@@ -350,15 +357,10 @@ async fn a_view_and_a_search_waiting_behind_a_withdrawal_read_after_it(backend: 
 async fn a_view_waiting_behind_a_revocation_reads_after_it(backend: Backend) {
     let (app, _, _dir) = app_with_keys(backend).await;
     let data = [("lab_screening", "normal")];
-    app.shared(
-        &wieg_token(),
-        BSN_A,
-        &share("Cliënt A", "WIEG-DATA", &data, "2027-03-01", false),
-    )
-    .await;
+    app.shared_now(&wieg_token(), BSN_A, "Cliënt A", "WIEG-DATA", &data)
+        .await;
     let gyn = app.logged_in("gynaecoloog").await;
-    let a = app.found_id(&gyn, BSN_A).await;
-    app.granted_to(&gyn, &a).await;
+    let a = app.found_and_granted(&gyn, BSN_A).await;
     assert!(app.page_json(&gyn, &a).await.contains("WIEG-DATA"));
     let grant = app
         .last("access_request", "gynaecoloog")
@@ -409,34 +411,17 @@ async fn a_read_lists_every_source_a_shown_datum_came_from(backend: Backend) {
     let hidden = [("lab_screening", "elevated"), ("ultrasound", "normal")];
     // A: Rivierenland shares last, so the name shown is its copy. B: it shares first, so only
     // its organisation (in the list of sharing organisations) is shown.
-    app.shared(
-        &wieg_token(),
-        BSN_A,
-        &share("Cliënt A", "WIEG-DATA", &visible, "2027-03-01", false),
-    )
-    .await;
-    app.shared(
-        &rivier_token(),
-        BSN_A,
-        &share("Cliënt A", "HIDDEN", &hidden, "2027-03-01", false),
-    )
-    .await;
-    app.shared(
-        &rivier_token(),
-        BSN_B,
-        &share("Cliënt B", "HIDDEN", &hidden, "2027-03-01", false),
-    )
-    .await;
-    app.shared(
-        &wieg_token(),
-        BSN_B,
-        &share("Cliënt B", "WIEG-DATA", &visible, "2027-03-01", false),
-    )
-    .await;
+    app.shared_now(&wieg_token(), BSN_A, "Cliënt A", "WIEG-DATA", &visible)
+        .await;
+    app.shared_now(&rivier_token(), BSN_A, "Cliënt A", "HIDDEN", &hidden)
+        .await;
+    app.shared_now(&rivier_token(), BSN_B, "Cliënt B", "HIDDEN", &hidden)
+        .await;
+    app.shared_now(&wieg_token(), BSN_B, "Cliënt B", "WIEG-DATA", &visible)
+        .await;
     let kraam = app.logged_in("kraamverzorgende").await;
     for bsn in [BSN_A, BSN_B] {
-        let id = app.found_id(&kraam, bsn).await;
-        app.granted_to(&kraam, &id).await;
+        let id = app.found_and_granted(&kraam, bsn).await;
         let page = app.page_json(&kraam, &id).await;
         assert!(page.contains("WIEG-DATA"));
         assert!(
@@ -489,27 +474,14 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
     )
     .await;
     let vk = app.logged_in("verloskundige").await;
-    let a = app.found_id(&vk, BSN_A).await;
-    app.granted_to(&vk, &a).await;
-    let page_html = |c: reqwest::Client, url: String| async move {
-        c.get(url)
-            .header("accept", "text/html")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let a = app.found_and_granted(&vk, BSN_A).await;
     let url = app.url(&format!("/clients/{a}"));
     let json = app.page_json(&vk, &a).await;
     assert!(
         json.contains("2027-04-17") && json.contains("2024-02-20"),
         "{json}"
     );
-    assert!(page_html(vk.clone(), url.clone())
-        .await
-        .contains("2027-04-17"));
+    assert!(html_of(&vk, &url).await.contains("2027-04-17"));
 
     app.raw_sql(
         "UPDATE access_policy SET max_sensitivity = 'none' \
@@ -524,7 +496,7 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
     for date in ["2027-04-17", "2024-02-20", "2024-02-12"] {
         assert!(!json.contains(date), "{date} in the answer: {json}");
         assert!(
-            !page_html(vk.clone(), url.clone()).await.contains(date),
+            !html_of(&vk, &url).await.contains(date),
             "{date} in the HTML"
         );
     }
@@ -540,12 +512,8 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
 /// organisations' officers see it); an empty list shows nothing and logs nothing.
 async fn the_my_clients_list_is_an_audited_read(backend: Backend) {
     let (app, _, _dir) = app_with_keys(backend).await;
-    app.shared(
-        &wieg_token(),
-        BSN_A,
-        &share("Cliënt Anna", "WIEG-DATA", &[], "2027-03-01", false),
-    )
-    .await;
+    app.shared_now(&wieg_token(), BSN_A, "Cliënt Anna", "WIEG-DATA", &[])
+        .await;
     let kraam = app.logged_in("kraamverzorgende").await;
     let list_reads = |events: Vec<AuditRow>| -> Vec<AuditRow> {
         events
@@ -560,8 +528,7 @@ async fn the_my_clients_list_is_an_audited_read(backend: Backend) {
         "nothing shown, nothing logged"
     );
 
-    let a = app.found_id(&kraam, BSN_A).await;
-    app.granted_to(&kraam, &a).await;
+    let a = app.found_and_granted(&kraam, BSN_A).await;
     let r = app.call(&kraam, "my_clients", &[]).await;
     let list: Value = r.json().await.unwrap();
     assert_eq!(list[0]["name"], "Cliënt Anna", "{list}");
@@ -583,15 +550,7 @@ async fn the_my_clients_list_is_an_audited_read(backend: Backend) {
         "De Wieg's officer sees who listed its client's name"
     );
     // The start page itself (server-rendered) lists her, and that is logged too.
-    let html = kraam
-        .get(app.url("/"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&kraam, &app.url("/")).await;
     assert!(html.contains("Cliënt Anna"));
     assert_eq!(list_reads(app.audit_events().await).len(), 2);
     app.assert_chain_intact().await;

@@ -243,3 +243,37 @@ pub async fn serve_binary(
     }
     (child, base)
 }
+
+/// Stops a child started by `serve_binary` with piped output and returns all it wrote:
+/// its stderr, then its stdout.
+pub fn stop_and_read_output(mut server: std::process::Child) -> String {
+    use std::io::Read as _;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut log = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    server
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    log
+}
+
+/// The body of a GET of `url` asking for HTML, as a browser would.
+pub async fn html_of(c: &reqwest::Client, url: &str) -> String {
+    c.get(url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

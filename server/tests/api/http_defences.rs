@@ -3,11 +3,13 @@
 //! cross-site check, the client address behind trusted proxies, and `serve` refusing to start
 //! in production without its checkpoint key.
 
-use crate::helpers::{client, serve_binary, spawn_app, spawn_app_with, Backend, TestApp, PASSWORD};
+use crate::helpers::{
+    client, serve_binary, spawn_app, spawn_app_with, stop_and_read_output, Backend, TestApp,
+    PASSWORD,
+};
 use crate::on_both_backends;
 use crate::source_api::{fixture, valid_share, wieg_token, BSN};
 use app::backend::Settings;
-use std::io::Read;
 use std::process::Stdio;
 
 const EVIL: &str = "https://evil.example";
@@ -582,7 +584,7 @@ async fn production_serve_needs_an_existing_checkpoint_key() {
 
     std::fs::create_dir_all(key.parent().unwrap()).unwrap();
     server::checkpoint::CheckpointKey::load_or_create(&key).unwrap();
-    let (mut server, base) = serve_binary(
+    let (server, base) = serve_binary(
         &db,
         &[
             ("OOIEVAAR_SECURE_COOKIES", "true"),
@@ -602,21 +604,7 @@ async fn production_serve_needs_an_existing_checkpoint_key() {
     assert_eq!(r.status(), 200);
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(is_uuid(&id), "{id}");
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let mut log = String::new();
-    server
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = stop_and_read_output(server);
     assert!(log.contains(&id), "the server's id is in its log: {log}");
     assert!(!log.contains(marker), "the client's id is not: {log}");
 }

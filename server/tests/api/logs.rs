@@ -1,7 +1,6 @@
 //! DESIGN rule 8: application logs carry ids and request ids, never a BSN, name, token,
 //! password or clinical value. Runs the real binary with debug logging and reads its output.
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,7 +14,7 @@ async fn the_server_log_holds_no_personal_data() {
         .output()
         .unwrap();
     assert!(seeded.status.success());
-    let (mut server, base) =
+    let (server, base) =
         crate::helpers::serve_binary(&db, &[("RUST_LOG", "debug")], Stdio::piped).await;
     let c = crate::helpers::client();
     let post = |path: &str, form: &[(&str, &str)]| {
@@ -63,34 +62,12 @@ async fn the_server_log_holds_no_personal_data() {
     )
     .await
     .unwrap();
-    let page = c
-        .get(format!("{base}/clients/{id}"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = crate::helpers::html_of(&c, &format!("{base}/clients/{id}")).await;
     assert!(
         page.contains("Joyce Kramer") && page.contains("3450"),
         "the view worked"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let mut log = String::new();
-    server
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = crate::helpers::stop_and_read_output(server);
     assert!(log.contains("request"), "debug logging was on: {log}");
     for secret in [
         "999990032",

@@ -83,14 +83,7 @@ impl TestApp {
     }
 
     async fn page_html(&self, c: &reqwest::Client, client_id: &str) -> String {
-        c.get(self.url(&format!("/clients/{client_id}")))
-            .header("accept", "text/html")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        crate::helpers::html_of(c, &self.url(&format!("/clients/{client_id}"))).await
     }
 
     async fn view_json(&self, c: &reqwest::Client, client_id: &str) -> (u16, String) {
