@@ -144,52 +144,27 @@ async fn ten_wrong_passwords_lock_the_account_for_the_right_one_too_until_user_u
 async fn a_success_resets_the_count_and_a_lock_ends_by_itself(backend: Backend) {
     let app = spawn_app_with(backend, lock_after(3, Duration::from_secs(2))).await;
     let c = client();
+    let (app, c) = (&app, &c);
+    let login =
+        |password| async move { app.login_as(c, "kraamverzorgende", password).await.status() };
     for _ in 0..2 {
-        assert_eq!(
-            app.login_as(&c, "kraamverzorgende", "fout-1")
-                .await
-                .status(),
-            401
-        );
+        assert_eq!(login("fout-1").await, 401);
+    }
+    assert_eq!(login(PASSWORD).await, 200);
+    for _ in 0..2 {
+        assert_eq!(login("fout-2").await, 401);
     }
     assert_eq!(
-        app.login_as(&c, "kraamverzorgende", PASSWORD)
-            .await
-            .status(),
-        200
-    );
-    for _ in 0..2 {
-        assert_eq!(
-            app.login_as(&c, "kraamverzorgende", "fout-2")
-                .await
-                .status(),
-            401
-        );
-    }
-    assert_eq!(
-        app.login_as(&c, "kraamverzorgende", PASSWORD)
-            .await
-            .status(),
+        login(PASSWORD).await,
         200,
         "two plus two failures with a success between them: no lock"
     );
     for _ in 0..3 {
-        app.login_as(&c, "kraamverzorgende", "fout-3").await;
+        login("fout-3").await;
     }
-    assert_eq!(
-        app.login_as(&c, "kraamverzorgende", PASSWORD)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(login(PASSWORD).await, 401);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(
-        app.login_as(&c, "kraamverzorgende", PASSWORD)
-            .await
-            .status(),
-        200,
-        "the lock ended by itself"
-    );
+    assert_eq!(login(PASSWORD).await, 200, "the lock ended by itself");
     assert_eq!(events_of(&app.store, "login_locked").await.len(), 1);
 }
 
