@@ -37,6 +37,33 @@ async fn last_event(app: &TestApp, action: &str) -> Option<app::backend::store::
         .find(|e| e.action == action)
 }
 
+/// A JSON login by `c` as `verloskundige` with the right password and one extra header.
+async fn login_with_header(
+    c: &reqwest::Client,
+    app: &TestApp,
+    name: &str,
+    value: &str,
+) -> reqwest::Response {
+    c.post(app.url("/api/login"))
+        .header("accept", "application/json")
+        .header(name, value)
+        .form(&[("username", "verloskundige"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Adds De Wieg's ES256 key to the sources; the returned folder holds its file.
+async fn add_wieg_key(app: &TestApp) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("es256-a.pub.pem");
+    std::fs::write(&key, fixture("es256-a.pub.pem")).unwrap();
+    server::sources::add_key(&app.store, "de-wieg-epd", &key.display().to_string())
+        .await
+        .unwrap();
+    dir
+}
+
 fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
 }
@@ -47,14 +74,7 @@ fn is_uuid(s: &str) -> bool {
 async fn request_ids_come_from_the_server_and_match_the_audit_events(backend: Backend) {
     let app = spawn_app(backend).await;
     let c = client();
-    let r = c
-        .post(app.url("/api/login"))
-        .header("accept", "application/json")
-        .header("x-request-id", "=cmd")
-        .form(&[("username", "verloskundige"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let r = login_with_header(&c, &app, "x-request-id", "=cmd").await;
     assert_eq!(r.status(), 200);
     let ids: Vec<&str> = r
         .headers()
@@ -443,14 +463,7 @@ async fn the_public_url_is_the_sites_own_origin_too(backend: Backend) {
         ("http://ooievaar.example.nl", 403),
         ("https://ooievaar.example.nl.evil.example", 403),
     ] {
-        let r = client()
-            .post(app.url("/api/login"))
-            .header("accept", "application/json")
-            .header("origin", origin)
-            .form(&[("username", "verloskundige"), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
+        let r = login_with_header(&client(), &app, "origin", origin).await;
         assert_eq!(r.status(), status, "{origin}");
     }
 }
@@ -459,12 +472,7 @@ async fn the_public_url_is_the_sites_own_origin_too(backend: Backend) {
 /// a foreign (or null) Origin does not stop a source's share or consent withdrawal (rule 1).
 async fn the_source_api_takes_a_foreign_origin(backend: Backend) {
     let app = spawn_app(backend).await;
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("es256-a.pub.pem");
-    std::fs::write(&key, fixture("es256-a.pub.pem")).unwrap();
-    server::sources::add_key(&app.store, "de-wieg-epd", &key.display().to_string())
-        .await
-        .unwrap();
+    let _key_dir = add_wieg_key(&app).await;
     for (path, body) in [
         (format!("/api/v1/shares/{BSN}"), valid_share(1)),
         (
@@ -488,14 +496,7 @@ async fn the_source_api_takes_a_foreign_origin(backend: Backend) {
 
 /// Login as `verloskundige` with an `X-Forwarded-For`; the address her `login` event records.
 async fn login_ip(app: &TestApp, forwarded_for: &str) -> String {
-    let r = client()
-        .post(app.url("/api/login"))
-        .header("accept", "application/json")
-        .header("x-forwarded-for", forwarded_for)
-        .form(&[("username", "verloskundige"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let r = login_with_header(&client(), app, "x-forwarded-for", forwarded_for).await;
     assert_eq!(r.status(), 200);
     last_event(app, "login").await.unwrap().ip.unwrap()
 }
@@ -535,12 +536,7 @@ async fn x_forwarded_for_from_a_trusted_proxy_names_the_client(backend: Backend)
         "203.0.113.7"
     );
     // The same address reaches the source API's events.
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("es256-a.pub.pem");
-    std::fs::write(&key, fixture("es256-a.pub.pem")).unwrap();
-    server::sources::add_key(&app.store, "de-wieg-epd", &key.display().to_string())
-        .await
-        .unwrap();
+    let _key_dir = add_wieg_key(&app).await;
     let r = client()
         .put(app.url(&format!("/api/v1/shares/{BSN}")))
         .bearer_auth(wieg_token())
