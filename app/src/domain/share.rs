@@ -622,6 +622,17 @@ mod tests {
         errors[0].problem.clone()
     }
 
+    /// For each `(value, expected)`: `mutate(value)` gives the one problem `expected` at `field`.
+    fn assert_problems<M: FnOnce(&mut Value)>(
+        field: &str,
+        mutate: impl Fn(&str) -> M,
+        cases: &[(&str, &str)],
+    ) {
+        for (value, expected) in cases {
+            assert_eq!(problem(field, mutate(value)), *expected, "{value}");
+        }
+    }
+
     fn set(path: &str, value: Value) -> impl FnOnce(&mut Value) {
         let path = path.to_owned();
         move |body| *body.pointer_mut(&path).expect("path in body") = value
@@ -880,18 +891,14 @@ mod tests {
     /// from 1900-01-01 to one year from today.
     #[test]
     fn the_due_date_lies_between_1900_and_one_year_from_today() {
-        let field = "pregnancies[0].edd";
-        assert_eq!(
-            problem(field, set("/pregnancies/0/edd", json!("2026-06-02"))),
-            "must not be more than one year from today"
-        );
-        assert_eq!(
-            problem(field, set("/pregnancies/0/edd", json!("9999-12-31"))),
-            "must not be more than one year from today"
-        );
-        assert_eq!(
-            problem(field, set("/pregnancies/0/edd", json!("1899-12-31"))),
-            "must not be before 1900-01-01"
+        assert_problems(
+            "pregnancies[0].edd",
+            |edd| set("/pregnancies/0/edd", json!(edd)),
+            &[
+                ("2026-06-02", "must not be more than one year from today"),
+                ("9999-12-31", "must not be more than one year from today"),
+                ("1899-12-31", "must not be before 1900-01-01"),
+            ],
         );
         assert!(paths(set("/pregnancies/0/edd", json!("2026-06-01"))).is_empty());
         assert!(paths(set("/pregnancies/0/edd", json!("1900-01-01"))).is_empty());
@@ -904,7 +911,6 @@ mod tests {
     /// Issue 9: an end date lies from 1900-01-01 to today.
     #[test]
     fn the_end_date_lies_between_1900_and_today() {
-        let field = "pregnancies[0].ended_on";
         let ended = |on: &str| {
             let on = json!(on);
             move |b: &mut Value| {
@@ -912,17 +918,14 @@ mod tests {
                 b["pregnancies"][0]["ended_on"] = on;
             }
         };
-        assert_eq!(
-            problem(field, ended("2025-06-02")),
-            "must not be in the future"
-        );
-        assert_eq!(
-            problem(field, ended("3000-01-01")),
-            "must not be in the future"
-        );
-        assert_eq!(
-            problem(field, ended("1899-12-31")),
-            "must not be before 1900-01-01"
+        assert_problems(
+            "pregnancies[0].ended_on",
+            ended,
+            &[
+                ("2025-06-02", "must not be in the future"),
+                ("3000-01-01", "must not be in the future"),
+                ("1899-12-31", "must not be before 1900-01-01"),
+            ],
         );
         assert!(paths(ended("2025-06-01")).is_empty());
     }
@@ -930,23 +933,16 @@ mod tests {
     /// Issue 9: an observation lies from 1900 to the end of tomorrow (UTC).
     #[test]
     fn observed_at_lies_between_1900_and_tomorrow() {
-        let field = "entries[1].observed_at";
         let at = |t: &str| set("/entries/1/observed_at", json!(t));
-        assert_eq!(
-            problem(field, at("2025-06-03T00:00:00Z")),
-            "must not be in the future"
-        );
-        assert_eq!(
-            problem(field, at("9999-12-31T23:59:59Z")),
-            "must not be in the future"
-        );
-        assert_eq!(
-            problem(field, at("1899-12-31T23:59:59Z")),
-            "must not be before 1900-01-01"
-        );
-        assert_eq!(
-            problem(field, at("0001-01-01T00:00:00Z")),
-            "must not be before 1900-01-01"
+        assert_problems(
+            "entries[1].observed_at",
+            at,
+            &[
+                ("2025-06-03T00:00:00Z", "must not be in the future"),
+                ("9999-12-31T23:59:59Z", "must not be in the future"),
+                ("1899-12-31T23:59:59Z", "must not be before 1900-01-01"),
+                ("0001-01-01T00:00:00Z", "must not be before 1900-01-01"),
+            ],
         );
         assert!(paths(at("2025-06-02T23:59:59Z")).is_empty());
         assert!(paths(at("1900-01-01T00:00:00Z")).is_empty());
