@@ -559,21 +559,32 @@ pub async fn add_user(
     }
 }
 
-/// Disables a user (command line).
-pub async fn disable_user(store: &Store, username: &str) -> Result<(), AppError> {
-    let row = store
+/// The user a command names with `--username`; "onbekende gebruiker" when there is none.
+async fn cli_user(store: &Store, username: &str) -> Result<UserRow, AppError> {
+    store
         .user_by_username(&username.trim().to_lowercase())
         .await?
-        .ok_or_else(|| AppError::field("--username", "onbekende gebruiker"))?;
+        .ok_or_else(|| AppError::field("--username", "onbekende gebruiker"))
+}
+
+/// A command-line event of `action` about the user `row`.
+fn cli_user_event(action: AuditAction, row: &UserRow) -> NewAuditEvent {
+    let mut event = cli_event(action);
+    event.organisation_id = Some(row.organisation_id.clone());
+    event.detail = serde_json::json!({ "user_id": row.id, "username": row.username });
+    event
+}
+
+/// Disables a user (command line).
+pub async fn disable_user(store: &Store, username: &str) -> Result<(), AppError> {
+    let row = cli_user(store, username).await?;
     if row.is_disabled() {
         return Err(AppError::field(
             "--username",
             "deze gebruiker is al geblokkeerd",
         ));
     }
-    let mut event = cli_event(AuditAction::UserDisabled);
-    event.organisation_id = Some(row.organisation_id.clone());
-    event.detail = serde_json::json!({ "user_id": row.id, "username": row.username });
+    let event = cli_user_event(AuditAction::UserDisabled, &row);
     store.disable_user(&row.id, event).await?;
     Ok(())
 }
@@ -581,19 +592,14 @@ pub async fn disable_user(store: &Store, username: &str) -> Result<(), AppError>
 /// Ends a user's lock-out (command line): her next right password lets her in again. Logged
 /// as `login_unlocked`. A user who is not locked is an error (nothing changes).
 pub async fn unlock_user(store: &Store, username: &str) -> Result<(), AppError> {
-    let row = store
-        .user_by_username(&username.trim().to_lowercase())
-        .await?
-        .ok_or_else(|| AppError::field("--username", "onbekende gebruiker"))?;
+    let row = cli_user(store, username).await?;
     if !row.is_locked_at(now_ms()) {
         return Err(AppError::field(
             "--username",
             "deze gebruiker is niet vergrendeld",
         ));
     }
-    let mut event = cli_event(AuditAction::LoginUnlocked);
-    event.organisation_id = Some(row.organisation_id.clone());
-    event.detail = serde_json::json!({ "user_id": row.id, "username": row.username });
+    let event = cli_user_event(AuditAction::LoginUnlocked, &row);
     store.unlock_login(&row.id, event).await?;
     Ok(())
 }
