@@ -87,16 +87,7 @@ impl TestApp {
 
     async fn granted_to(&self, c: &reqwest::Client, client_id: &str) {
         let r = self
-            .call(
-                c,
-                "request_access",
-                &[
-                    ("client_id", client_id),
-                    ("ground", "behandelrelatie"),
-                    ("reason", ""),
-                    ("attest", "ja"),
-                ],
-            )
+            .request_access(c, client_id, "behandelrelatie", "")
             .await;
         assert!(r.status().is_success(), "access request: {}", r.status());
     }

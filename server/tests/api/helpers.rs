@@ -142,6 +142,27 @@ impl TestApp {
         .await
     }
 
+    /// An access request by `c`'s user for `client_id`, attested, on `ground` with `reason`.
+    pub async fn request_access(
+        &self,
+        c: &reqwest::Client,
+        client_id: &str,
+        ground: &str,
+        reason: &str,
+    ) -> reqwest::Response {
+        self.call(
+            c,
+            "request_access",
+            &[
+                ("client_id", client_id),
+                ("ground", ground),
+                ("reason", reason),
+                ("attest", "ja"),
+            ],
+        )
+        .await
+    }
+
     /// A new client logged in as `username` (a demo user).
     pub async fn logged_in(&self, username: &str) -> reqwest::Client {
         let c = client();

@@ -143,28 +143,8 @@ async fn find(app: &TestApp, c: &reqwest::Client, i: usize) -> String {
         .to_owned()
 }
 
-async fn request(
-    app: &TestApp,
-    c: &reqwest::Client,
-    client_id: &str,
-    ground: &str,
-    reason: &str,
-) -> reqwest::Response {
-    app.call(
-        c,
-        "request_access",
-        &[
-            ("client_id", client_id),
-            ("ground", ground),
-            ("reason", reason),
-            ("attest", "ja"),
-        ],
-    )
-    .await
-}
-
 async fn grant(app: &TestApp, c: &reqwest::Client, client_id: &str, ground: &str, reason: &str) {
-    let r = request(app, c, client_id, ground, reason).await;
+    let r = app.request_access(c, client_id, ground, reason).await;
     assert!(r.status().is_success(), "access request: {}", r.status());
 }
 

@@ -62,26 +62,6 @@ impl TestApp {
             .to_owned()
     }
 
-    async fn request(
-        &self,
-        c: &reqwest::Client,
-        client_id: &str,
-        ground: &str,
-        reason: &str,
-    ) -> reqwest::Response {
-        self.call(
-            c,
-            "request_access",
-            &[
-                ("client_id", client_id),
-                ("ground", ground),
-                ("reason", reason),
-                ("attest", "ja"),
-            ],
-        )
-        .await
-    }
-
     async fn page_html(&self, c: &reqwest::Client, client_id: &str) -> String {
         crate::helpers::html_of(c, &self.url(&format!("/clients/{client_id}"))).await
     }
@@ -139,7 +119,7 @@ async fn the_full_matrix_shows_each_marker_exactly_when_the_policy_allows(backen
         cases += 42;
         // With a grant: exactly the permitted markers.
         assert_eq!(
-            app.request(&c, &client_id, "behandelrelatie", "")
+            app.request_access(&c, &client_id, "behandelrelatie", "")
                 .await
                 .status(),
             200
@@ -244,7 +224,7 @@ async fn a_grant_helps_only_its_holder_and_an_ended_or_expired_grant_shows_nothi
     let midwife = app.logged_in("verloskundige").await;
     let colleague = app.logged_in("gynaecoloog").await;
     let client_id = app.client_id_of(&midwife).await;
-    app.request(&midwife, &client_id, "waarneming", "dienst")
+    app.request_access(&midwife, &client_id, "waarneming", "dienst")
         .await;
     assert!(!markers_in(&app.view_json(&midwife, &client_id).await.1).is_empty());
     assert!(
@@ -265,7 +245,7 @@ async fn a_grant_helps_only_its_holder_and_an_ended_or_expired_grant_shows_nothi
         .iter()
         .any(|e| e.action == "grant_ended"));
     // Expired.
-    app.request(&midwife, &client_id, "behandelrelatie", "")
+    app.request_access(&midwife, &client_id, "behandelrelatie", "")
         .await;
     assert!(!markers_in(&app.view_json(&midwife, &client_id).await.1).is_empty());
     app.raw_sql(&format!(
@@ -292,7 +272,7 @@ async fn guessing_a_client_id_shows_nothing_and_is_logged_as_access_denied(backe
     }
     // Requesting access to a client that does not exist is refused like any unknown client.
     assert_eq!(
-        app.request(
+        app.request_access(
             &c,
             "00000000000000000000000000000000",
             "behandelrelatie",
@@ -308,7 +288,7 @@ async fn each_view_writes_exactly_one_read_event_with_its_grounds(backend: Backe
     let (app, _dir) = shared_matrix(backend).await;
     let c = app.logged_in("kraamverzorgende").await;
     let client_id = app.client_id_of(&c).await;
-    app.request(&c, &client_id, "spoed", "bevalling thuis, collega afwezig")
+    app.request_access(&c, &client_id, "spoed", "bevalling thuis, collega afwezig")
         .await;
     let before = app
         .audit_events()
@@ -353,7 +333,8 @@ async fn a_view_whose_audit_event_cannot_be_written_shows_no_data(backend: Backe
     let (app, _dir) = shared_matrix(backend).await;
     let c = app.logged_in("verloskundige").await;
     let client_id = app.client_id_of(&c).await;
-    app.request(&c, &client_id, "behandelrelatie", "").await;
+    app.request_access(&c, &client_id, "behandelrelatie", "")
+        .await;
     // Make the audit insert of a view fail (as a full disk or a broken connection would).
     match app.store.db() {
         app::backend::store::Db::Sqlite(_) => {
@@ -385,7 +366,8 @@ async fn after_a_withdrawal_commits_no_view_shows_that_sources_data(backend: Bac
     app.put_share(&rivier_token(), BSN, &other).await;
     let c = app.logged_in("verloskundige").await;
     let client_id = app.client_id_of(&c).await;
-    app.request(&c, &client_id, "behandelrelatie", "").await;
+    app.request_access(&c, &client_id, "behandelrelatie", "")
+        .await;
     let withdrawn_at = std::sync::Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
     let viewer = {
         let (app_url, c, id, withdrawn_at) = (
@@ -457,10 +439,10 @@ async fn access_requests_check_ground_reason_and_attestation(backend: Backend) {
         .await;
     assert_eq!(no_attest.status(), 422);
     assert!(no_attest.text().await.unwrap().contains("attest"));
-    let spoed = app.request(&c, &client_id, "spoed", "  ").await;
+    let spoed = app.request_access(&c, &client_id, "spoed", "  ").await;
     assert_eq!(spoed.status(), 422);
     assert!(spoed.text().await.unwrap().contains("reason"));
-    let bad_ground = app.request(&c, &client_id, "nieuwsgierig", "").await;
+    let bad_ground = app.request_access(&c, &client_id, "nieuwsgierig", "").await;
     assert_eq!(bad_ground.status(), 422);
     assert!(
         markers_in(&app.view_json(&c, &client_id).await.1).is_empty(),
@@ -468,7 +450,7 @@ async fn access_requests_check_ground_reason_and_attestation(backend: Backend) {
     );
     let officer = app.logged_in("privacy").await;
     assert_eq!(
-        app.request(&officer, &client_id, "behandelrelatie", "")
+        app.request_access(&officer, &client_id, "behandelrelatie", "")
             .await
             .status(),
         403
@@ -485,7 +467,7 @@ async fn simultaneous_requests_of_one_user_create_one_grant(backend: Backend) {
     let (app, _dir) = shared_matrix(backend).await;
     let c = app.logged_in("verloskundige").await;
     let client_id = app.client_id_of(&c).await;
-    let requests = (0..6).map(|_| app.request(&c, &client_id, "behandelrelatie", ""));
+    let requests = (0..6).map(|_| app.request_access(&c, &client_id, "behandelrelatie", ""));
     for response in futures::future::join_all(requests).await {
         assert_eq!(response.status(), 200);
     }
@@ -522,13 +504,13 @@ async fn a_repeated_access_request_is_logged(backend: Backend) {
     let c = app.logged_in("verloskundige").await;
     let client_id = app.client_id_of(&c).await;
     assert_eq!(
-        app.request(&c, &client_id, "behandelrelatie", "")
+        app.request_access(&c, &client_id, "behandelrelatie", "")
             .await
             .status(),
         200
     );
     assert_eq!(
-        app.request(&c, &client_id, "spoed", "bevalling, opnieuw gevraagd")
+        app.request_access(&c, &client_id, "spoed", "bevalling, opnieuw gevraagd")
             .await
             .status(),
         200
