@@ -19,9 +19,8 @@
 //! memory figures are the server's (with the 20 clinicians' clients); they share the cores,
 //! though: on a small machine the attackers' own work is part of what the clinicians wait for.
 
-use app::backend::{accounts, demo, Settings};
+use app::backend::{demo, Settings};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -271,23 +270,7 @@ async fn main() -> anyhow::Result<()> {
     let mut clinicians = Vec::new();
     for n in 0..CLINICIANS {
         let username = format!("vk-{n:02}");
-        accounts::add_user(
-            &store,
-            "vp-de-wieg",
-            "verloskundige",
-            &username,
-            "Benchmark",
-            SecretString::from(password),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let client = reqwest::Client::builder().cookie_store(true).build()?;
-        let login = client
-            .post(format!("{base}/api/login"))
-            .form(&[("username", username.as_str()), ("password", password)])
-            .send()
-            .await?;
-        anyhow::ensure!(login.status() == 200, "login {}", login.status());
+        let client = common::logged_in_midwife(&store, &base, &username, password).await?;
         // Demo client n (or the next one that search finds: some have withdrawn consent).
         let mut id = None;
         for k in 0..demo_clients.len() {

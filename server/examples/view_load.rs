@@ -8,8 +8,7 @@
 //! cargo run --release -p server --example view_load -- postgres postgres://postgres@127.0.0.1:5432
 //! ```
 
-use app::backend::{accounts, demo, Settings};
-use secrecy::SecretString;
+use app::backend::{demo, Settings};
 use std::time::{Duration, Instant};
 
 const USERS: usize = 50;
@@ -82,23 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let mut clients = Vec::new();
     for n in 0..USERS {
         let username = format!("vk-{n:02}");
-        accounts::add_user(
-            &store,
-            "vp-de-wieg",
-            "verloskundige",
-            &username,
-            "Benchmark",
-            SecretString::from(password),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let client = reqwest::Client::builder().cookie_store(true).build()?;
-        let login = client
-            .post(format!("{base}/api/login"))
-            .form(&[("username", username.as_str()), ("password", password)])
-            .send()
-            .await?;
-        anyhow::ensure!(login.status() == 200, "login {}", login.status());
+        let client = common::logged_in_midwife(&store, &base, &username, password).await?;
         let found: serde_json::Value = client
             .post(format!("{base}/api/search"))
             .form(&[("bsn", bsn.as_ref()), ("birth_date", &birth.to_string())])

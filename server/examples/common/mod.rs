@@ -55,3 +55,32 @@ pub async fn start(settings: Settings) -> anyhow::Result<BenchApp> {
         _dir: dir,
     })
 }
+
+/// Adds a midwife of De Wieg with `password` and returns a client logged in as her (its
+/// cookie store keeps the session). Not every benchmark logs clinicians in.
+#[allow(dead_code)]
+pub async fn logged_in_midwife(
+    store: &Store,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<reqwest::Client> {
+    app::backend::accounts::add_user(
+        store,
+        "vp-de-wieg",
+        "verloskundige",
+        username,
+        "Benchmark",
+        secrecy::SecretString::from(password),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let login = client
+        .post(format!("{base}/api/login"))
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .await?;
+    anyhow::ensure!(login.status() == 200, "login {}", login.status());
+    Ok(client)
+}
