@@ -61,14 +61,21 @@ export RUSTFLAGS="--cfg erase_components"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (ssr: app, server and tests)"
+step "cargo clippy (server side: domain, backend, app with ssr, server, and their tests)"
+cargo clippy -p domain -p backend --all-targets --features backend/test-support -- -D warnings
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p server --all-targets -- -D warnings
-step "cargo clippy (hydrate, wasm32)"
-cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+step "cargo clippy (browser: domain and app with hydrate, wasm32)"
+cargo clippy -p domain -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+step "the browser bundle never links the server side"
+# The compiler holds the layers: the hydrate build's dependency tree has no backend, no sqlx.
+if cargo tree -p app --features hydrate --target wasm32-unknown-unknown -e normal | grep -E "^.*(backend|sqlx|tokio) v"; then
+  echo "the wasm build depends on server-only crates" >&2
+  exit 1
+fi
 
-step "unit and store tests (store suite on SQLite and on $OOIEVAAR_TEST_PG)"
-cargo test -p app --features ssr 2>&1 | tee "$CARGO_TARGET_DIR/unit-tests.log"
+step "unit and store tests (domain, backend with the store suite on SQLite and on $OOIEVAAR_TEST_PG, app)"
+cargo test -p domain -p backend -p app --features app/ssr 2>&1 | tee "$CARGO_TARGET_DIR/unit-tests.log"
 
 step "integration tests through the real router (SQLite and PostgreSQL)"
 cargo test -p server 2>&1 | tee "$CARGO_TARGET_DIR/integration-tests.log"

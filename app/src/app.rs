@@ -1,11 +1,11 @@
 //! The HTML shell, the route table and the page frame (header, navigation, DEMO marker).
 
 use crate::components::Frame;
-use crate::error::AppError;
 use crate::pages::{
     account::AccountPage, audit::AuditPage, auth::LoginPage, home::HomePage, policy::PolicyPage,
     users::UsersPage,
 };
+use domain::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{

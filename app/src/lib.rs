@@ -1,14 +1,13 @@
-//! Ooievaar's web application: the Leptos UI and its server functions (feature `ssr` on the
-//! server, `hydrate` in the browser), the domain rules, and (server only) the backend.
+//! Ooievaar's web application: the Leptos pages, components and server functions (feature
+//! `ssr` on the server, `hydrate` in the browser). The rules live below it: `domain` (types and
+//! pure rules, also in the browser) and, on the server only, `backend` (the store, the access
+//! log, the services), which pages reach only through server functions (`context`).
 
 pub mod app;
 pub mod components;
-pub mod domain;
-pub mod error;
-pub mod pages;
-
 #[cfg(feature = "ssr")]
-pub mod backend;
+pub mod context;
+pub mod pages;
 
 pub use app::{shell, App};
 

@@ -10,11 +10,12 @@
 //! N defaults to 1,000,000. PostgreSQL: a fresh database `bench_<uuid>` on `OOIEVAAR_TEST_PG`
 //! (default `postgres://postgres@127.0.0.1:5432`), dropped at the end.
 
-use app::backend::audit_load::{self, LoadOptions};
-use app::backend::store::{review_sql, Db, Keyset, ReviewQuery};
-use app::backend::{demo, review, Store, StoreError};
+use backend::store::{review_sql, Db, Keyset, ReviewQuery};
+use backend::{review, Store, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use server::demo;
+use server::demo::audit_load::{self, LoadOptions};
 use std::time::{Duration, Instant};
 
 /// The officer whose review is measured.

@@ -19,8 +19,9 @@
 //! memory figures are the server's (with the 20 clinicians' clients); they share the cores,
 //! though: on a small machine the attackers' own work is part of what the clinicians wait for.
 
-use app::backend::{demo, Settings};
+use backend::Settings;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use server::demo;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

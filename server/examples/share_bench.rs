@@ -8,7 +8,7 @@
 //! Prints shares per second for sequential calls and for 4 concurrent callers. A benchmark,
 //! not a test: figures depend on the machine.
 
-use app::backend::Settings;
+use backend::Settings;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use std::time::Instant;
@@ -37,7 +37,7 @@ fn share(round: usize) -> String {
 fn bsns(n: usize) -> Vec<String> {
     (100_000_000u32..)
         .map(|x| x.to_string())
-        .filter(|s| app::domain::Bsn::parse(s).is_ok())
+        .filter(|s| domain::Bsn::parse(s).is_ok())
         .take(n)
         .collect()
 }

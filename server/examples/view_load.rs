@@ -8,7 +8,8 @@
 //! cargo run --release -p server --example view_load -- postgres postgres://postgres@127.0.0.1:5432
 //! ```
 
-use app::backend::{demo, Settings};
+use backend::Settings;
+use server::demo;
 use std::time::{Duration, Instant};
 
 const USERS: usize = 50;

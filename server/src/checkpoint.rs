@@ -13,7 +13,7 @@
 //! database: whoever can rewrite the log must not also be able to re-sign it.
 
 use anyhow::Context;
-use app::backend::store::{CheckpointRow, Store};
+use backend::store::{CheckpointRow, Store};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde::{Deserialize, Serialize};
@@ -115,7 +115,7 @@ impl CheckpointKey {
                 return Ok(Some(latest));
             }
         }
-        let signed_at = app::backend::store::now_ms();
+        let signed_at = backend::store::now_ms();
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key_id.clone());
         let payload = Payload {
@@ -147,11 +147,11 @@ pub async fn keep_signing(store: Store, key: CheckpointKey, every: std::time::Du
         let intact = if full_due {
             last_full = std::time::Instant::now();
             matches!(
-                app::backend::review::verify_full(&store).await,
-                Ok(app::backend::store::VerifyReport::Intact { .. })
+                backend::review::verify_full(&store).await,
+                Ok(backend::store::VerifyReport::Intact { .. })
             )
         } else {
-            app::backend::review::chain_state(&store)
+            backend::review::chain_state(&store)
                 .await
                 .is_ok_and(|s| s.broken_at.is_none())
         };

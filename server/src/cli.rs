@@ -3,10 +3,11 @@
 //! non-zero exit, nothing changed.
 
 use crate::checkpoint::{self, CheckpointKey};
+use crate::demo;
 use anyhow::Context;
-use app::backend::{accounts, demo, Store};
-use app::error::AppError;
+use backend::{accounts, Store};
 use clap::{Parser, Subcommand};
+use domain::error::AppError;
 use secrecy::SecretString;
 use std::io::BufRead;
 
@@ -350,7 +351,7 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
             command: AuditCommand::Checkpoint,
         } => {
             let key = CheckpointKey::load_or_create(&checkpoint::key_path(database_url))?;
-            let state = app::backend::review::chain_state(&store).await;
+            let state = backend::review::chain_state(&store).await;
             let outcome = match state {
                 Ok(s) if s.broken_at.is_none() => match key.sign_head(&store).await? {
                     Some(c) => {
@@ -401,7 +402,7 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
             }
             eprintln!("{events} gebeurtenissen toevoegen aan het toegangslogboek...");
             let mut shown = 0;
-            let loaded = app::backend::audit_load::generate(&store, events, |done, total| {
+            let loaded = demo::audit_load::generate(&store, events, |done, total| {
                 // About twenty progress lines, whatever the size.
                 if done == total || done >= shown + (total / 20).max(1) {
                     shown = done;
@@ -463,9 +464,9 @@ async fn verify(
     database_url: &str,
     exported: Option<&std::path::Path>,
 ) -> anyhow::Result<Outcome> {
-    use app::backend::store::VerifyReport;
+    use backend::store::VerifyReport;
     let started = std::time::Instant::now();
-    let report = app::backend::review::verify_full(store).await?;
+    let report = backend::review::verify_full(store).await?;
     let events = match report {
         VerifyReport::Intact { events } => events,
         VerifyReport::Broken {

@@ -1,7 +1,7 @@
 //! Configuration from the environment, with documented defaults (README "Configuration").
 
 use anyhow::Context;
-use app::backend::Settings;
+use backend::Settings;
 use leptos::config::LeptosOptions;
 use std::time::Duration;
 
@@ -20,9 +20,9 @@ pub struct Config {
 }
 
 /// The thresholds of unusual access (README "Configuration").
-pub fn flag_rules() -> anyhow::Result<app::domain::FlagRules> {
-    let defaults = app::domain::FlagRules::default();
-    let rules = app::domain::FlagRules {
+pub fn flag_rules() -> anyhow::Result<domain::FlagRules> {
+    let defaults = domain::FlagRules::default();
+    let rules = domain::FlagRules {
         // OOIEVAAR_FLAG_NIGHT_STARTS / _ENDS: local hours of "outside working hours".
         night_starts: env_or("OOIEVAAR_FLAG_NIGHT_STARTS", defaults.night_starts)?,
         night_ends: env_or("OOIEVAAR_FLAG_NIGHT_ENDS", defaults.night_ends)?,
@@ -136,7 +136,7 @@ impl Config {
             flag_rules: flag_rules()?,
             // OOIEVAAR_FLOOD_TOKEN_FAILURES / _LOGIN_FAILURES: failed source tokens and failed
             // logins per client address per 5 minutes before that address is held back (rule 9).
-            flood_limits: app::backend::flood::FloodLimits {
+            flood_limits: backend::flood::FloodLimits {
                 token_failures: env_or(
                     "OOIEVAAR_FLOOD_TOKEN_FAILURES",
                     defaults.flood_limits.token_failures,

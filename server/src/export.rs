@@ -7,15 +7,14 @@
 //! The export is logged (`export`) before the first row is read, and streamed in keyset
 //! batches, so memory does not grow with the number of rows.
 
-use app::backend::review;
-use app::backend::store::{AuditRow, Keyset, ReviewQuery, Store};
-use app::backend::{request, session, AppState};
-use app::domain::audit_view::ReviewFilter;
-use app::error::AppError;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use backend::review;
+use backend::store::{AuditRow, Keyset, ReviewQuery, Store};
+use backend::{request, session, AppState};
+use domain::error::AppError;
 use tower_sessions::Session;
 
 /// The CSV columns, in order.
@@ -90,14 +89,12 @@ pub async fn export_csv(
 async fn start(
     state: &AppState,
     session: &Session,
-    meta: app::backend::audit::RequestMeta,
+    meta: backend::audit::RequestMeta,
 ) -> Result<ReviewQuery, AppError> {
     let user = session::user_of(state, session)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let filter: ReviewFilter = session::kept_in(session, app::pages::audit::FILTER_KEY)
-        .await?
-        .unwrap_or_default();
+    let filter = review::kept_filter(session).await?;
     review::start_export(&state.store, &user, &filter, meta).await
 }
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod export;
 pub mod middleware;
 pub mod sources;

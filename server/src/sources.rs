@@ -2,10 +2,10 @@
 //! administrator) and `source push` (what a vendor's system does: sign a fresh token and call
 //! the API).
 
-use app::backend::audit::NewAuditEvent;
-use app::backend::store::{SourceKeyRow, Store, StoreError};
-use app::domain::{AuditAction, FieldError, Outcome};
-use app::error::AppError;
+use backend::audit::NewAuditEvent;
+use backend::store::{SourceKeyRow, Store, StoreError};
+use domain::error::AppError;
+use domain::{AuditAction, FieldError, Outcome};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use sha2::{Digest, Sha256};
 
@@ -111,7 +111,7 @@ pub async fn add_source(
     key_path: &str,
 ) -> Result<String, AppError> {
     let mut problems = Vec::new();
-    if !app::backend::accounts::valid_key(id) {
+    if !backend::accounts::valid_key(id) {
         problems.push(FieldError::new(
             "--id",
             "2-64 tekens: kleine letters, cijfers en '-'",

@@ -3,14 +3,14 @@
 
 use crate::config::Config;
 use crate::middleware::{client_addr, headers, origin, request_id};
-use app::backend::session::SessionBackend;
-use app::backend::{AppState, Store};
 use app::{shell, App};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use axum::Router;
+use backend::session::SessionBackend;
+use backend::{AppState, Store};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
@@ -25,14 +25,22 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+/// The router's state: the backend's state, which every handler and server function works
+/// with, and Leptos' options, which only the page rendering and static files need.
+#[derive(Clone, Debug, axum::extract::FromRef)]
+pub struct ServerState {
+    pub app: AppState,
+    pub leptos_options: leptos::config::LeptosOptions,
+}
+
 /// A built application, listening but not yet serving.
 pub struct Application {
     port: u16,
     listener: TcpListener,
     router: Router,
     store: Store,
-    flood: Arc<app::backend::flood::FloodGuard>,
-    hasher: app::backend::accounts::Hasher,
+    flood: Arc<backend::flood::FloodGuard>,
+    hasher: backend::accounts::Hasher,
 }
 
 impl Application {
@@ -47,13 +55,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         tracing::info!(backend = store.backend_name(), port, "ooievaar listening");
         let state = AppState {
-            leptos_options: config.leptos_options.clone(),
             store: store.clone(),
             settings: Arc::new(config.settings.clone()),
-            flood: Arc::new(app::backend::flood::FloodGuard::new(
+            flood: Arc::new(backend::flood::FloodGuard::new(
                 config.settings.flood_limits,
             )),
-            hasher: app::backend::accounts::Hasher::per_core(),
+            hasher: backend::accounts::Hasher::per_core(),
         };
         tokio::spawn(write_refusal_summaries(store.clone(), state.flood.clone()));
         tokio::spawn(
@@ -74,7 +81,13 @@ impl Application {
         }
         let flood = state.flood.clone();
         let hasher = state.hasher.clone();
-        let router = router(state, sessions);
+        let router = router(
+            ServerState {
+                app: state,
+                leptos_options: config.leptos_options.clone(),
+            },
+            sessions,
+        );
         Ok(Self {
             port,
             listener,
@@ -94,12 +107,12 @@ impl Application {
     }
 
     /// The flood counters (tests close a minute of refusals without waiting for it).
-    pub fn flood(&self) -> Arc<app::backend::flood::FloodGuard> {
+    pub fn flood(&self) -> Arc<backend::flood::FloodGuard> {
         self.flood.clone()
     }
 
     /// The password hasher's bound (tests check that it holds).
-    pub fn hasher(&self) -> app::backend::accounts::Hasher {
+    pub fn hasher(&self) -> backend::accounts::Hasher {
         self.hasher.clone()
     }
 
@@ -120,7 +133,8 @@ impl Application {
 /// The whole HTTP surface: Leptos pages and server functions, `/healthz`, static files, behind
 /// the request-level defences of `crate::middleware` (request id, client address, headers,
 /// cross-site check).
-pub fn router(state: AppState, sessions: SessionBackend) -> Router {
+pub fn router(server_state: ServerState, sessions: SessionBackend) -> Router {
+    let state = server_state.app.clone();
     let routes = generate_route_list(App);
     tracing::debug!(routes = ?routes.iter().map(|r| (r.path().to_owned(), format!("{:?}", r.mode()))).collect::<Vec<_>>(), "page routes");
     let session_layer = SessionManagerLayer::new(sessions)
@@ -157,20 +171,20 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
     );
     let pages = Router::new()
         .leptos_routes_with_context(
-            &state,
+            &server_state,
             routes,
             move || {
                 provide_context(context_state.clone());
                 headers::provide_csp_nonce();
             },
             {
-                let options = state.leptos_options.clone();
+                let options = server_state.leptos_options.clone();
                 move || shell(options.clone())
             },
         )
         .route("/audit/export.csv", get(crate::export::export_csv))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
+            ServerState,
             _,
         >(headers::provide_csp_nonce, shell))
         .layer(session_layer);
@@ -203,16 +217,16 @@ pub fn router(state: AppState, sessions: SessionBackend) -> Router {
                 ))
                 .layer(CompressionLayer::new()),
         )
-        .with_state(state)
+        .with_state(server_state)
 }
 
 /// Every few seconds, writes the `refusals_summary` events of the minutes that have closed.
-async fn write_refusal_summaries(store: Store, flood: Arc<app::backend::flood::FloodGuard>) {
+async fn write_refusal_summaries(store: Store, flood: Arc<backend::flood::FloodGuard>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        let now = app::backend::store::now_ms();
-        if let Err(e) = app::backend::flood::write_closed_minutes(&store, &flood, now).await {
+        let now = backend::store::now_ms();
+        if let Err(e) = backend::flood::write_closed_minutes(&store, &flood, now).await {
             tracing::error!(error = %e, "writing refusal summaries");
         }
     }

@@ -2,9 +2,9 @@
 //! fits her role, the DEMO marker, and logout.
 
 use crate::components::ErrorNotice;
-use crate::domain::Role;
-use crate::error::AppError;
 use crate::pages::auth::{create_logout_action, shell_info, ShellView};
+use domain::error::AppError;
+use domain::Role;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;

@@ -1,6 +1,6 @@
 //! Error displays.
 
-use crate::error::AppError;
+use domain::error::AppError;
 use leptos::prelude::*;
 
 /// A whole-page error with the matching HTTP status on the server.

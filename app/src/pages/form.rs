@@ -7,21 +7,7 @@
 //! shows it. That redirect must stay a redirect: the error status is only set for JavaScript
 //! calls.
 
-use crate::error::AppError;
-
-/// Sets the HTTP status of an error answer, except for a plain form post (which must stay a
-/// redirect back to the form).
-#[cfg(feature = "ssr")]
-pub async fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(err) = &result {
-        if !crate::backend::request::is_plain_form_post().await {
-            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(err.status_code());
-            }
-        }
-    }
-    result
-}
+use domain::error::AppError;
 
 /// The error of a form's last submission, with or without JavaScript.
 pub fn action_error<S>(

@@ -1,8 +1,9 @@
 //! What both benchmarks share: the real application on a random port with the demo network,
 //! on SQLite (a temp file) or a fresh PostgreSQL database.
 
-use app::backend::{demo, Settings, Store};
+use backend::{Settings, Store};
 use server::config::Config;
+use server::demo;
 use server::startup::Application;
 
 /// A running benchmark app: its store, base URL and the guard of its SQLite folder.
@@ -65,7 +66,7 @@ pub async fn logged_in_midwife(
     username: &str,
     password: &str,
 ) -> anyhow::Result<reqwest::Client> {
-    app::backend::accounts::add_user(
+    backend::accounts::add_user(
         store,
         "vp-de-wieg",
         "verloskundige",

@@ -8,13 +8,12 @@ mod responses;
 mod shares;
 pub mod token;
 
-use app::backend::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, put};
 use axum::Router;
 
 /// The routes under `/api/v1`.
-pub fn router(body_limit: usize) -> Router<AppState> {
+pub fn router(body_limit: usize) -> Router<crate::startup::ServerState> {
     Router::new()
         .route("/shares/{bsn}", put(shares::put_share))
         .route("/shares/{bsn}/consent", put(shares::put_consent))

@@ -1,9 +1,9 @@
 //! The API's JSON answers (documented in the OpenAPI document with the same types).
 
-use app::domain::FieldError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::FieldError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -14,20 +14,20 @@
 
 use super::responses::{input_refused, internal, refusal, token_refused};
 use super::token;
-use app::backend::audit::{NewAuditEvent, RequestMeta};
-use app::backend::flood::{FailureDisposition, FailureKind};
-use app::backend::request::meta_from;
-use app::backend::sharing::{self, Caller, SharingError};
-use app::backend::store::now_ms;
-use app::backend::AppState;
-use app::domain::share::{validate_consent, validate_share, ConsentStatus};
-use app::domain::{AuditAction, FieldError, Outcome};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use backend::audit::{NewAuditEvent, RequestMeta};
+use backend::flood::{FailureDisposition, FailureKind};
+use backend::request::meta_from;
+use backend::sharing::{self, Caller, SharingError};
+use backend::store::now_ms;
+use backend::AppState;
+use domain::share::{validate_consent, validate_share, ConsentStatus};
+use domain::{AuditAction, FieldError, Outcome};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
 use utoipa::ToSchema;
@@ -277,7 +277,7 @@ pub async fn put_share(
     if let Err(response) = within_rate_limit(&state, &caller).await {
         return response;
     }
-    let today = app::backend::clock::today();
+    let today = backend::clock::today();
     let share = match validate_share(&bsn, &value, today) {
         Ok(s) => s,
         Err(problems) => {
@@ -350,8 +350,8 @@ pub async fn put_consent(
         }
     }
     let mut problems = Vec::new();
-    let bsn_valid = app::domain::Bsn::parse(&bsn)
-        .map_err(|e| problems.push(FieldError::new("bsn", e.to_string())));
+    let bsn_valid =
+        domain::Bsn::parse(&bsn).map_err(|e| problems.push(FieldError::new("bsn", e.to_string())));
     let status = validate_consent(&value).map_err(|p| problems.extend(p));
     let (Ok(bsn_valid), Ok(status)) = (bsn_valid, status) else {
         if let Err(r) = refuse_with(&state, &caller, Some(&bsn), field_names(&problems)).await {

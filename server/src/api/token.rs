@@ -15,7 +15,7 @@
 //! unknown issuer, an unknown key and a bad signature, so it cannot tell which source ids
 //! exist; the audit event keeps the precise [`Refusal::code`].
 
-use app::backend::store::{SourceKeyRow, Store, StoreError};
+use backend::store::{SourceKeyRow, Store, StoreError};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 

@@ -10,11 +10,11 @@
 //! it, so every reader (server functions, the source API, the export, the flood counters) sees
 //! the same address without knowing about proxies.
 
-use app::backend::request::ClientAddr;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
+use backend::request::ClientAddr;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -1,11 +1,11 @@
 //! Request ids are generated on the server (DESIGN section 9): a client-sent `x-request-id` is
 //! never trusted, since it would otherwise reach the access log (and its CSV export) verbatim.
 
-use app::backend::request::RequestId;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use backend::request::RequestId;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -5,13 +5,13 @@
 //! sharing one new BSN at once). Through the real router, on both databases.
 
 use crate::helpers::{client, spawn_app_with, Backend, TestApp};
-use crate::on_both_backends;
 use crate::source_api::{claims, fixture, rivier_token, sign, valid_share, wieg_token, BSN};
-use app::backend::audit::NewAuditEvent;
-use app::backend::flood::FloodLimits;
-use app::backend::store::{now_ms, AuditRow};
-use app::backend::Settings;
-use app::domain::{AuditAction, Outcome};
+use backend::audit::NewAuditEvent;
+use backend::flood::FloodLimits;
+use backend::on_both_backends;
+use backend::store::{now_ms, AuditRow};
+use backend::Settings;
+use domain::{AuditAction, Outcome};
 use futures::StreamExt;
 use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
@@ -369,7 +369,7 @@ async fn a_token_flood_from_one_address_writes_a_few_events_and_a_summary(backen
         .all(|e| detail(e)["reason"] == "bad_signature"));
 
     // Close the minute (the server does this every few seconds once it has passed).
-    app::backend::flood::write_closed_minutes(&app.store, &app.flood, now_ms() + 60_000)
+    backend::flood::write_closed_minutes(&app.store, &app.flood, now_ms() + 60_000)
         .await
         .unwrap();
     let written = app.audit_events().await[events_before..].to_vec();
@@ -452,13 +452,13 @@ async fn a_replay_in_the_last_accepted_second_is_refused(backend: Backend) {
 /// record holds both shares. Several rounds, each with a new BSN.
 async fn two_sources_sharing_one_new_bsn_at_once_both_succeed(backend: Backend) {
     let app = app_with_keys(backend, Settings::default()).await;
-    let demo: Vec<String> = app::backend::demo::demo_bsns()
+    let demo: Vec<String> = server::demo::demo_bsns()
         .iter()
         .map(|b| b.as_ref().to_owned())
         .collect();
     let new_bsns: Vec<String> = (200_000_000u32..)
         .map(|n| n.to_string())
-        .filter(|n| app::domain::Bsn::parse(n).is_ok() && !demo.contains(n))
+        .filter(|n| domain::Bsn::parse(n).is_ok() && !demo.contains(n))
         .take(8)
         .collect();
     for bsn in &new_bsns {

@@ -3,12 +3,15 @@
 //! aggregation, a clean session at every login, and the end of other sessions at a password
 //! change. Through the real router (and the real binary for `user unlock`), on both databases.
 
-use crate::helpers::{client, fresh_database, serve_binary, spawn_app_with, Backend, PASSWORD};
-use crate::on_both_backends;
-use app::backend::accounts::OVER_LIMIT_DELAY;
-use app::backend::flood::FloodLimits;
-use app::backend::store::AuditRow;
-use app::backend::{demo, Settings, Store};
+use crate::helpers::{
+    client, fresh_database, serve_binary, spawn_app_with, Backend, FreshDatabase, PASSWORD,
+};
+use backend::accounts::OVER_LIMIT_DELAY;
+use backend::flood::FloodLimits;
+use backend::on_both_backends;
+use backend::store::AuditRow;
+use backend::{Settings, Store};
+use server::demo;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -74,7 +77,7 @@ fn lock_after(failures: u32, lock: Duration) -> Settings {
 async fn ten_wrong_passwords_lock_the_account_for_the_right_one_too_until_user_unlock(
     backend: Backend,
 ) {
-    let (url, _guard) = fresh_database(backend).await;
+    let FreshDatabase { url, guard: _guard } = fresh_database(backend).await;
     let seeded = run_cli(&url, &["demo", "seed"]);
     assert!(seeded.status.success(), "{seeded:?}");
     let (mut server, base) =
@@ -135,7 +138,7 @@ async fn ten_wrong_passwords_lock_the_account_for_the_right_one_too_until_user_u
     assert_eq!(detail(&unlocked[0])["username"], "gynaecoloog");
     assert!(matches!(
         store.verify_audit_chain().await.unwrap(),
-        app::backend::store::VerifyReport::Intact { .. }
+        backend::store::VerifyReport::Intact { .. }
     ));
 }
 
@@ -330,7 +333,7 @@ async fn past_the_address_limit_a_right_password_still_logs_in(backend: Backend)
 async fn failed_logins_past_the_first_of_a_minute_are_not_each_appended(backend: Backend) {
     let app = spawn_app_with(backend, Settings::default()).await;
     // Not across a minute boundary.
-    let into_minute = app::backend::store::now_ms() % 60_000;
+    let into_minute = backend::store::now_ms() % 60_000;
     if into_minute > 45_000 {
         tokio::time::sleep(Duration::from_millis((61_000 - into_minute) as u64)).await;
     }

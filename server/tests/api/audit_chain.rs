@@ -12,14 +12,15 @@
 //!
 //! Deleting the *last* event is out of scope here (it needs signed checkpoints).
 
-use crate::helpers::{fresh_database, Backend, PASSWORD};
-use crate::on_both_backends;
-use app::backend::audit::{chain_hash, ChainBreak};
-use app::backend::store::{AuditRow, Db, Queries as _, VerifyReport};
-use app::backend::{demo, Settings, Store};
+use crate::helpers::{fresh_database, Backend, FreshDatabase, PASSWORD};
+use backend::audit::{chain_hash, ChainBreak};
+use backend::on_both_backends;
+use backend::store::{AuditRow, Db, Queries as _, VerifyReport};
+use backend::{Settings, Store};
 use leptos::config::LeptosOptions;
 use serde_json::Value;
 use server::config::Config;
+use server::demo;
 use server::startup::Application;
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
@@ -359,7 +360,10 @@ struct Scene {
 }
 
 async fn scene(backend: Backend) -> Scene {
-    let (database_url, guard) = fresh_database(backend).await;
+    let FreshDatabase {
+        url: database_url,
+        guard,
+    } = fresh_database(backend).await;
     let instance = start_instance(&database_url).await;
     demo::seed(&instance.store).await.expect("demo seed");
     let c = browser();
@@ -739,7 +743,10 @@ async fn searcher(
 
 async fn many_writers_extend_one_intact_chain(backend: Backend, instance_count: usize) {
     let started = Instant::now();
-    let (database_url, _guard) = fresh_database(backend).await;
+    let FreshDatabase {
+        url: database_url,
+        guard: _guard,
+    } = fresh_database(backend).await;
     // Built one after the other: the first runs the migrations, all share the database.
     let mut instances = Vec::new();
     for _ in 0..instance_count {

@@ -11,11 +11,11 @@
 //! - 50 searches of one BSN by one user within an hour are flagged.
 
 use crate::helpers::{html_of, spawn_app, spawn_app_with, Backend, TestApp};
-use crate::on_both_backends;
 use crate::source_api::{app_with_keys, rivier_token, wieg_token};
-use app::backend::store::{AuditRow, BackendSpecific as _, Db, ReviewQuery, VerifyReport};
-use app::backend::Settings;
-use app::domain::FlagRules;
+use backend::on_both_backends;
+use backend::store::{AuditRow, BackendSpecific as _, Db, ReviewQuery, VerifyReport};
+use backend::Settings;
+use domain::FlagRules;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -556,7 +556,7 @@ async fn the_my_clients_list_is_an_audited_read(backend: Backend) {
 async fn a_cancelled_review_query_leaves_no_time_bound_on_a_pooled_connection(backend: Backend) {
     let app = spawn_app(backend).await;
     let vk = app.logged_in("verloskundige").await;
-    let (bsn, _, birth) = &app::backend::demo::demo_clients()[0];
+    let (bsn, _, birth) = &server::demo::demo_clients()[0];
     let found: Value = app
         .call(
             &vk,
@@ -693,13 +693,13 @@ async fn fifty_searches_of_one_bsn_by_one_user_within_an_hour_are_flagged(backen
     )
     .await;
     let vk = app.logged_in("verloskundige").await;
-    let (bsn, _, _) = &app::backend::demo::demo_clients()[0];
-    let other = &app::backend::demo::demo_clients()[1].0;
+    let (bsn, _, _) = &server::demo::demo_clients()[0];
+    let other = &server::demo::demo_clients()[1].0;
     let flags = |id: i64| {
         let store = app.store.clone();
         async move {
             let row = store.scoped_event("vp-de-wieg", id).await.unwrap().unwrap();
-            app::backend::audit::parse_flags(row.flags.as_deref())
+            backend::audit::parse_flags(row.flags.as_deref())
                 .into_iter()
                 .map(|f| (f.flag.as_str().to_owned(), f.why))
                 .collect::<Vec<_>>()

@@ -1,8 +1,8 @@
 //! Login, sessions and logout through the real router.
 
 use crate::helpers::{client, spawn_app, spawn_app_with, Backend, PASSWORD};
-use crate::on_both_backends;
-use app::backend::Settings;
+use backend::on_both_backends;
+use backend::Settings;
 use std::time::Duration;
 
 on_both_backends!(
@@ -155,7 +155,7 @@ async fn logout_ends_the_session_and_the_old_cookie_no_longer_works(backend: Bac
 async fn a_disabled_user_cannot_log_in_and_her_running_session_ends(backend: Backend) {
     let app = spawn_app(backend).await;
     let running = app.logged_in("echoscopist").await;
-    app::backend::accounts::disable_user(&app.store, "echoscopist")
+    backend::accounts::disable_user(&app.store, "echoscopist")
         .await
         .unwrap();
 

@@ -2,9 +2,9 @@
 //! the hash chain alone cannot show (a deleted tail, a history rewritten and re-hashed end to
 //! end) is caught by a checkpoint, also by an outside party holding only an export.
 
-use app::backend::audit::chain_hash;
-use app::backend::store::{AuditRow, Db};
-use app::backend::Store;
+use backend::audit::chain_hash;
+use backend::store::{AuditRow, Db};
+use backend::Store;
 use std::process::{Command, Output};
 
 fn run(db: &str, args: &[&str]) -> Output {

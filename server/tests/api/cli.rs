@@ -1,7 +1,7 @@
 //! The command line, run as a real process against a fresh SQLite database.
 
-use app::backend::store::VerifyReport;
-use app::backend::Store;
+use backend::store::VerifyReport;
+use backend::Store;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -224,7 +224,7 @@ async fn demo_seed_then_audit_verify_reports_an_intact_chain_and_finds_tampering
     assert!(text(&verify.stdout).contains(&format!("{events} events")));
 
     // Alter event 5 behind the triggers' back.
-    let app::backend::store::Db::Sqlite(pool) = store.db() else {
+    let backend::store::Db::Sqlite(pool) = store.db() else {
         unreachable!()
     };
     sqlx::query("DROP TRIGGER audit_events_no_update")

@@ -1,52 +1,24 @@
 //! `spawn_app()`: the real application on port 0 with a fresh database, seeded with the demo
 //! network, and a cookie-keeping client with typed helpers.
 
-use app::backend::store::VerifyReport;
-use app::backend::{demo, Settings, Store};
+use backend::store::VerifyReport;
+pub use backend::test_support::{fresh_database, Backend, FreshDatabase};
+use backend::{Settings, Store};
 use leptos::config::LeptosOptions;
 use server::config::Config;
+use server::demo;
 use server::startup::Application;
 use std::time::Duration;
 
 pub const PASSWORD: &str = demo::DEMO_PASSWORD;
 
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A fresh, empty database of the backend; the guard keeps a SQLite folder alive.
-pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}/test.db", dir.path().display());
-            (url, Some(dir))
-        }
-        Backend::Postgres => {
-            let admin = std::env::var("OOIEVAAR_TEST_PG")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-            let name = format!("ooievaar_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn =
-                <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
-                    .await
-                    .expect("PostgreSQL for the tests (set OOIEVAAR_TEST_PG or run make test)");
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
-                .await
-                .expect("create test database");
-            (format!("{admin}/{name}"), None)
-        }
-    }
-}
-
 pub struct TestApp {
     pub address: String,
     pub store: Store,
     /// The app's per-address flood counters (rule 9).
-    pub flood: std::sync::Arc<app::backend::flood::FloodGuard>,
+    pub flood: std::sync::Arc<backend::flood::FloodGuard>,
     /// The app's password hasher (its bound on argon2 runs, rule 9).
-    pub hasher: app::backend::accounts::Hasher,
+    pub hasher: backend::accounts::Hasher,
     _guard: Option<tempfile::TempDir>,
 }
 
@@ -58,7 +30,10 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         server::telemetry::init();
     }
-    let (database_url, guard) = fresh_database(backend).await;
+    let FreshDatabase {
+        url: database_url,
+        guard,
+    } = fresh_database(backend).await;
     let leptos_options = LeptosOptions::builder()
         .output_name("ooievaar")
         .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -180,7 +155,7 @@ impl TestApp {
             .expect("shell json")
     }
 
-    pub async fn audit_events(&self) -> Vec<app::backend::store::AuditRow> {
+    pub async fn audit_events(&self) -> Vec<backend::store::AuditRow> {
         self.store
             .audit_events_after(0, 100_000)
             .await
@@ -190,8 +165,8 @@ impl TestApp {
     /// Raw SQL behind the application's back, for tests that break things on purpose.
     pub async fn raw_sql(&self, sql: &str) {
         match self.store.db() {
-            app::backend::store::Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
-            app::backend::store::Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            backend::store::Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            backend::store::Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
         }
         .expect("raw sql");
     }
@@ -202,25 +177,6 @@ impl TestApp {
     }
 }
 
-/// Runs an `async fn(Backend)` test once per backend: `<name>::sqlite` and `<name>::postgres`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name($crate::helpers::Backend::Postgres).await
-                }
-            }
-        )*
-    };
-}
-
 /// A BSN that passes the 11-check and is not one of the demo clients.
 pub fn valid_bsn_not_in_demo() -> String {
     let demo: Vec<String> = demo::demo_bsns()
@@ -229,7 +185,7 @@ pub fn valid_bsn_not_in_demo() -> String {
         .collect();
     (100_000_000u32..)
         .map(|n| n.to_string())
-        .find(|n| app::domain::Bsn::parse(n).is_ok() && !demo.contains(n))
+        .find(|n| domain::Bsn::parse(n).is_ok() && !demo.contains(n))
         .unwrap()
 }
 

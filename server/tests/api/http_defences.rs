@@ -7,9 +7,9 @@ use crate::helpers::{
     client, serve_binary, spawn_app, spawn_app_with, stop_and_read_output, Backend, TestApp,
     PASSWORD,
 };
-use crate::on_both_backends;
 use crate::source_api::{fixture, valid_share, wieg_token, BSN};
-use app::backend::Settings;
+use backend::on_both_backends;
+use backend::Settings;
 use std::process::Stdio;
 
 const EVIL: &str = "https://evil.example";
@@ -29,7 +29,7 @@ on_both_backends!(
 );
 
 /// The newest audit event of `action`.
-async fn last_event(app: &TestApp, action: &str) -> Option<app::backend::store::AuditRow> {
+async fn last_event(app: &TestApp, action: &str) -> Option<backend::store::AuditRow> {
     app.audit_events()
         .await
         .into_iter()

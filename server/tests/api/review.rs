@@ -10,14 +10,15 @@
 use crate::helpers::{
     client, client_from, spawn_app_with, valid_bsn_not_in_demo, Backend, TestApp, PASSWORD,
 };
-use crate::on_both_backends;
 use crate::source_api::{fixture, rivier_token, valid_share, wieg_token};
-use app::backend::store::AuditRow;
-use app::backend::{accounts, clock, demo, Settings};
-use app::domain::grant::Ground;
-use app::domain::{Category, FlagRules};
+use backend::on_both_backends;
+use backend::store::AuditRow;
+use backend::{accounts, clock, Settings};
+use domain::grant::Ground;
+use domain::{Category, FlagRules};
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use server::demo;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 const ZH_NAME: &str = "Ziekenhuis Rivierenland, Verloskunde";
@@ -1191,7 +1192,7 @@ async fn flags_spoed_denied_and_fresh_grants_of_other_organisations_but_not_a_no
 }
 
 async fn out_of_hours_flags_access_inside_the_night_window(backend: Backend) {
-    let hour = clock::amsterdam(app::backend::store::now_ms()).hour();
+    let hour = clock::amsterdam(backend::store::now_ms()).hour();
     // A two-hour night around now (the hour may turn during the test).
     let rules = FlagRules {
         night_starts: hour,
@@ -1959,9 +1960,9 @@ async fn events_without_organisation_reach_organisations_added_meanwhile(backend
                     // directly: the API writes only the first refusal of an address and reason
                     // per minute, rule 9.)
                     store
-                        .record(app::backend::audit::NewAuditEvent::new(
-                            app::domain::AuditAction::TokenRefused,
-                            app::domain::Outcome::Denied,
+                        .record(backend::audit::NewAuditEvent::new(
+                            domain::AuditAction::TokenRefused,
+                            domain::Outcome::Denied,
                         ))
                         .await
                         .unwrap();

@@ -1,7 +1,7 @@
 //! Every server function checks the session and role itself.
 
 use crate::helpers::{client, spawn_app, Backend};
-use crate::on_both_backends;
+use backend::on_both_backends;
 
 on_both_backends!(
     server_functions_refuse_callers_without_a_session,

@@ -3,8 +3,8 @@
 //! records the refusals.
 
 use crate::helpers::Backend;
-use crate::on_both_backends;
 use crate::source_api::{app_with_keys, valid_share, wieg_token, BSN};
+use backend::on_both_backends;
 use serde_json::{json, Value};
 
 /// (what, BSN in the path, content type, body, the field that must be reported if 422)

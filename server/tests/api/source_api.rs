@@ -1,7 +1,7 @@
 //! The source API (DESIGN section 8) through the real router, on SQLite and PostgreSQL.
 
 use crate::helpers::{client, spawn_app, Backend, TestApp};
-use crate::on_both_backends;
+use backend::on_both_backends;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
@@ -471,7 +471,7 @@ on_both_backends!(
 );
 
 async fn a_source_over_its_rate_limit_gets_429(backend: Backend) {
-    let settings = app::backend::Settings {
+    let settings = backend::Settings {
         source_calls_per_minute: 3,
         ..Default::default()
     };
@@ -511,10 +511,10 @@ async fn every_accepted_share_fits_the_documented_body_type(backend: Backend) {
 #[test]
 fn the_documented_category_and_sensitivity_keys_are_the_domain_keys() {
     use server::api::openapi::{CategoryKey, SensitivityKey};
-    for category in app::domain::Category::ALL {
+    for category in domain::Category::ALL {
         serde_json::from_value::<CategoryKey>(json!(category.as_str())).expect("documented");
     }
-    for sensitivity in app::domain::Sensitivity::ALL {
+    for sensitivity in domain::Sensitivity::ALL {
         serde_json::from_value::<SensitivityKey>(json!(sensitivity.as_str())).expect("documented");
     }
     assert!(serde_json::from_value::<CategoryKey>(json!("huisarts")).is_err());

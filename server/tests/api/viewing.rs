@@ -2,9 +2,9 @@
 //! router on SQLite and PostgreSQL.
 
 use crate::helpers::{Backend, TestApp};
-use crate::on_both_backends;
 use crate::source_api::{app_with_keys, rivier_token, wieg_token};
-use app::domain::{Category, Policy, Role, Sensitivity};
+use backend::on_both_backends;
+use domain::{Category, Policy, Role, Sensitivity};
 use serde_json::{json, Value};
 
 /// A client only the tests know (not in the demo).
@@ -128,7 +128,7 @@ async fn the_full_matrix_shows_each_marker_exactly_when_the_policy_allows(backen
         let (_, json) = app.view_json(&c, &client_id).await;
         for category in Category::ALL {
             for sensitivity in Sensitivity::ALL {
-                let allowed = policy.allows(app::domain::policy::ViewRequest {
+                let allowed = policy.allows(domain::policy::ViewRequest {
                     role,
                     has_valid_grant: true,
                     consent_active: true,
@@ -337,14 +337,14 @@ async fn a_view_whose_audit_event_cannot_be_written_shows_no_data(backend: Backe
         .await;
     // Make the audit insert of a view fail (as a full disk or a broken connection would).
     match app.store.db() {
-        app::backend::store::Db::Sqlite(_) => {
+        backend::store::Db::Sqlite(_) => {
             app.raw_sql(
                 "CREATE TRIGGER audit_down BEFORE INSERT ON audit_events WHEN NEW.action = 'read' \
              BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END",
             )
             .await
         }
-        app::backend::store::Db::Postgres(_) => {
+        backend::store::Db::Postgres(_) => {
             app.raw_sql("CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ \
                 BEGIN IF NEW.action = 'read' THEN RAISE EXCEPTION 'audit log unavailable'; END IF; RETURN NEW; END; $$").await;
             app.raw_sql("CREATE TRIGGER audit_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_down()").await;

@@ -1,46 +1,13 @@
 //! `/account`: change one's own password.
 
+mod server_fns;
+
+pub use server_fns::*;
+
 use crate::components::{FieldProblem, FormError, Protected};
-use crate::error::AppError;
 use crate::pages::form::action_error;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-
-/// Changes the logged-in user's password; the current one is required.
-#[server(endpoint = "change_password")]
-pub async fn change_password(
-    current_password: String,
-    new_password: String,
-    confirm_password: String,
-) -> Result<(), AppError> {
-    use crate::backend::{accounts, request, session};
-    use secrecy::SecretString;
-    let result = async {
-        let user = session::require_user().await?;
-        let state = crate::backend::state::app_state()?;
-        let generation = accounts::change_password(
-            &state,
-            &user,
-            SecretString::from(current_password),
-            SecretString::from(new_password),
-            SecretString::from(confirm_password),
-            request::current_meta().await,
-        )
-        .await?;
-        // Every other session of hers has ended; this one continues under a new id and the
-        // new generation, keeping its login time (the absolute lifetime counts from the login).
-        let s = session::current_session().await?;
-        session::continue_after_password_change(&s, generation).await?;
-        leptos_axum::redirect("/account?gewijzigd=1");
-        Ok(())
-    }
-    .await;
-    crate::pages::form::finish(result).await
-}
-
-pub fn create_change_password_action() -> ServerAction<ChangePassword> {
-    ServerAction::<ChangePassword>::new()
-}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {

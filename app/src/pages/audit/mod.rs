@@ -10,12 +10,10 @@ pub use overview::OverviewPage;
 pub use server_fns::*;
 
 use crate::components::{FieldProblem, FormError, Protected};
-use crate::domain::audit_view::{
-    ChainState, EventView, OrganisationGrant, ReviewFilter, ReviewPage,
-};
-use crate::domain::grant::Ground;
-use crate::domain::{AuditAction, Role};
 use crate::pages::form::action_error;
+use domain::audit_view::{ChainState, EventView, OrganisationGrant, ReviewFilter, ReviewPage};
+use domain::grant::Ground;
+use domain::{AuditAction, Role};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 

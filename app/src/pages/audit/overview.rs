@@ -3,8 +3,8 @@
 
 use super::server_fns::overview_for_client;
 use crate::components::Protected;
-use crate::domain::audit_view::ClientOverview;
-use crate::domain::Role;
+use domain::audit_view::ClientOverview;
+use domain::Role;
 use leptos::prelude::*;
 
 #[component]

@@ -1,7 +1,9 @@
 //! Server functions of login and the shell. Each one checks the session itself.
 
-use crate::domain::Role;
-use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::context::anonymous;
+use domain::error::AppError;
+use domain::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -24,64 +26,52 @@ pub struct ShellView {
 /// The user of this session (if any) and the demo flag.
 #[server(endpoint = "shell")]
 pub async fn shell_info() -> Result<ShellView, AppError> {
-    use crate::backend::session;
-    let state = crate::backend::state::app_state()?;
-    let user = session::current_user().await?.map(|u| UserView {
-        display_name: u.display_name,
-        username: u.username,
-        role: u.role,
-        organisation_name: u.organisation_name,
-    });
-    Ok(ShellView {
-        user,
-        demo: state.store.is_demo().await?,
+    anonymous(|call| async move {
+        let user = call.user().await?.map(|u| UserView {
+            display_name: u.display_name,
+            username: u.username,
+            role: u.role,
+            organisation_name: u.organisation_name,
+        });
+        Ok(ShellView {
+            user,
+            demo: backend::accounts::is_demo(&call.state.store).await?,
+        })
     })
+    .await
 }
 
 /// Logs in with username and password; on success a clean session (nothing of the previous
 /// one is kept) and a redirect to `/`.
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
-    use crate::backend::{accounts, request, session};
-    let result = async {
-        let state = crate::backend::state::app_state()?;
-        let meta = request::current_meta().await;
-        let user = accounts::login(
-            &state,
+    anonymous(|call| async move {
+        let user = backend::accounts::login(
+            &call.state,
             &username,
             secrecy::SecretString::from(password),
-            meta,
+            call.meta,
         )
         .await?;
-        let s = session::current_session().await?;
-        session::start(&s, &user).await?;
+        backend::session::start(&call.session, &user).await?;
         leptos_axum::redirect("/");
         Ok(())
-    }
-    .await;
-    crate::pages::form::finish(result).await
+    })
+    .await
 }
 
 /// Ends the session (logged as `logout`) and goes to the login page.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::backend::audit::NewAuditEvent;
-    use crate::backend::{request, session};
-    use crate::domain::{AuditAction, Outcome};
-    let state = crate::backend::state::app_state()?;
-    if let Some(user) = session::current_user().await? {
-        state
-            .store
-            .record(
-                NewAuditEvent::new(AuditAction::Logout, Outcome::Success)
-                    .by(user.actor())
-                    .with_request(request::current_meta().await),
-            )
-            .await?;
-    }
-    session::end(&session::current_session().await?).await?;
-    leptos_axum::redirect("/login");
-    Ok(())
+    anonymous(|call| async move {
+        if let Some(user) = call.user().await? {
+            backend::accounts::logout(&call.state.store, &user, call.meta).await?;
+        }
+        backend::session::end(&call.session).await?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
 }
 
 pub fn create_login_action() -> ServerAction<Login> {

@@ -2,10 +2,10 @@
 
 use super::server_fns::{client_page, create_end_grant_action, create_request_access_action};
 use crate::components::{FieldProblem, FormError, Protected};
-use crate::domain::client_view::{ClientAccess, ClientPage, PregnancyView, SectionView};
-use crate::domain::grant::Ground;
-use crate::domain::Role;
 use crate::pages::form::action_error;
+use domain::client_view::{ClientAccess, ClientPage, PregnancyView, SectionView};
+use domain::grant::Ground;
+use domain::Role;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 

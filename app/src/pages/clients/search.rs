@@ -5,8 +5,8 @@ use super::server_fns::{
     create_search_action, last_search, my_clients, MyClientsResult, SearchClient, SearchOutcome,
 };
 use crate::components::{FieldProblem, FormError};
-use crate::domain::client_view::ClientSummary;
 use crate::pages::form::action_error;
+use domain::client_view::ClientSummary;
 use leptos::prelude::*;
 
 /// The state of the clinical start page. Created once per page (not inside the reactive
@@ -15,7 +15,7 @@ use leptos::prelude::*;
 #[derive(Clone, Copy)]
 pub struct ClinicalHomeState {
     search: ServerAction<SearchClient>,
-    flashed: Resource<Result<Option<SearchOutcome>, crate::error::AppError>>,
+    flashed: Resource<Result<Option<SearchOutcome>, domain::error::AppError>>,
     clients: Resource<MyClientsResult>,
 }
 

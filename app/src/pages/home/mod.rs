@@ -21,7 +21,7 @@ pub fn HomePage() -> impl IntoView {
                     }
                     .into_any();
                 }
-                let (title, text, link) = if u.role == crate::domain::Role::PrivacyOfficer {
+                let (title, text, link) = if u.role == domain::Role::PrivacyOfficer {
                     (
                     "Toegangslogboek",
                     "U controleert wie welke gegevens heeft ingezien, wanneer en op welke grond.",

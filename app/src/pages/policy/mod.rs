@@ -1,39 +1,12 @@
 //! `/policy`: the access policy, read-only, so every professional can see what each role sees.
 
+mod server_fns;
+
+pub use server_fns::*;
+
 use crate::components::Protected;
-use crate::domain::{Category, PolicyCell, Role};
-use crate::error::AppError;
+use domain::{PolicyCell, Role};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyRow {
-    pub category: Category,
-    /// One cell per clinical role, in `Role::CLINICAL` order.
-    pub cells: Vec<PolicyCell>,
-}
-
-/// The policy table as stored (any logged-in user may read it).
-#[server(endpoint = "policy")]
-pub async fn policy_table() -> Result<Vec<PolicyRow>, AppError> {
-    use crate::backend::session;
-    let state = crate::backend::state::app_state()?;
-    crate::pages::form::finish(
-        async {
-            session::require_user().await?;
-            let policy = state.store.policy().await?;
-            Ok(Category::ALL
-                .iter()
-                .map(|c| PolicyRow {
-                    category: *c,
-                    cells: Role::CLINICAL.iter().map(|r| policy.cell(*r, *c)).collect(),
-                })
-                .collect())
-        }
-        .await,
-    )
-    .await
-}
 
 fn cell_label(cell: PolicyCell) -> &'static str {
     match cell {

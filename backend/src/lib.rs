@@ -1,0 +1,38 @@
+//! Server-only code (`ssr` feature): the store, the access log, accounts and sessions, and the
+//! demo network. Every rule of DESIGN section 3 is enforced here, once; page components and
+//! server functions only call in.
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod flood;
+pub mod request;
+pub mod review;
+pub mod session;
+pub mod sharing;
+pub mod state;
+pub mod store;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+pub mod viewing;
+
+pub use state::{AppState, Settings};
+pub use store::{Store, StoreError};
+
+impl From<StoreError> for domain::error::AppError {
+    /// The cause goes to the server log (no personal data is in a `StoreError`), the caller
+    /// gets the opaque `Internal`.
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(_) => domain::error::AppError::NotFound,
+            StoreError::TooBroad => domain::error::AppError::field(
+                "filters",
+                "de zoekopdracht duurde te lang: kies een kortere periode, een cliënt of een gebruiker",
+            ),
+            other => {
+                tracing::error!(error = %other, "store error");
+                domain::error::AppError::Internal
+            }
+        }
+    }
+}

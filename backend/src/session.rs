@@ -1,0 +1,271 @@
+//! Browser sessions: the session store of the active backend, the logged-in user of a session
+//! (`user_of`) and the values a session keeps. The app's `context` module finds the session of
+//! the request a server function handles and calls in here.
+//!
+//! Sessions live in the database (tower-sessions with the sqlx store of the backend). The idle
+//! timeout is the session expiry (`Expiry::OnInactivity`, enforced by the store on load); the
+//! absolute lifetime is checked here against the login time kept in the session. The user is
+//! re-read on every request, so disabling an account ends her sessions at once.
+//!
+//! A login starts a clean session: a new id and none of the previous session's data (a pending
+//! search result, the officer's filters, flashes), so the next user of a shared tablet inherits
+//! nothing (rule 10). A session also keeps the user's session generation it authenticated
+//! under; a password change raises the generation in the database, which ends every other
+//! session of the user on every instance at its next request, while the changing session takes
+//! the new generation and keeps its login time (the absolute lifetime still counts from the
+//! original login).
+
+use super::audit::Actor;
+use super::store::{now_ms, UserRow};
+use async_trait::async_trait;
+use domain::error::AppError;
+use domain::Role;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions::Session;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+const USER_ID: &str = "uid";
+const LOGIN_AT: &str = "login_at";
+const GENERATION: &str = "generation";
+
+/// The session store of the active backend.
+#[derive(Debug, Clone)]
+pub enum SessionBackend {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl SessionBackend {
+    /// Creates the session table when missing.
+    pub async fn for_store(store: &super::Store) -> Result<Self, sqlx::Error> {
+        Ok(match store.db() {
+            super::store::Db::Sqlite(pool) => {
+                let s = SqliteStore::new(pool.clone());
+                s.migrate().await?;
+                SessionBackend::Sqlite(s)
+            }
+            super::store::Db::Postgres(pool) => {
+                let s = PostgresStore::new(pool.clone());
+                s.migrate().await?;
+                SessionBackend::Postgres(s)
+            }
+        })
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, |$s:ident| $call:expr) => {
+        match $self {
+            SessionBackend::Sqlite($s) => $call,
+            SessionBackend::Postgres($s) => $call,
+        }
+    };
+}
+
+#[async_trait]
+impl SessionStore for SessionBackend {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        delegate!(self, |s| s.create(record).await)
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        delegate!(self, |s| s.save(record).await)
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        delegate!(self, |s| s.load(id).await)
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        delegate!(self, |s| s.delete(id).await)
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for SessionBackend {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        delegate!(self, |s| s.delete_expired().await)
+    }
+}
+
+/// The logged-in user, as the server knows her for this request.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub organisation_id: String,
+    pub organisation_name: String,
+    /// The user's session generation when read (raised by a password change).
+    pub session_generation: i64,
+}
+
+impl SessionUser {
+    /// `None` for a disabled user or an unknown role (fail closed).
+    pub fn from_row(row: UserRow) -> Option<Self> {
+        if row.is_disabled() {
+            return None;
+        }
+        Some(Self {
+            role: row.role()?,
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            organisation_id: row.organisation_id,
+            organisation_name: row.organisation_name,
+            session_generation: row.session_generation,
+        })
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id.clone(),
+            // The login name: unique and stable, so the log can be searched by it.
+            user_name: self.username.clone(),
+            role: self.role,
+            organisation_id: self.organisation_id.clone(),
+        }
+    }
+}
+
+fn session_failed(err: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %err, "session store error");
+    AppError::Internal
+}
+
+/// Starts a clean session for `user` (rule 10): none of the previous session's data, a new
+/// session id (no fixation), the user, her session generation and the login time.
+pub async fn start(session: &Session, user: &SessionUser) -> Result<(), AppError> {
+    session.clear().await;
+    session.cycle_id().await.map_err(session_failed)?;
+    session
+        .insert(USER_ID, &user.id)
+        .await
+        .map_err(session_failed)?;
+    session
+        .insert(GENERATION, user.session_generation)
+        .await
+        .map_err(session_failed)?;
+    session
+        .insert(LOGIN_AT, now_ms())
+        .await
+        .map_err(session_failed)?;
+    Ok(())
+}
+
+/// After the user changed her password in this session: a new session id, and the session
+/// takes her new `generation` (every other session has ended). Its data and login time stay,
+/// so the absolute lifetime still counts from the original login.
+pub async fn continue_after_password_change(
+    session: &Session,
+    generation: i64,
+) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_failed)?;
+    session
+        .insert(GENERATION, generation)
+        .await
+        .map_err(session_failed)
+}
+
+/// Ends the session (removes it from the store and clears the cookie).
+pub async fn end(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_failed)
+}
+
+/// The logged-in user of `session`, or `None` when not logged in, past the absolute lifetime,
+/// disabled, or of an older session generation (her password changed elsewhere); then the
+/// session is ended too.
+pub async fn user_of(
+    state: &crate::AppState,
+    session: &Session,
+) -> Result<Option<SessionUser>, AppError> {
+    let Some(user_id) = session
+        .get::<String>(USER_ID)
+        .await
+        .map_err(session_failed)?
+    else {
+        return Ok(None);
+    };
+    let login_at: i64 = session
+        .get(LOGIN_AT)
+        .await
+        .map_err(session_failed)?
+        .unwrap_or(0);
+    let lifetime_ms = state.settings.session_absolute.as_millis() as i64;
+    if now_ms() - login_at > lifetime_ms {
+        end(session).await?;
+        return Ok(None);
+    }
+    // A session from before generations were kept has none: it belongs to generation 0.
+    let generation: i64 = session
+        .get(GENERATION)
+        .await
+        .map_err(session_failed)?
+        .unwrap_or(0);
+    let user = state
+        .store
+        .user_by_id(&user_id)
+        .await?
+        .and_then(SessionUser::from_row)
+        .filter(|u| u.session_generation == generation);
+    if user.is_none() {
+        end(session).await?;
+    }
+    Ok(user)
+}
+
+/// Keeps a value in the session until replaced (the officer's filters: they hold a BSN, so
+/// they never travel in a URL).
+pub async fn keep<T: serde::Serialize>(
+    session: &Session,
+    key: &str,
+    value: &T,
+) -> Result<(), AppError> {
+    session
+        .insert(&format!("kept:{key}"), value)
+        .await
+        .map_err(session_failed)
+}
+
+/// A kept value, if any.
+pub async fn kept<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, AppError> {
+    session
+        .get(&format!("kept:{key}"))
+        .await
+        .map_err(session_failed)
+}
+
+/// Keeps the outcome of a form posted without JavaScript in the session, so the page the
+/// browser is sent back to can show it once (never in the URL).
+pub async fn set_flash<T: serde::Serialize>(
+    session: &Session,
+    form: &str,
+    value: &T,
+) -> Result<(), AppError> {
+    session
+        .insert(&format!("flash:{form}"), value)
+        .await
+        .map_err(session_failed)
+}
+
+/// Takes (reads and removes) a kept form outcome.
+pub async fn take_flash<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    form: &str,
+) -> Result<Option<T>, AppError> {
+    session
+        .remove(&format!("flash:{form}"))
+        .await
+        .map_err(session_failed)
+}
+
+/// `Forbidden` unless the user's role is one of `roles`.
+pub fn require_role(user: SessionUser, roles: &[Role]) -> Result<SessionUser, AppError> {
+    if roles.contains(&user.role) {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

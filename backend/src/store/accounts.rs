@@ -1,0 +1,213 @@
+//! Organisations and user accounts.
+
+use super::{now_ms, read_conn, write_tx, Queries as _, ReviewQueries as _, Store, StoreResult};
+use crate::audit::NewAuditEvent;
+use domain::{OrganisationKind, Role, Username};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrganisationRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+}
+
+/// A user as stored. Holds the password hash, so it is server-only and its `Debug` redacts it.
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub disabled_at: Option<i64>,
+    /// Until when every password is refused (soft lock-out, DESIGN 9); past or `None`: open.
+    pub locked_until: Option<i64>,
+    /// Raised by every password change; a session of another generation acts for nobody.
+    pub session_generation: i64,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("organisation_id", &self.organisation_id)
+            .field("role", &self.role)
+            .field("password_hash", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRow {
+    /// The role; the CHECK constraint guarantees a known key, anything else fails closed.
+    pub fn role(&self) -> Option<Role> {
+        Role::parse(&self.role)
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+
+    /// Whether the account is locked out at `now_ms`.
+    pub fn is_locked_at(&self, now_ms: i64) -> bool {
+        self.locked_until.is_some_and(|until| until > now_ms)
+    }
+}
+
+/// What counting one failed password did to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCount {
+    /// Counted: this many consecutive failures in the current run.
+    Counted(i64),
+    /// This failure reached the limit: the account is locked until then (ms, UTC), and the
+    /// `login_locked` event is written.
+    Locked { until: i64 },
+    /// The account was already locked (or is gone): nothing counted.
+    AlreadyLocked,
+}
+
+/// A user to create; the password hash is passed separately.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub organisation_id: String,
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl Store {
+    /// Adds an organisation and its audit event in one transaction.
+    pub async fn add_organisation(
+        &self,
+        id: &str,
+        name: &str,
+        kind: OrganisationKind,
+        event: NewAuditEvent,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| {
+            // The chain lock first: an event without an organisation written meanwhile must
+            // either see this organisation or be seen by `scope_unowned_events`.
+            super::BackendSpecific::lock_audit_chain(c).await?;
+            c.insert_organisation(id, name, kind.as_str(), now_ms())
+                .await?;
+            c.scope_unowned_events(id).await?;
+            crate::audit::append(c, &self.flag_rules, event).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn organisation(&self, id: &str) -> StoreResult<Option<OrganisationRow>> {
+        read_conn!(self, |c| c.organisation(id).await)
+    }
+
+    /// Adds a user and its audit event in one transaction. A taken username is
+    /// `AlreadyExists("username")`.
+    pub async fn add_user(
+        &self,
+        user: &NewUser,
+        password_hash: &str,
+        event: NewAuditEvent,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| {
+            c.insert_user(user, password_hash, now_ms()).await?;
+            crate::audit::append(c, &self.flag_rules, event).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRow>> {
+        read_conn!(self, |c| c.user_by_username(username).await)
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>> {
+        read_conn!(self, |c| c.user_by_id(id).await)
+    }
+
+    pub async fn users_of_organisation(&self, organisation_id: &str) -> StoreResult<Vec<UserRow>> {
+        read_conn!(self, |c| c.users_of_organisation(organisation_id).await)
+    }
+
+    /// Disables a user (login refused, running sessions end at their next request).
+    pub async fn disable_user(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
+        write_tx!(self, |c| {
+            c.disable_user(user_id, now_ms()).await?;
+            crate::audit::append(c, &self.flag_rules, event).await?;
+        });
+        Ok(())
+    }
+
+    /// Sets a new password hash and its audit event in one transaction, and raises the user's
+    /// session generation, which it returns: every session of another generation ends
+    /// (DESIGN 9); the caller's own session takes the new one.
+    pub async fn set_password_hash(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        event: NewAuditEvent,
+    ) -> StoreResult<i64> {
+        let generation = write_tx!(self, |c| {
+            c.set_password_hash(user_id, password_hash, now_ms())
+                .await?;
+            let generation = c.next_session_generation(user_id).await?;
+            crate::audit::append(c, &self.flag_rules, event).await?;
+            generation
+        });
+        Ok(generation)
+    }
+
+    /// Counts one failed password of `user_id` (rule 10). The run of failures restarts when its
+    /// first failure is older than `window_ms`; the `max_failures`th failure of a run locks the
+    /// account for `lock_ms` and appends `locked_event` in the same transaction. A locked
+    /// account counts nothing (an attacker cannot extend the lock by guessing on).
+    pub async fn count_login_failure(
+        &self,
+        user_id: &str,
+        max_failures: i64,
+        window_ms: i64,
+        lock_ms: i64,
+        locked_event: impl FnOnce(i64) -> NewAuditEvent + Send,
+    ) -> StoreResult<FailureCount> {
+        let now = now_ms();
+        let outcome = write_tx!(self, |c| {
+            match c.count_login_failure(user_id, now - window_ms, now).await? {
+                None => FailureCount::AlreadyLocked,
+                Some(n) if n >= max_failures => {
+                    let until = now + lock_ms;
+                    c.lock_login(user_id, until).await?;
+                    crate::audit::append(c, &self.flag_rules, locked_event(until)).await?;
+                    FailureCount::Locked { until }
+                }
+                Some(n) => FailureCount::Counted(n),
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// A successful login: ends the run of failures and appends the `login` event, in one
+    /// transaction.
+    pub async fn record_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<i64> {
+        let id = write_tx!(self, |c| {
+            c.reset_login_failures(user_id).await?;
+            crate::audit::append(c, &self.flag_rules, event).await?
+        });
+        Ok(id)
+    }
+
+    /// Ends a lock-out and the run of failures (`ooievaar user unlock`), with its audit event.
+    pub async fn unlock_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
+        write_tx!(self, |c| {
+            c.reset_login_failures(user_id).await?;
+            crate::audit::append(c, &self.flag_rules, event).await?;
+        });
+        Ok(())
+    }
+
+    /// Appends one audit event on its own (login attempts, log reads, refusals).
+    pub async fn record(&self, event: NewAuditEvent) -> StoreResult<i64> {
+        let id = write_tx!(self, |c| crate::audit::append(c, &self.flag_rules, event)
+            .await?);
+        Ok(id)
+    }
+}

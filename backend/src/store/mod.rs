@@ -1,0 +1,230 @@
+//! The store: the only code that touches the database, on SQLite (embedded, the default) or
+//! PostgreSQL (production), chosen by the `DATABASE_URL` scheme.
+//!
+//! Every SQL statement is written once, in [`queries`], and compiled for both backends by a
+//! macro, so the two implementations cannot drift apart; the shared store test suite runs on
+//! both (`make test`). Times are UTC milliseconds (`i64`) and dates ISO text on both backends.
+//!
+//! Transactions that read and then write start with `BEGIN IMMEDIATE` on SQLite (a deferred
+//! transaction would fail with SQLITE_BUSY when it upgrades to a writer under concurrency).
+
+mod accounts;
+mod audit;
+mod queries;
+mod review;
+mod shares;
+mod sources;
+mod viewing;
+
+pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
+pub use audit::{AuditRow, VerifyReport};
+pub use queries::{BackendSpecific, Queries};
+pub use review::{
+    review_sql, CheckpointRow, GrantHolderRow, Keyset, OrganisationGrantRow, ReviewQueries,
+    ReviewQuery, ReviewRow, VerificationRow, MAX_PAGE, OVERVIEW_LIMIT,
+};
+pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
+pub use sources::{SourceKeyRow, SourceRow};
+pub use viewing::{
+    FoundClient, GrantRow, IdentityRow, MyClientRow, SearchRows, SharingSourceRow, ViewDenied,
+    ViewRows, VisibleEntryRow,
+};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Errors of the storage layer. `Database` carries the driver error for the server log only.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("consent withdrawn")]
+    ConsentWithdrawn,
+    /// A bounded query ran out of time: the filters select too much.
+    #[error("query interrupted: the filters are too broad")]
+    TooBroad,
+    #[error("invalid database url: {0}")]
+    BadUrl(String),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to `AlreadyExists(what)`.
+    pub fn on_unique(err: sqlx::Error, what: &'static str) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::AlreadyExists(what)
+            }
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The connection pool of the active backend.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Handle to the database; cheap to clone (the pools are reference-counted).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: Db,
+    /// When an event counts as unusual; applied as each event is written.
+    pub(crate) flag_rules: std::sync::Arc<domain::FlagRules>,
+}
+
+/// Runs `$body` with `$c` bound to a connection inside one write transaction of the active
+/// backend and commits it. An early return (`?`) drops the transaction, which rolls it back.
+macro_rules! write_tx {
+    ($store:expr, |$c:ident| $body:expr) => {{
+        match &$store.db {
+            $crate::store::Db::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = {
+                    let $c: &mut sqlx::SqliteConnection = &mut tx;
+                    $body
+                };
+                tx.commit().await?;
+                out
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let out = {
+                    let $c: &mut sqlx::PgConnection = &mut tx;
+                    $body
+                };
+                tx.commit().await?;
+                out
+            }
+        }
+    }};
+}
+
+/// Runs `$body` with `$c` bound to a pooled connection (reads that need no transaction).
+macro_rules! read_conn {
+    ($store:expr, |$c:ident| $body:expr) => {{
+        match &$store.db {
+            $crate::store::Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let $c: &mut sqlx::SqliteConnection = &mut conn;
+                $body
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                let $c: &mut sqlx::PgConnection = &mut conn;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use {read_conn, write_tx};
+
+impl Store {
+    /// Connects to `url`, creating the SQLite file and its folder when missing, and runs the
+    /// migrations of that backend. A failed migration is an error: the caller must not start.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::BadUrl(e.to_string()))?
+                // Bounds every statement, so no request can hold the database indefinitely.
+                .options([("statement_timeout", "30s")]);
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            Store::from_db(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::BadUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a committed audit row survives power loss, not only a crash.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if let Some(dir) = options.get_filename().parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::BadUrl(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            Store::from_db(Db::Sqlite(pool))
+        } else {
+            return Err(StoreError::BadUrl(
+                "DATABASE_URL must start with sqlite: or postgres://".into(),
+            ));
+        };
+        Ok(store)
+    }
+
+    fn from_db(db: Db) -> Self {
+        Store {
+            db,
+            flag_rules: Default::default(),
+        }
+    }
+
+    /// The same store with other flag thresholds.
+    pub fn with_flag_rules(mut self, rules: domain::FlagRules) -> Self {
+        self.flag_rules = std::sync::Arc::new(rules);
+        self
+    }
+
+    /// Which backend is active ("sqlite" or "postgres"), for start-up messages.
+    pub fn backend_name(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Whether this installation holds demo data (every page then shows a DEMO marker).
+    pub async fn is_demo(&self) -> StoreResult<bool> {
+        read_conn!(self, |c| Ok(c.flag("demo").await?.is_some()))
+    }
+
+    /// The access policy table.
+    pub async fn policy(&self) -> StoreResult<domain::Policy> {
+        read_conn!(self, |c| c.policy().await)
+    }
+}
+
+/// Milliseconds since the epoch, the time unit of every stored timestamp.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests;

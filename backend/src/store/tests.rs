@@ -1,0 +1,459 @@
+//! The store test suite, run on SQLite and on PostgreSQL (`OOIEVAAR_TEST_PG`, default
+//! `postgres://postgres@127.0.0.1:5432`; `make test` starts a throw-away cluster when none
+//! answers). Each test gets a fresh database; test names end in `::sqlite` / `::postgres`.
+
+use super::*;
+use crate::audit::{ChainBreak, NewAuditEvent};
+use crate::test_support::{fresh_store, Backend};
+use domain::{AuditAction, Outcome, Policy};
+
+crate::on_both_backends!(
+    the_migrated_policy_equals_the_design_table,
+    audit_events_cannot_be_updated_or_deleted,
+    audit_events_cannot_be_replaced,
+    appended_events_form_an_intact_chain,
+    tampering_with_any_column_is_found_at_the_right_event,
+    a_deleted_or_reordered_event_breaks_the_chain,
+    concurrent_writers_do_not_fork_the_chain,
+    a_share_replaces_only_its_own_content_and_is_idempotent,
+    a_share_is_refused_while_consent_is_withdrawn,
+    usernames_are_unique,
+);
+
+fn event(n: usize) -> NewAuditEvent {
+    NewAuditEvent::new(AuditAction::Search, Outcome::Success)
+        .with_detail(serde_json::json!({ "n": n }))
+}
+
+async fn the_migrated_policy_equals_the_design_table(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    assert_eq!(store.policy().await.unwrap(), Policy::default_design());
+}
+
+/// Runs raw SQL for the tests that must go behind the store's back.
+async fn raw(store: &Store, sql: &str) -> Result<(), sqlx::Error> {
+    match store.db() {
+        Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+    }
+}
+
+async fn drop_append_only_triggers(store: &Store) {
+    match store.db() {
+        Db::Sqlite(_) => {
+            raw(store, "DROP TRIGGER audit_events_no_update")
+                .await
+                .unwrap();
+            raw(store, "DROP TRIGGER audit_events_no_delete")
+                .await
+                .unwrap();
+        }
+        Db::Postgres(_) => raw(
+            store,
+            "DROP TRIGGER audit_events_no_update_or_delete ON audit_events",
+        )
+        .await
+        .unwrap(),
+    }
+}
+
+async fn audit_events_cannot_be_updated_or_deleted(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    store.record(event(1)).await.unwrap();
+    let update = raw(
+        &store,
+        "UPDATE audit_events SET action = 'read' WHERE id = 1",
+    )
+    .await;
+    let delete = raw(&store, "DELETE FROM audit_events WHERE id = 1").await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    if let Db::Postgres(_) = store.db() {
+        assert!(raw(&store, "TRUNCATE audit_events").await.is_err());
+    }
+    assert_eq!(
+        store.audit_events_after(0, 10).await.unwrap()[0].action,
+        "search"
+    );
+}
+
+/// Rule 5: a replacing insert cannot rewrite an event either. SQLite's `INSERT OR REPLACE` (and
+/// `REPLACE`) deletes the conflicting row without firing the DELETE trigger; PostgreSQL's
+/// upsert fires the UPDATE trigger. Colliding on the id or on the (unique) hash, each is refused
+/// and the event stays as it was.
+async fn audit_events_cannot_be_replaced(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    store.record(event(1)).await.unwrap();
+    store.record(event(2)).await.unwrap();
+    let before = store.audit_events_after(0, 10).await.unwrap();
+    let columns = "id, occurred_at, action, outcome, user_id, user_name, user_role, \
+        organisation_id, on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, \
+        user_agent, request_id, prev_hash, hash";
+    // The first event with another action, under its own id, then under a new id with its hash.
+    let same_id = format!(
+        "SELECT {} FROM audit_events WHERE id = 1",
+        columns.replace("action,", "'read',")
+    );
+    let same_hash = format!(
+        "SELECT {} FROM audit_events WHERE id = 1",
+        columns.replacen("id,", "99,", 1)
+    );
+    let attempts: Vec<String> = match store.db() {
+        Db::Sqlite(_) => vec![
+            format!("INSERT OR REPLACE INTO audit_events ({columns}) {same_id}"),
+            format!("REPLACE INTO audit_events ({columns}) {same_id}"),
+            format!("INSERT OR REPLACE INTO audit_events ({columns}) {same_hash}"),
+            format!(
+                "INSERT INTO audit_events ({columns}) {same_id} ON CONFLICT (id) DO UPDATE SET action = 'read'"
+            ),
+        ],
+        Db::Postgres(_) => vec![
+            format!(
+                "INSERT INTO audit_events ({columns}) {same_id} ON CONFLICT (id) DO UPDATE SET action = 'read'"
+            ),
+            format!(
+                "INSERT INTO audit_events ({columns}) {same_hash} ON CONFLICT (hash) DO UPDATE SET action = 'read'"
+            ),
+        ],
+    };
+    for sql in attempts {
+        let refused = raw(&store, &sql).await;
+        let message = refused.expect_err(&sql).to_string();
+        assert!(message.contains("append-only"), "{sql}: {message}");
+    }
+    assert_eq!(store.audit_events_after(0, 10).await.unwrap(), before);
+    assert!(matches!(
+        store.verify_audit_chain().await.unwrap(),
+        VerifyReport::Intact { events: 2 }
+    ));
+    // An ordinary append still works.
+    store.record(event(3)).await.unwrap();
+}
+
+async fn appended_events_form_an_intact_chain(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap(),
+        VerifyReport::Intact { events: 0 }
+    );
+    for n in 0..25 {
+        store.record(event(n)).await.unwrap();
+    }
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap(),
+        VerifyReport::Intact { events: 25 }
+    );
+    let rows = store.audit_events_after(0, 100).await.unwrap();
+    assert_eq!(rows[0].prev_hash, crate::audit::GENESIS_HASH);
+    assert!(rows.windows(2).all(|w| w[1].prev_hash == w[0].hash));
+}
+
+async fn tampering_with_any_column_is_found_at_the_right_event(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    for n in 0..6 {
+        store.record(event(n)).await.unwrap();
+    }
+    drop_append_only_triggers(&store).await;
+    let columns = [
+        ("occurred_at", "occurred_at + 1"),
+        ("action", "'read'"),
+        ("outcome", "'denied'"),
+        ("user_id", "'u'"),
+        ("user_name", "'u'"),
+        ("user_role", "'gynaecoloog'"),
+        ("organisation_id", "'o'"),
+        ("on_behalf_of", "'o'"),
+        ("client_id", "'c'"),
+        ("bsn", "'999990019'"),
+        ("source_id", "'s'"),
+        ("ground", "'spoed'"),
+        ("grant_id", "'g'"),
+        ("detail", "'{}'"),
+        ("ip", "'10.0.0.1'"),
+        ("user_agent", "'ua'"),
+        ("request_id", "'r'"),
+        ("prev_hash", "'00'"),
+        ("hash", "'00'"),
+    ];
+    for (i, (column, value)) in columns.iter().enumerate() {
+        // Alternate between events 2..5 so each column is tested at a different place.
+        let id = 2 + (i % 4) as i64;
+        let snapshot = store.audit_events_after(id - 1, 1).await.unwrap().remove(0);
+        raw(
+            &store,
+            &format!("UPDATE audit_events SET {column} = {value} WHERE id = {id}"),
+        )
+        .await
+        .unwrap();
+        match store.verify_audit_chain().await.unwrap() {
+            VerifyReport::Broken { event_id, .. } => assert_eq!(event_id, id, "column {column}"),
+            other => panic!("altering {column} was not detected: {other:?}"),
+        }
+        // Put the original row back for the next column.
+        raw(&store, &format!("DELETE FROM audit_events WHERE id = {id}"))
+            .await
+            .unwrap();
+        restore(&store, &snapshot).await;
+        assert!(matches!(
+            store.verify_audit_chain().await.unwrap(),
+            VerifyReport::Intact { .. }
+        ));
+    }
+}
+
+async fn restore(store: &Store, row: &AuditRow) {
+    async fn insert(store: &Store, row: &AuditRow) -> StoreResult<()> {
+        read_conn!(store, |c| c.insert_audit(row).await)
+    }
+    insert(store, row).await.unwrap();
+}
+
+async fn a_deleted_or_reordered_event_breaks_the_chain(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    for n in 0..5 {
+        store.record(event(n)).await.unwrap();
+    }
+    drop_append_only_triggers(&store).await;
+    raw(&store, "DELETE FROM audit_events WHERE id = 3")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap(),
+        VerifyReport::Broken {
+            event_id: 4,
+            reason: ChainBreak::Gap { expected: 3 },
+            checked: 2
+        }
+    );
+    // Swap the contents of events 1 and 2 (ids kept): the links no longer match.
+    let rows = store.audit_events_after(0, 2).await.unwrap();
+    raw(&store, "DELETE FROM audit_events WHERE id IN (1, 2)")
+        .await
+        .unwrap();
+    let mut first = rows[1].clone();
+    first.id = 1;
+    let mut second = rows[0].clone();
+    second.id = 2;
+    restore(&store, &first).await;
+    restore(&store, &second).await;
+    let VerifyReport::Broken { event_id, .. } = store.verify_audit_chain().await.unwrap() else {
+        panic!("reordering not detected")
+    };
+    assert_eq!(event_id, 1);
+}
+
+async fn concurrent_writers_do_not_fork_the_chain(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for n in 0..15 {
+                    store.record(event(t * 100 + n)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap(),
+        VerifyReport::Intact { events: 120 }
+    );
+}
+
+fn share(entries: &[(&str, &str)]) -> ShareContent {
+    ShareContent {
+        name: "Test Cliënt".into(),
+        birth_date: "1990-05-01".into(),
+        pregnancies: vec![PregnancyRow {
+            id: "p1".into(),
+            edd: "2027-03-01".into(),
+            gravidity: 1,
+            parity: 0,
+            status: "active".into(),
+            ended_on: None,
+        }],
+        entries: entries
+            .iter()
+            .map(|(id, value)| EntryRow {
+                id: (*id).into(),
+                pregnancy_id: Some("p1".into()),
+                category: "lab_screening".into(),
+                code: "hb".into(),
+                label: "Hemoglobine".into(),
+                value: (*value).into(),
+                unit: Some("mmol/l".into()),
+                observed_at: 1_760_000_000_000,
+                sensitivity: "normal".into(),
+            })
+            .collect(),
+    }
+}
+
+async fn with_two_sources(store: &Store) {
+    for (org, source) in [("org-a", "src-a"), ("org-b", "src-b")] {
+        store
+            .add_organisation(org, org, domain::OrganisationKind::Ziekenhuis, event(0))
+            .await
+            .unwrap();
+        store.add_source(source, org, event(0)).await.unwrap();
+    }
+}
+
+fn received() -> NewAuditEvent {
+    NewAuditEvent::new(AuditAction::ShareReceived, Outcome::Success)
+}
+
+async fn a_share_replaces_only_its_own_content_and_is_idempotent(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    with_two_sources(&store).await;
+    let bsn = "999990019";
+    store
+        .replace_share(
+            bsn,
+            "src-a",
+            &share(&[("e1", "7.1"), ("e2", "7.2")]),
+            received(),
+        )
+        .await
+        .unwrap();
+    store
+        .replace_share(bsn, "src-b", &share(&[("e1", "6.9")]), received())
+        .await
+        .unwrap();
+    assert_eq!(store.shared_data_counts().await.unwrap(), [1, 2, 2, 3]);
+    // Replace: src-a now shares one entry; src-b untouched. Twice: same state.
+    for _ in 0..2 {
+        let counts = store
+            .replace_share(bsn, "src-a", &share(&[("e3", "7.5")]), received())
+            .await
+            .unwrap();
+        assert_eq!(
+            counts,
+            ReplaceCounts {
+                pregnancies: 1,
+                entries: 1
+            }
+        );
+        assert_eq!(store.shared_data_counts().await.unwrap(), [1, 2, 2, 2]);
+    }
+    let shares = store.audit_events_after(0, 100).await.unwrap();
+    assert!(shares
+        .iter()
+        .filter(|e| e.action == "share_received")
+        .all(|e| e.client_id.is_some()));
+}
+
+async fn a_share_is_refused_while_consent_is_withdrawn(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    with_two_sources(&store).await;
+    let bsn = "999990019";
+    store
+        .replace_share(bsn, "src-a", &share(&[("e1", "7.1")]), received())
+        .await
+        .unwrap();
+    raw(
+        &store,
+        "UPDATE shares SET consent = 'withdrawn', name = NULL, birth_date = NULL",
+    )
+    .await
+    .unwrap();
+    let before = store.shared_data_counts().await.unwrap();
+    let events_before = store.audit_events_after(0, 1000).await.unwrap().len();
+    let refused = store
+        .replace_share(bsn, "src-a", &share(&[("e9", "1")]), received())
+        .await;
+    assert!(matches!(refused, Err(StoreError::ConsentWithdrawn)));
+    assert_eq!(store.shared_data_counts().await.unwrap(), before);
+    assert_eq!(
+        store.audit_events_after(0, 1000).await.unwrap().len(),
+        events_before,
+        "rolled back whole"
+    );
+}
+
+async fn usernames_are_unique(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    store
+        .add_organisation("org-a", "A", domain::OrganisationKind::Kraamzorg, event(0))
+        .await
+        .unwrap();
+    let user = NewUser {
+        id: "u1".into(),
+        organisation_id: "org-a".into(),
+        username: domain::Username::parse("dewi").unwrap(),
+        display_name: "Dewi".into(),
+        role: domain::Role::Kraamverzorgende,
+    };
+    store
+        .add_user(&user, "$argon2id$x", event(0))
+        .await
+        .unwrap();
+    let again = store
+        .add_user(
+            &NewUser {
+                id: "u2".into(),
+                ..user
+            },
+            "$argon2id$x",
+            event(0),
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists("username"))));
+}
+
+/// SQLite only: audit rows must survive power loss (WAL + synchronous=FULL), and writers wait
+/// for each other instead of failing at once.
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_full_sync_and_a_busy_timeout() {
+    let (store, _guard) = fresh_store(Backend::Sqlite).await;
+    let Db::Sqlite(pool) = store.db() else {
+        unreachable!()
+    };
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(sync, 2, "2 = FULL");
+    assert!(busy >= 5_000, "{busy}");
+    assert_eq!(fk, 1);
+}
+
+#[tokio::test]
+async fn a_database_url_of_an_unknown_kind_is_refused() {
+    let err = Store::connect("mysql://localhost/ooievaar")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::BadUrl(_)));
+}
+
+#[tokio::test]
+async fn a_migration_that_does_not_match_the_database_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    raw(
+        &store,
+        "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 20261124090000",
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let err = Store::connect(&url).await.unwrap_err();
+    assert!(matches!(err, StoreError::Migrate(_)), "{err:?}");
+}

@@ -1,0 +1,491 @@
+//! Finding a client, requesting access, and viewing (DESIGN flows 3-6). Every rule of DESIGN
+//! section 3 that concerns viewing is enforced here, once:
+//! - only clinical roles search, request and view;
+//! - an unknown client and one without any active share get the same answer (rule 6);
+//! - a view needs the user's own valid grant and re-checks it, and every source's consent,
+//!   in the transaction that writes the view's audit event, after taking the chain lock
+//!   (rules 1, 2, 4); a search and the "my clients" list are audited the same way;
+//! - a `read` event lists every source any shown datum came from (rule 4);
+//! - the access policy decides which entries, and whether the pregnancy block, are read at
+//!   all (rule 3).
+
+use super::audit::{NewAuditEvent, RequestMeta};
+use super::session::SessionUser;
+use super::store::{FoundClient, GrantRow, MyClientRow, PregnancyRow, Store, ViewDenied, ViewRows};
+use super::Settings;
+use domain::client_view::{
+    ClientAccess, ClientPage, ClientSummary, EntryView, MyClient, PregnancyView, SectionView,
+    SourceView,
+};
+use domain::error::AppError;
+use domain::grant::{grant_expiry, Ground, PregnancyDates};
+use domain::policy::ViewRequest;
+use domain::pregnancy::{age_in_years, gestational_age};
+use domain::{AuditAction, Bsn, Category, FieldError, Outcome, Sensitivity};
+use time::{Date, OffsetDateTime};
+
+use super::clock::{local_date, local_date_time, parse_date, today, DATE};
+
+fn require_clinical(user: &SessionUser) -> Result<(), AppError> {
+    if user.role.is_clinical() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+fn event(
+    user: &SessionUser,
+    action: AuditAction,
+    outcome: Outcome,
+    meta: &RequestMeta,
+) -> NewAuditEvent {
+    NewAuditEvent::new(action, outcome)
+        .by(user.actor())
+        .with_request(meta.clone())
+}
+
+/// Finds a client by BSN and birth date (both required, exact). `None` for an unknown client
+/// and for one without any active share alike; the audit event records the real outcome.
+pub async fn search(
+    store: &Store,
+    user: &SessionUser,
+    bsn_input: &str,
+    birth_date_input: &str,
+    meta: RequestMeta,
+) -> Result<Option<ClientSummary>, AppError> {
+    require_clinical(user)?;
+    let mut problems = Vec::new();
+    let bsn = if bsn_input.trim().is_empty() {
+        problems.push(FieldError::new("bsn", "vul het BSN in"));
+        None
+    } else {
+        Bsn::parse(bsn_input)
+            .map_err(|e| problems.push(FieldError::new("bsn", e.to_string())))
+            .ok()
+    };
+    let birth_date = if birth_date_input.trim().is_empty() {
+        problems.push(FieldError::new("birth_date", "vul de geboortedatum in"));
+        None
+    } else {
+        match parse_date(birth_date_input.trim()) {
+            Some(d) if d <= today() => Some(d),
+            _ => {
+                problems.push(FieldError::new(
+                    "birth_date",
+                    "geen geldige geboortedatum (jjjj-mm-dd)",
+                ));
+                None
+            }
+        }
+    };
+    let (Some(bsn), Some(birth_date)) = (bsn, birth_date) else {
+        let mut refused = event(user, AuditAction::Search, Outcome::Denied, &meta);
+        refused.detail = serde_json::json!({
+            "refused_fields": problems.iter().map(|p| p.field.clone()).collect::<Vec<_>>()
+        });
+        store.record(refused).await?;
+        return Err(AppError::Validation {
+            field_errors: problems,
+        });
+    };
+    let birth_date = birth_date.format(DATE).unwrap_or_default();
+    // One transaction: the chain lock, the lookup and the event (rules 1 and 4).
+    let rows = store
+        .audited_search(&user.id, bsn.as_ref(), &birth_date, |rows| {
+            // The answer is the same for unknown and withdrawn clients; the log records which
+            // it was, and which sources the shown hit came from.
+            let outcome = match (&rows.found, &rows.client_id) {
+                (Some(_), _) => "found",
+                (None, Some(_)) => "no_active_share_with_this_birth_date",
+                (None, None) => "unknown_bsn",
+            };
+            let mut logged = event(user, AuditAction::Search, Outcome::Success, &meta);
+            logged.bsn = Some(bsn.as_ref().to_owned());
+            logged.client_id = rows.client_id.clone();
+            logged.detail = match &rows.found {
+                Some(found) => serde_json::json!({
+                    "found": true, "outcome": outcome, "sources": found.shown_sources(),
+                }),
+                None => serde_json::json!({ "found": false, "outcome": outcome }),
+            };
+            logged
+        })
+        .await?;
+    Ok(rows.found.map(summary))
+}
+
+fn summary(found: FoundClient) -> ClientSummary {
+    let organisations = found
+        .sources
+        .into_iter()
+        .map(|s| s.organisation_name)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let birth = found.identity.birth_date.unwrap_or_default();
+    ClientSummary {
+        client_id: found.identity.client_id,
+        name: found.identity.name.unwrap_or_default(),
+        age: parse_date(&birth).map(|b| age_in_years(b, today())),
+        birth_date: birth,
+        organisations,
+        has_grant: found.has_grant,
+    }
+}
+
+fn pregnancy_dates(pregnancies: &[PregnancyRow]) -> PregnancyDates {
+    PregnancyDates {
+        active_due_date: pregnancies
+            .iter()
+            .filter(|p| p.status == "active")
+            .filter_map(|p| parse_date(&p.edd))
+            .max(),
+        latest_end: pregnancies
+            .iter()
+            .filter_map(|p| p.ended_on.as_deref().and_then(parse_date))
+            .max(),
+    }
+}
+
+/// An access request as the form sends it.
+#[derive(Debug, Clone)]
+pub struct AccessRequest<'a> {
+    pub client_id: &'a str,
+    pub ground: &'a str,
+    pub reason: &'a str,
+    /// The "I have a treatment relationship with this client" box was ticked.
+    pub attested: bool,
+}
+
+/// Requests access once: ground, reason (mandatory for `spoed`) and the attestation. Creates
+/// a grant for this user alone, valid as DESIGN 5.4 says, logged as `access_request`.
+pub async fn request_access(
+    store: &Store,
+    settings: &Settings,
+    user: &SessionUser,
+    form: AccessRequest<'_>,
+    meta: RequestMeta,
+) -> Result<(), AppError> {
+    require_clinical(user)?;
+    let AccessRequest {
+        client_id,
+        ground,
+        reason,
+        attested,
+    } = form;
+    let mut problems = Vec::new();
+    let ground = Ground::parse(ground);
+    if ground.is_none() {
+        problems.push(FieldError::new("ground", "kies een grond voor de toegang"));
+    }
+    let reason = reason.trim();
+    if ground == Some(Ground::Spoed) && reason.is_empty() {
+        problems.push(FieldError::new(
+            "reason",
+            "bij spoed is een toelichting verplicht",
+        ));
+    }
+    if reason.chars().count() > 1000 {
+        problems.push(FieldError::new(
+            "reason",
+            "de toelichting mag hoogstens 1000 tekens hebben",
+        ));
+    }
+    if !attested {
+        problems.push(FieldError::new(
+            "attest",
+            "bevestig dat u een behandelrelatie met deze cliënt heeft",
+        ));
+    }
+    let identity = store.client_identity(client_id).await?;
+    let mut logged = event(user, AuditAction::AccessRequest, Outcome::Denied, &meta);
+    logged.ground = ground.map(|g| g.as_str().to_owned());
+    if !problems.is_empty() || identity.is_none() {
+        logged.client_id = identity.as_ref().map(|i| i.client_id.clone());
+        logged.detail = serde_json::json!({
+            "refused_fields": problems.iter().map(|p| p.field.clone()).collect::<Vec<_>>(),
+            "client_known": identity.is_some(),
+        });
+        store.record(logged).await?;
+        return Err(if problems.is_empty() {
+            AppError::NotFound
+        } else {
+            AppError::Validation {
+                field_errors: problems,
+            }
+        });
+    }
+    let (ground, identity) = (ground.expect("checked"), identity.expect("checked"));
+    let now = OffsetDateTime::now_utc();
+    let pregnancies = store.client_pregnancies(client_id).await?;
+    let expires = grant_expiry(
+        ground,
+        now,
+        pregnancy_dates(&pregnancies),
+        settings.grant_periods,
+    );
+    let grant = GrantRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        client_id: client_id.to_owned(),
+        ground: ground.as_str().to_owned(),
+        reason: reason.to_owned(),
+        created_at: (now.unix_timestamp_nanos() / 1_000_000) as i64,
+        expires_at: (expires.unix_timestamp_nanos() / 1_000_000) as i64,
+    };
+    logged.outcome = Outcome::Success;
+    logged.client_id = Some(client_id.to_owned());
+    logged.bsn = Some(identity.bsn);
+    logged.grant_id = Some(grant.id.clone());
+    logged.detail = serde_json::json!({
+        "reason": reason, "attested": true, "expires_at": grant.expires_at,
+        "emergency": ground == Ground::Spoed,
+    });
+    // A repeated request, or one racing another of the same user, finds the grant she holds
+    // (checked under the chain lock) and is logged with it instead of creating another.
+    let repeated = |held: &GrantRow| {
+        let mut repeat = logged.clone();
+        repeat.grant_id = Some(held.id.clone());
+        repeat.detail = serde_json::json!({
+            "reason": reason, "attested": true, "emergency": ground == Ground::Spoed,
+            "already_granted": true, "granted_ground": held.ground, "expires_at": held.expires_at,
+        });
+        repeat
+    };
+    store.create_grant(&grant, logged.clone(), repeated).await?;
+    Ok(())
+}
+
+/// The holder ends her own grant ("I no longer treat this client").
+pub async fn end_own_grant(
+    store: &Store,
+    user: &SessionUser,
+    client_id: &str,
+    meta: RequestMeta,
+) -> Result<(), AppError> {
+    require_clinical(user)?;
+    let grant = store
+        .valid_grant(&user.id, client_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut logged = event(user, AuditAction::GrantEnded, Outcome::Success, &meta);
+    logged.client_id = Some(client_id.to_owned());
+    logged.grant_id = Some(grant.id.clone());
+    logged.ground = Some(grant.ground.clone());
+    store
+        .end_grant(&grant.id, &user.id, "beëindigd door de houder", logged)
+        .await?;
+    Ok(())
+}
+
+/// The user's clients with a valid grant (clients without an active share are left out).
+/// The list shows names and birth dates, so it is an audited read like a view: one `read`
+/// event per list shown (none for an empty list), in the transaction that reads it, with
+/// `detail` = `{"view": "my_clients", "clients": n, "client_ids": [...], "categories":
+/// ["identity"], "sources": [...]}` (the sources the names came from, so their organisations'
+/// officers see it, DESIGN flow 7).
+pub async fn my_clients(
+    store: &Store,
+    user: &SessionUser,
+    meta: RequestMeta,
+) -> Result<Vec<MyClient>, AppError> {
+    require_clinical(user)?;
+    let rows = store
+        .audited_my_clients(&user.id, |rows| {
+            if rows.is_empty() {
+                return None;
+            }
+            let mut sources: Vec<&str> =
+                rows.iter().map(|r| r.identity.source_id.as_str()).collect();
+            sources.sort();
+            sources.dedup();
+            let client_ids: Vec<&str> = rows.iter().map(|r| r.grant.client_id.as_str()).collect();
+            Some(
+                event(user, AuditAction::Read, Outcome::Success, &meta).with_detail(
+                    serde_json::json!({
+                        "view": "my_clients", "clients": rows.len(), "client_ids": client_ids,
+                        "categories": [Category::Identity.as_str()], "sources": sources,
+                    }),
+                ),
+            )
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|MyClientRow { grant, identity }| MyClient {
+            client_id: grant.client_id,
+            name: identity.name.unwrap_or_default(),
+            birth_date: identity.birth_date.unwrap_or_default(),
+            grant_expires: local_date_time(grant.expires_at),
+            ground: Ground::parse(&grant.ground).unwrap_or(Ground::Behandelrelatie),
+        })
+        .collect())
+}
+
+/// Whether the role's policy shows the pregnancy block (the `pregnancy` category; a pregnancy
+/// has no sensitivity of its own, so it counts as `normal`).
+pub fn pregnancies_allowed(policy: &domain::Policy, role: domain::Role) -> bool {
+    policy.allows(ViewRequest {
+        role,
+        has_valid_grant: true,
+        consent_active: true,
+        category: Category::Pregnancy,
+        sensitivity: Sensitivity::Normal,
+    })
+}
+
+/// The `category:sensitivity` pairs the role may see, by the one policy function.
+pub fn allowed_pairs(policy: &domain::Policy, role: domain::Role) -> Vec<String> {
+    let mut pairs = Vec::new();
+    for category in Category::ALL {
+        for sensitivity in Sensitivity::ALL {
+            let request = ViewRequest {
+                role,
+                has_valid_grant: true,
+                consent_active: true,
+                category: *category,
+                sensitivity: *sensitivity,
+            };
+            if policy.allows(request) {
+                pairs.push(format!("{}:{}", category.as_str(), sensitivity.as_str()));
+            }
+        }
+    }
+    pairs
+}
+
+fn pregnancy_view(p: &PregnancyRow, today: Date) -> PregnancyView {
+    PregnancyView {
+        gestational_age: (p.status == "active")
+            .then(|| parse_date(&p.edd).and_then(|edd| gestational_age(edd, today)))
+            .flatten()
+            .map(|(w, d)| format!("{w}+{d}")),
+        edd: p.edd.clone(),
+        gravidity: p.gravidity,
+        parity: p.parity,
+        ended_on: p.ended_on.clone(),
+    }
+}
+
+fn page(
+    rows: ViewRows,
+    policy: &domain::Policy,
+    user: &SessionUser,
+) -> Result<ClientPage, AppError> {
+    let today = today();
+    let bsn = Bsn::parse(&rows.identity.bsn).map_err(|_| AppError::Internal)?;
+    let birth = rows.identity.birth_date.clone().unwrap_or_default();
+    // Several sources may report the same pregnancy: show each (due date, end) once.
+    let mut pregnancies: Vec<&PregnancyRow> = Vec::new();
+    for p in &rows.pregnancies {
+        if !pregnancies
+            .iter()
+            .any(|q| q.edd == p.edd && q.ended_on == p.ended_on)
+        {
+            pregnancies.push(p);
+        }
+    }
+    pregnancies.sort_by(|a, b| b.edd.cmp(&a.edd));
+    let current = pregnancies
+        .iter()
+        .position(|p| p.status == "active")
+        .or((!pregnancies.is_empty()).then_some(0))
+        .map(|i| pregnancies.remove(i));
+    let earlier = pregnancies
+        .iter()
+        .map(|p| pregnancy_view(p, today))
+        .collect();
+    let sections = policy
+        .visible_categories(user.role)
+        .into_iter()
+        .map(|category| SectionView {
+            category,
+            entries: rows
+                .entries
+                .iter()
+                .filter(|e| e.category == category.as_str())
+                .map(|e| EntryView {
+                    label: e.label.clone(),
+                    value: e.value.clone(),
+                    unit: e.unit.clone(),
+                    date: local_date(e.observed_at),
+                    organisation: e.organisation_name.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(ClientPage {
+        client_id: rows.identity.client_id.clone(),
+        name: rows.identity.name.clone().unwrap_or_default(),
+        age: parse_date(&birth).map(|b| age_in_years(b, today)),
+        birth_date: birth,
+        bsn_masked: bsn.masked(),
+        sources: rows
+            .sources
+            .iter()
+            .map(|s| SourceView {
+                organisation: s.organisation_name.clone(),
+                last_received: s.received_at.map(local_date_time),
+            })
+            .collect(),
+        current_pregnancy: current.map(|p| pregnancy_view(p, today)),
+        earlier_pregnancies: earlier,
+        sections,
+        ground: Ground::parse(&rows.grant.ground).unwrap_or(Ground::Behandelrelatie),
+        grant_expires: local_date_time(rows.grant.expires_at),
+    })
+}
+
+/// One view of the client page, audited and filtered (see the module header). Without a
+/// valid grant (or for an unknown client) it shows nothing and logs `access_denied`.
+pub async fn view_client(
+    store: &Store,
+    user: &SessionUser,
+    client_id: &str,
+    meta: RequestMeta,
+) -> Result<ClientAccess, AppError> {
+    require_clinical(user)?;
+    let policy = store.policy().await?;
+    let allowed = allowed_pairs(&policy, user.role);
+    let show_pregnancies = pregnancies_allowed(&policy, user.role);
+    let viewed = store
+        .audited_view(&user.id, client_id, &allowed, show_pregnancies, |rows| {
+            let mut logged = event(user, AuditAction::Read, Outcome::Success, &meta);
+            logged.client_id = Some(client_id.to_owned());
+            logged.bsn = Some(rows.identity.bsn.clone());
+            logged.grant_id = Some(rows.grant.id.clone());
+            logged.ground = Some(rows.grant.ground.clone());
+            // Everything the page shows: identity, the pregnancy block, the entries.
+            let mut categories: Vec<&str> = std::iter::once(Category::Identity.as_str())
+                .chain((!rows.pregnancies.is_empty()).then_some(Category::Pregnancy.as_str()))
+                .chain(rows.entries.iter().map(|e| e.category.as_str()))
+                .collect();
+            categories.sort();
+            categories.dedup();
+            logged.detail = serde_json::json!({
+                "categories": categories, "sources": rows.shown_sources(),
+                "entries": rows.entries.len(),
+            });
+            logged
+        })
+        .await?;
+    match viewed {
+        Ok(rows) => Ok(ClientAccess::Granted(Box::new(page(rows, &policy, user)?))),
+        Err(denied) => {
+            let mut logged = event(user, AuditAction::AccessDenied, Outcome::Denied, &meta);
+            logged.client_id = Some(client_id.chars().take(64).collect());
+            logged.detail = serde_json::json!({
+                "reason": match denied { ViewDenied::Unknown => "unknown_client", ViewDenied::NoGrant => "no_valid_grant" }
+            });
+            store.record(logged).await?;
+            Ok(ClientAccess::NoAccess)
+        }
+    }
+}
+
+/// The access policy as `/policy` shows it (any logged-in user may read it: every
+/// professional can see what each role sees).
+pub async fn policy_table(store: &Store) -> Result<Vec<domain::policy::PolicyRow>, AppError> {
+    Ok(store.policy().await?.rows())
+}
