@@ -12,7 +12,7 @@
 //! decimal. Length prefixes make the encoding unambiguous: no two different rows hash the same
 //! byte string. Ids are consecutive from 1, so a deleted or reordered event breaks the chain too.
 
-use super::store::{AuditRow, BackendSpecific, Queries, ReviewQueries, StoreResult};
+use super::store::{AuditRow, BackendSpecific, Queries, ReviewQueries, ShareQueries, StoreResult};
 use domain::audit_flag::{FlagFacts, FlagHit};
 use domain::{AuditAction, FlagRules, Outcome, Role};
 use sha2::{Digest, Sha256};
@@ -173,7 +173,7 @@ pub fn chain_hash(row: &AuditRow) -> String {
 /// Appends `event` to the chain inside the caller's transaction and returns its id. The
 /// caller's commit makes the event and the change it records durable together. Beside the
 /// event it writes who may review it (DESIGN flow 7) and its flags (`FlagRules`).
-pub async fn append<C: Queries + ReviewQueries + BackendSpecific>(
+pub async fn append<C: Queries + ShareQueries + ReviewQueries + BackendSpecific>(
     c: &mut C,
     rules: &FlagRules,
     event: NewAuditEvent,
@@ -182,7 +182,7 @@ pub async fn append<C: Queries + ReviewQueries + BackendSpecific>(
 }
 
 /// [`append`] with a given time instead of now (the load generator back-fills history).
-pub async fn append_at<C: Queries + ReviewQueries + BackendSpecific>(
+pub async fn append_at<C: Queries + ShareQueries + ReviewQueries + BackendSpecific>(
     c: &mut C,
     rules: &FlagRules,
     mut event: NewAuditEvent,

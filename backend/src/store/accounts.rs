@@ -1,6 +1,7 @@
 //! Organisations and user accounts.
 
-use super::{now_ms, read_conn, write_tx, Queries as _, ReviewQueries as _, Store, StoreResult};
+use super::queries::queries;
+use super::{now_ms, read_conn, write_tx, ReviewQueries as _, Store, StoreError, StoreResult};
 use crate::audit::NewAuditEvent;
 use domain::{OrganisationKind, Role, Username};
 
@@ -209,5 +210,132 @@ impl Store {
         let id = write_tx!(self, |c| crate::audit::append(c, &self.flag_rules, event)
             .await?);
         Ok(id)
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.organisation_id, o.name AS organisation_name, u.username, \
+     u.display_name, u.role, u.password_hash, u.disabled_at, u.locked_until, u.session_generation";
+
+queries! {
+    /// The statements of organisations, users, their login failures and sessions.
+    trait AccountQueries;
+
+    async fn insert_organisation(&mut self, id: &str, name: &str, kind: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO organisations (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id).bind(name).bind(kind).bind(now)
+            .execute(&mut *self)
+            .await
+            .map_err(|e| StoreError::on_unique(e, "organisation"))?;
+        Ok(())
+    }
+
+    async fn organisation(&mut self, id: &str) -> StoreResult<Option<OrganisationRow>> {
+        Ok(sqlx::query_as::<_, OrganisationRow>("SELECT id, name, kind FROM organisations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn insert_user(&mut self, user: &NewUser, password_hash: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, organisation_id, username, display_name, role, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&user.id).bind(&user.organisation_id).bind(user.username.as_ref())
+        .bind(&user.display_name).bind(user.role.as_str()).bind(password_hash).bind(now)
+        .execute(&mut *self)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "username"))?;
+        Ok(())
+    }
+
+    async fn user_by_username(&mut self, username: &str) -> StoreResult<Option<UserRow>> {
+        Ok(sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<UserRow>> {
+        Ok(sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    async fn users_of_organisation(&mut self, organisation_id: &str) -> StoreResult<Vec<UserRow>> {
+        Ok(sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users u JOIN organisations o ON o.id = u.organisation_id \
+             WHERE u.organisation_id = $1 ORDER BY u.display_name"
+        ))
+        .bind(organisation_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn disable_user(&mut self, id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET disabled_at = $2, updated_at = $2 WHERE id = $1 AND disabled_at IS NULL")
+            .bind(id).bind(now)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&mut self, id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id).bind(password_hash).bind(now)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    /// Counts one failed password of an account that is not locked (rule 10): a run older than
+    /// `window_start` starts again at 1. Returns the run's count, or `None` when the account is
+    /// locked (or gone) and nothing was counted. Concurrent failures serialise on the row.
+    async fn count_login_failure(&mut self, id: &str, window_start: i64, now: i64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET \
+             failed_logins = CASE WHEN failed_since IS NULL OR failed_since <= $2 THEN 1 ELSE failed_logins + 1 END, \
+             failed_since = CASE WHEN failed_since IS NULL OR failed_since <= $2 THEN $3 ELSE failed_since END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $3) RETURNING failed_logins",
+        )
+        .bind(id).bind(window_start).bind(now)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    /// Locks an account until `until` and starts a new run of failures.
+    async fn lock_login(&mut self, id: &str, until: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET locked_until = $2, failed_logins = 0, failed_since = NULL WHERE id = $1")
+            .bind(id).bind(until)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a lock and the current run of failures (a successful login, `user unlock`).
+    async fn reset_login_failures(&mut self, id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET locked_until = NULL, failed_logins = 0, failed_since = NULL \
+             WHERE id = $1 AND (locked_until IS NOT NULL OR failed_logins <> 0 OR failed_since IS NOT NULL)",
+        )
+        .bind(id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Raises the user's session generation (every other session ends) and returns the new one.
+    async fn next_session_generation(&mut self, id: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = $1 RETURNING session_generation",
+        )
+        .bind(id)
+        .fetch_one(&mut *self)
+        .await?)
     }
 }

@@ -1,30 +1,41 @@
 //! The store: the only code that touches the database, on SQLite (embedded, the default) or
 //! PostgreSQL (production), chosen by the `DATABASE_URL` scheme.
 //!
-//! Every SQL statement is written once, in [`queries`], and compiled for both backends by a
-//! macro, so the two implementations cannot drift apart; the shared store test suite runs on
-//! both (`make test`). Times are UTC milliseconds (`i64`) and dates ISO text on both backends.
+//! SQL lives here and nowhere else, one file per area, each holding its rows, its statements
+//! and its `Store` methods together: `accounts` (organisations, users, login failures),
+//! `installation` (flags, access policy), `sources` (source systems, keys, token replay),
+//! `shares` (clients, shares, consent, pregnancies, entries), `viewing` (finding clients,
+//! grants, the rows a view reads), `review` (the officer's queries, checkpoints) and the access
+//! log's own statements (`queries`, `audit`). Each area's statements are written once and
+//! compiled for both backends by the `queries!` macro, so the two cannot drift apart; the
+//! shared store test suite runs on both (`make test`). Times are UTC milliseconds (`i64`) and dates ISO text on both backends.
 //!
 //! Transactions that read and then write start with `BEGIN IMMEDIATE` on SQLite (a deferred
 //! transaction would fail with SQLITE_BUSY when it upgrades to a writer under concurrency).
 
 mod accounts;
 mod audit;
+mod installation;
 mod queries;
 mod review;
 mod shares;
 mod sources;
 mod viewing;
 
+pub use accounts::AccountQueries;
 pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
 pub use audit::{AuditRow, VerifyReport};
+pub use installation::InstallationQueries;
 pub use queries::{BackendSpecific, Queries};
 pub use review::{
     review_sql, CheckpointRow, GrantHolderRow, Keyset, OrganisationGrantRow, ReviewQueries,
     ReviewQuery, ReviewRow, VerificationRow, MAX_PAGE, OVERVIEW_LIMIT,
 };
+pub use shares::ShareQueries;
 pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
+pub use sources::SourceQueries;
 pub use sources::{SourceKeyRow, SourceRow};
+pub use viewing::ViewingQueries;
 pub use viewing::{
     FoundClient, GrantRow, IdentityRow, MyClientRow, SearchRows, SharingSourceRow, ViewDenied,
     ViewRows, VisibleEntryRow,
@@ -208,16 +219,6 @@ impl Store {
             Db::Sqlite(p) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
-    }
-
-    /// Whether this installation holds demo data (every page then shows a DEMO marker).
-    pub async fn is_demo(&self) -> StoreResult<bool> {
-        read_conn!(self, |c| Ok(c.flag("demo").await?.is_some()))
-    }
-
-    /// The access policy table.
-    pub async fn policy(&self) -> StoreResult<domain::Policy> {
-        read_conn!(self, |c| c.policy().await)
     }
 }
 

@@ -1,6 +1,7 @@
 //! What sources share: clients, shares, pregnancies and entries.
 
-use super::{now_ms, read_conn, write_tx, Queries as _, Store, StoreError, StoreResult};
+use super::queries::queries;
+use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
 use crate::audit::{self, NewAuditEvent};
 
 /// A pregnancy as a source sends it (already validated).
@@ -45,6 +46,34 @@ pub struct ReplaceCounts {
 }
 
 impl Store {
+    /// Withdraws (`"withdrawn"`: the share's content is purged in the same transaction) or
+    /// restores (`"active"`) a client's consent for a source, with its audit event.
+    /// `NotFound("share")` when this source never shared this client; nothing changes then.
+    pub async fn change_consent(
+        &self,
+        bsn: &str,
+        source_id: &str,
+        consent: &str,
+        mut event: NewAuditEvent,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| {
+            let Some(client_id) = c.client_id_by_bsn(bsn).await? else {
+                return Err(StoreError::NotFound("share"));
+            };
+            if c.share_consent(&client_id, source_id).await?.is_none() {
+                return Err(StoreError::NotFound("share"));
+            }
+            c.set_share_consent(&client_id, source_id, consent, now_ms())
+                .await?;
+            if consent == "withdrawn" {
+                c.purge_share_content(&client_id, source_id).await?;
+            }
+            event.client_id = Some(client_id);
+            audit::append(c, &self.flag_rules, event).await?;
+        });
+        Ok(())
+    }
+
     /// Replaces the share of `source_id` for the client with `bsn` in one transaction, creating
     /// the client record on first share, and appends `event` (with the client id filled in).
     /// Refused with `StoreError::ConsentWithdrawn` while that source's consent is withdrawn.
@@ -122,20 +151,6 @@ impl Store {
         Ok(result)
     }
 
-    /// Registers a source system of an organisation (keys are added separately).
-    pub async fn add_source(
-        &self,
-        id: &str,
-        organisation_id: &str,
-        event: NewAuditEvent,
-    ) -> StoreResult<()> {
-        write_tx!(self, |c| {
-            c.insert_source(id, organisation_id, now_ms()).await?;
-            audit::append(c, &self.flag_rules, event).await?;
-        });
-        Ok(())
-    }
-
     /// Row counts of the shared-data tables (for tests and the demo summary).
     pub async fn shared_data_counts(&self) -> StoreResult<[i64; 4]> {
         read_conn!(self, |c| Ok([
@@ -156,15 +171,149 @@ impl Store {
             Ok(lines.join("\n"))
         })
     }
-
-    /// Marks this installation as holding demo data.
-    pub async fn mark_demo(&self) -> StoreResult<()> {
-        write_tx!(self, |c| c.set_flag("demo", "true", now_ms()).await?);
-        Ok(())
-    }
 }
 
 /// A random opaque client id for URLs: 128 bits, URL-safe, unrelated to the BSN.
 pub fn new_opaque_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+queries! {
+    /// The statements of what sources share: clients, shares, pregnancies, entries.
+    trait ShareQueries;
+
+    async fn client_id_by_bsn(&mut self, bsn: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM clients WHERE bsn = $1")
+            .bind(bsn)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    /// Creates the client record unless one with this BSN exists (also one that a concurrent
+    /// transaction committed meanwhile: no unique violation when two sources share a new BSN
+    /// at once). Read the id afterwards with `client_id_by_bsn`.
+    async fn insert_client(&mut self, id: &str, bsn: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO clients (id, bsn, created_at) VALUES ($1, $2, $3) ON CONFLICT (bsn) DO NOTHING")
+            .bind(id).bind(bsn).bind(now)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    /// Consent state of one share: `None` when the source never shared this client.
+    async fn share_consent(&mut self, client_id: &str, source_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT consent FROM shares WHERE client_id = $1 AND source_id = $2")
+            .bind(client_id).bind(source_id)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    /// Creates or refreshes an active share with the source's view of the client.
+    async fn upsert_active_share(&mut self, client_id: &str, source_id: &str, name: &str, birth_date: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO shares (client_id, source_id, consent, name, birth_date, received_at, consent_changed_at, created_at, updated_at) \
+             VALUES ($1, $2, 'active', $3, $4, $5, $5, $5, $5) \
+             ON CONFLICT (client_id, source_id) DO UPDATE SET name = excluded.name, \
+             birth_date = excluded.birth_date, received_at = excluded.received_at, updated_at = excluded.updated_at",
+        )
+        .bind(client_id).bind(source_id).bind(name).bind(birth_date).bind(now)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a share's pregnancies and entries (before a replace, or on withdrawal).
+    async fn purge_share_content(&mut self, client_id: &str, source_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM entries WHERE client_id = $1 AND source_id = $2")
+            .bind(client_id).bind(source_id)
+            .execute(&mut *self)
+            .await?;
+        sqlx::query("DELETE FROM pregnancies WHERE client_id = $1 AND source_id = $2")
+            .bind(client_id).bind(source_id)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_pregnancy(&mut self, client_id: &str, source_id: &str, p: &PregnancyRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO pregnancies (client_id, source_id, source_pregnancy_id, edd, gravidity, parity, status, ended_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(client_id).bind(source_id).bind(&p.id).bind(&p.edd).bind(p.gravidity)
+        .bind(p.parity).bind(&p.status).bind(&p.ended_on)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_entry(&mut self, client_id: &str, source_id: &str, e: &EntryRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO entries (client_id, source_id, source_entry_id, source_pregnancy_id, category, code, label, value, unit, observed_at, sensitivity) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(client_id).bind(source_id).bind(&e.id).bind(&e.pregnancy_id).bind(&e.category)
+        .bind(&e.code).bind(&e.label).bind(&e.value).bind(&e.unit).bind(e.observed_at)
+        .bind(&e.sensitivity)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// The entries a share holds now, for the added/changed/removed counts of a replace.
+    async fn share_entries(&mut self, client_id: &str, source_id: &str) -> StoreResult<Vec<EntryRow>> {
+        Ok(sqlx::query_as::<_, EntryRow>(
+            "SELECT source_entry_id AS id, source_pregnancy_id AS pregnancy_id, category, code, label, value, unit, observed_at, sensitivity \
+             FROM entries WHERE client_id = $1 AND source_id = $2",
+        )
+        .bind(client_id).bind(source_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// Sets a share's consent; a withdrawal also drops the source's copy of name and birth date.
+    async fn set_share_consent(&mut self, client_id: &str, source_id: &str, consent: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE shares SET consent = $3, consent_changed_at = $4, updated_at = $4, \
+             name = CASE WHEN $3 = 'withdrawn' THEN NULL ELSE name END, \
+             birth_date = CASE WHEN $3 = 'withdrawn' THEN NULL ELSE birth_date END \
+             WHERE client_id = $1 AND source_id = $2",
+        )
+        .bind(client_id).bind(source_id).bind(consent).bind(now)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Every row of a shared-data table as text lines (`<table>|col|col...`, NULL as `-`),
+    /// ordered, for byte-for-byte before/after comparisons in tests and checks.
+    async fn dump_lines(&mut self, table: &'static str) -> StoreResult<Vec<String>> {
+        let columns: &[&str] = match table {
+            "clients" => &["id", "bsn", "CAST(created_at AS TEXT)"],
+            "shares" => &[
+                "client_id", "source_id", "consent", "COALESCE(name, '-')", "COALESCE(birth_date, '-')",
+                "COALESCE(CAST(received_at AS TEXT), '-')", "CAST(consent_changed_at AS TEXT)",
+            ],
+            "pregnancies" => &[
+                "client_id", "source_id", "source_pregnancy_id", "edd", "CAST(gravidity AS TEXT)",
+                "CAST(parity AS TEXT)", "status", "COALESCE(ended_on, '-')",
+            ],
+            "entries" => &[
+                "client_id", "source_id", "source_entry_id", "COALESCE(source_pregnancy_id, '-')",
+                "category", "code", "label", "value", "COALESCE(unit, '-')",
+                "CAST(observed_at AS TEXT)", "sensitivity",
+            ],
+            _ => return Err(StoreError::NotFound("table")),
+        };
+        let joined = columns.join(" || '|' || ");
+        Ok(sqlx::query_scalar(&format!("SELECT '{table}|' || {joined} FROM {table} ORDER BY 1"))
+            .fetch_all(&mut *self)
+            .await?)
+    }
+
+    async fn count_rows(&mut self, table: &'static str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut *self)
+            .await?)
+    }
 }

@@ -1,6 +1,7 @@
 //! Source systems, their keys, token replay, and consent changes.
 
-use super::{now_ms, read_conn, write_tx, Queries as _, Store, StoreError, StoreResult};
+use super::queries::queries;
+use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
 use crate::audit::{self, NewAuditEvent};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -21,6 +22,20 @@ pub struct SourceKeyRow {
 }
 
 impl Store {
+    /// Registers a source system of an organisation (keys are added separately).
+    pub async fn add_source(
+        &self,
+        id: &str,
+        organisation_id: &str,
+        event: NewAuditEvent,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| {
+            c.insert_source(id, organisation_id, now_ms()).await?;
+            audit::append(c, &self.flag_rules, event).await?;
+        });
+        Ok(())
+    }
+
     pub async fn source(&self, id: &str) -> StoreResult<Option<SourceRow>> {
         read_conn!(self, |c| c.source(id).await)
     }
@@ -103,32 +118,85 @@ impl Store {
     pub async fn source_calls_since(&self, source_id: &str, since_ms: i64) -> StoreResult<i64> {
         read_conn!(self, |c| c.source_calls_since(source_id, since_ms).await)
     }
+}
 
-    /// Withdraws (`"withdrawn"`: the share's content is purged in the same transaction) or
-    /// restores (`"active"`) a client's consent for a source, with its audit event.
-    /// `NotFound("share")` when this source never shared this client; nothing changes then.
-    pub async fn change_consent(
-        &self,
-        bsn: &str,
-        source_id: &str,
-        consent: &str,
-        mut event: NewAuditEvent,
-    ) -> StoreResult<()> {
-        write_tx!(self, |c| {
-            let Some(client_id) = c.client_id_by_bsn(bsn).await? else {
-                return Err(StoreError::NotFound("share"));
-            };
-            if c.share_consent(&client_id, source_id).await?.is_none() {
-                return Err(StoreError::NotFound("share"));
-            }
-            c.set_share_consent(&client_id, source_id, consent, now_ms())
-                .await?;
-            if consent == "withdrawn" {
-                c.purge_share_content(&client_id, source_id).await?;
-            }
-            event.client_id = Some(client_id);
-            audit::append(c, &self.flag_rules, event).await?;
-        });
+queries! {
+    /// The statements of source systems, their keys and the token replay guard.
+    trait SourceQueries;
+
+    async fn insert_source(&mut self, id: &str, organisation_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sources (id, organisation_id, created_at) VALUES ($1, $2, $3)")
+            .bind(id).bind(organisation_id).bind(now)
+            .execute(&mut *self)
+            .await
+            .map_err(|e| StoreError::on_unique(e, "source"))?;
         Ok(())
+    }
+
+    async fn source(&mut self, id: &str) -> StoreResult<Option<SourceRow>> {
+        Ok(sqlx::query_as::<_, SourceRow>("SELECT id, organisation_id FROM sources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn source_keys(&mut self, source_id: &str, include_revoked: bool) -> StoreResult<Vec<SourceKeyRow>> {
+        Ok(sqlx::query_as::<_, SourceKeyRow>(
+            "SELECT id, source_id, algorithm, public_key_pem, revoked_at FROM source_keys \
+             WHERE source_id = $1 AND ($2 OR revoked_at IS NULL) ORDER BY created_at",
+        )
+        .bind(source_id)
+        .bind(include_revoked)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    async fn insert_source_key(&mut self, key: &SourceKeyRow, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO source_keys (id, source_id, algorithm, public_key_pem, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.id).bind(&key.source_id).bind(&key.algorithm).bind(&key.public_key_pem).bind(now)
+        .execute(&mut *self)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "key"))?;
+        Ok(())
+    }
+
+    async fn revoke_source_key(&mut self, source_id: &str, key_id: &str, now: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("UPDATE source_keys SET revoked_at = $3 WHERE source_id = $1 AND id = $2 AND revoked_at IS NULL")
+            .bind(source_id).bind(key_id).bind(now)
+            .execute(&mut *self)
+            .await?
+            .rows_affected())
+    }
+
+    /// Records a token id; `false` when it was already seen (a replay). Expired ids are pruned.
+    async fn remember_token_id(&mut self, source_id: &str, jti: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM token_replays WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *self)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO token_replays (source_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(source_id).bind(jti).bind(expires_at)
+        .execute(&mut *self)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Verified API calls of a source since `since_ms`, counted from the access log (the rate
+    /// limit keeps no state outside the database): the actions a verified call writes, without
+    /// the rate limit's own refusals (whose detail is exactly `{"reason":"rate_limited"}`).
+    async fn source_calls_since(&mut self, source_id: &str, since_ms: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE source_id = $1 AND occurred_at >= $2 \
+             AND action IN ('share_received', 'share_refused', 'consent_withdrawn', 'consent_restored') \
+             AND detail <> '{\"reason\":\"rate_limited\"}'",
+        )
+        .bind(source_id).bind(since_ms)
+        .fetch_one(&mut *self)
+        .await?)
     }
 }

@@ -1,7 +1,8 @@
 //! Finding clients, access grants, and the rows a view reads.
 
+use super::queries::queries;
 use super::{
-    now_ms, read_conn, write_tx, PregnancyRow, Queries as _, Store, StoreError, StoreResult,
+    now_ms, read_conn, write_tx, PregnancyRow, ShareQueries as _, Store, StoreError, StoreResult,
 };
 use crate::audit::{self, NewAuditEvent};
 
@@ -307,5 +308,128 @@ impl Store {
             rows
         });
         Ok(rows)
+    }
+}
+
+queries! {
+    /// The statements of finding clients, grants and the rows a view reads.
+    trait ViewingQueries;
+
+    /// The client with this BSN if an active share knows this birth date (DESIGN flow 3/4).
+    async fn find_client(&mut self, bsn: &str, birth_date: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM clients c JOIN shares s ON s.client_id = c.id \
+             WHERE c.bsn = $1 AND s.consent = 'active' AND s.birth_date = $2 LIMIT 1",
+        )
+        .bind(bsn).bind(birth_date)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    /// BSN, name and birth date from the most recently received active share (and which
+    /// source that is); `None` when the client has no active share (then she is unknown
+    /// everywhere).
+    async fn client_identity(&mut self, client_id: &str) -> StoreResult<Option<IdentityRow>> {
+        Ok(sqlx::query_as::<_, IdentityRow>(
+            "SELECT c.id AS client_id, c.bsn, s.source_id, s.name, s.birth_date FROM clients c \
+             JOIN shares s ON s.client_id = c.id AND s.consent = 'active' \
+             WHERE c.id = $1 ORDER BY s.received_at DESC LIMIT 1",
+        )
+        .bind(client_id)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    /// The sources with an active share of the client, their organisation and last receipt.
+    async fn sharing_sources(&mut self, client_id: &str) -> StoreResult<Vec<SharingSourceRow>> {
+        Ok(sqlx::query_as::<_, SharingSourceRow>(
+            "SELECT s.source_id, o.id AS organisation_id, o.name AS organisation_name, s.received_at \
+             FROM shares s JOIN sources src ON src.id = s.source_id JOIN organisations o ON o.id = src.organisation_id \
+             WHERE s.client_id = $1 AND s.consent = 'active' ORDER BY o.name",
+        )
+        .bind(client_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// The user's valid grant for the client (not ended, not expired), newest first.
+    async fn valid_grant(&mut self, user_id: &str, client_id: &str, now: i64) -> StoreResult<Option<GrantRow>> {
+        Ok(sqlx::query_as::<_, GrantRow>(
+            "SELECT id, user_id, client_id, ground, reason, created_at, expires_at FROM access_grants \
+             WHERE user_id = $1 AND client_id = $2 AND ended_at IS NULL AND expires_at > $3 \
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(user_id).bind(client_id).bind(now)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    async fn insert_grant(&mut self, grant: &GrantRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_grants (id, user_id, client_id, ground, reason, attested, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&grant.id).bind(&grant.user_id).bind(&grant.client_id).bind(&grant.ground)
+        .bind(&grant.reason).bind(true).bind(grant.created_at).bind(grant.expires_at)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a grant that is still open; returns whether one was ended.
+    async fn end_grant(&mut self, grant_id: &str, ended_by: &str, reason: &str, now: i64) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "UPDATE access_grants SET ended_at = $4, ended_by = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL",
+        )
+        .bind(grant_id).bind(ended_by).bind(reason).bind(now)
+        .execute(&mut *self)
+        .await?
+        .rows_affected() == 1)
+    }
+
+    /// The clients the user holds a valid grant for, newest grant first.
+    async fn granted_clients(&mut self, user_id: &str, now: i64) -> StoreResult<Vec<GrantRow>> {
+        Ok(sqlx::query_as::<_, GrantRow>(
+            "SELECT id, user_id, client_id, ground, reason, created_at, expires_at FROM access_grants \
+             WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 200",
+        )
+        .bind(user_id).bind(now)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// Pregnancies of the client from active shares only.
+    async fn client_pregnancies(&mut self, client_id: &str) -> StoreResult<Vec<PregnancyRow>> {
+        Ok(sqlx::query_as::<_, PregnancyRow>(
+            "SELECT p.source_pregnancy_id AS id, p.edd, p.gravidity, p.parity, p.status, p.ended_on \
+             FROM pregnancies p JOIN shares s ON s.client_id = p.client_id AND s.source_id = p.source_id \
+             WHERE p.client_id = $1 AND s.consent = 'active' ORDER BY p.edd DESC",
+        )
+        .bind(client_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// The entries of the client's active shares whose `category:sensitivity` is in `allowed`
+    /// (computed by the access policy), newest first. Consent is re-checked by the join.
+    async fn permitted_entries(&mut self, client_id: &str, allowed: &[String]) -> StoreResult<Vec<VisibleEntryRow>> {
+        if allowed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT e.source_entry_id AS id, e.source_id, o.name AS organisation_name, e.category, e.code, e.label, \
+             e.value, e.unit, e.observed_at, e.sensitivity, e.source_pregnancy_id AS pregnancy_id \
+             FROM entries e JOIN shares s ON s.client_id = e.client_id AND s.source_id = e.source_id AND s.consent = 'active' \
+             JOIN sources src ON src.id = e.source_id JOIN organisations o ON o.id = src.organisation_id \
+             WHERE e.client_id = $1 AND (e.category || ':' || e.sensitivity) IN ({}) \
+             ORDER BY e.observed_at DESC, e.source_entry_id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, VisibleEntryRow>(&sql).bind(client_id);
+        for pair in allowed {
+            query = query.bind(pair);
+        }
+        Ok(query.fetch_all(&mut *self).await?)
     }
 }

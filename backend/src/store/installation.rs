@@ -1,0 +1,62 @@
+//! The installation's own settings: its flags (whether it holds the demo network) and the
+//! access policy table.
+
+use super::queries::queries;
+use super::{now_ms, read_conn, write_tx, Store, StoreResult};
+use domain::{Category, Policy, PolicyCell, Role};
+use sqlx::Row;
+
+impl Store {
+    /// Whether this installation holds demo data (every page then shows a DEMO marker).
+    pub async fn is_demo(&self) -> StoreResult<bool> {
+        read_conn!(self, |c| Ok(c.flag("demo").await?.is_some()))
+    }
+
+    /// Marks this installation as holding demo data.
+    pub async fn mark_demo(&self) -> StoreResult<()> {
+        write_tx!(self, |c| c.set_flag("demo", "true", now_ms()).await?);
+        Ok(())
+    }
+
+    /// The access policy table.
+    pub async fn policy(&self) -> StoreResult<Policy> {
+        read_conn!(self, |c| c.policy().await)
+    }
+}
+
+queries! {
+    /// The statements of the installation's flags and its access policy.
+    trait InstallationQueries;
+
+    async fn flag(&mut self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM instance_flags WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *self)
+            .await?)
+    }
+
+    async fn set_flag(&mut self, key: &str, value: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO instance_flags (key, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key).bind(value).bind(now)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn policy(&mut self) -> StoreResult<Policy> {
+        let rows = sqlx::query("SELECT role, category, max_sensitivity FROM access_policy")
+            .fetch_all(&mut *self)
+            .await?;
+        // Unknown keys cannot occur (CHECK constraints); skipping them keeps the policy closed.
+        Ok(Policy::from_cells(rows.iter().filter_map(|r| {
+            Some((
+                Role::parse(r.get::<&str, _>(0))?,
+                Category::parse(r.get::<&str, _>(1))?,
+                PolicyCell::parse(r.get::<&str, _>(2))?,
+            ))
+        })))
+    }
+}
