@@ -213,7 +213,7 @@ fn actor_of(row: &UserRow) -> Option<Actor> {
     Some(Actor {
         user_id: row.id.clone(),
         user_name: row.username.clone(),
-        role: row.role()?,
+        role: row.role,
         organisation_id: row.organisation_id.clone(),
     })
 }
@@ -294,7 +294,7 @@ pub async fn login(
     let now = now_ms();
     let reason = match &row {
         None => "unknown_user",
-        Some(r) if r.is_disabled() || r.role().is_none() => "disabled",
+        Some(r) if r.is_disabled() => "disabled",
         Some(r) if r.is_locked_at(now) => "locked",
         Some(_) if !matches => "wrong_password",
         Some(r) => {
@@ -629,7 +629,7 @@ pub async fn organisation_users(
         .map(|r| {
             Ok(domain::user_view::UserListItem {
                 disabled: r.is_disabled(),
-                role: r.role().ok_or(AppError::Internal)?,
+                role: r.role,
                 username: r.username,
                 display_name: r.display_name,
             })

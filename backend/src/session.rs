@@ -106,7 +106,7 @@ impl SessionUser {
             return None;
         }
         Some(Self {
-            role: row.role()?,
+            role: row.role,
             id: row.id,
             username: row.username,
             display_name: row.display_name,

@@ -3,6 +3,7 @@
 
 use super::audit::{NewAuditEvent, RequestMeta};
 use super::store::{EntryRow, PregnancyRow, ShareContent, Store, StoreError};
+use crate::store::Entity;
 use domain::share::{ConsentStatus, ValidShare};
 use domain::{AuditAction, Outcome};
 
@@ -66,13 +67,13 @@ fn to_content(share: &ValidShare) -> ShareContent {
             .map(|e| EntryRow {
                 id: e.id.clone(),
                 pregnancy_id: e.pregnancy_id.clone(),
-                category: e.category.as_str().into(),
+                category: e.category,
                 code: e.code.clone(),
                 label: e.label.clone(),
                 value: e.value.clone(),
                 unit: e.unit.clone(),
                 observed_at: (e.observed_at.unix_timestamp_nanos() / 1_000_000) as i64,
-                sensitivity: e.sensitivity.as_str().into(),
+                sensitivity: e.sensitivity,
             })
             .collect(),
     }
@@ -110,7 +111,7 @@ impl From<StoreError> for SharingError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::ConsentWithdrawn => SharingError::ConsentWithdrawn,
-            StoreError::NotFound("share") => SharingError::NeverShared,
+            StoreError::NotFound(Entity::Share) => SharingError::NeverShared,
             other => SharingError::Store(other),
         }
     }
@@ -157,7 +158,7 @@ pub async fn change_consent(
     let mut event = caller.event(action, Outcome::Success);
     event.bsn = Some(bsn.to_owned());
     store
-        .change_consent(bsn, &caller.source_id, status.as_str(), event)
+        .change_consent(bsn, &caller.source_id, status, event)
         .await?;
     Ok(())
 }

@@ -229,7 +229,7 @@ pub async fn request_access(
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
         client_id: client_id.to_owned(),
-        ground: ground.as_str().to_owned(),
+        ground,
         reason: reason.to_owned(),
         created_at: (now.unix_timestamp_nanos() / 1_000_000) as i64,
         expires_at: (expires.unix_timestamp_nanos() / 1_000_000) as i64,
@@ -272,7 +272,7 @@ pub async fn end_own_grant(
     let mut logged = event(user, AuditAction::GrantEnded, Outcome::Success, &meta);
     logged.client_id = Some(client_id.to_owned());
     logged.grant_id = Some(grant.id.clone());
-    logged.ground = Some(grant.ground.clone());
+    logged.ground = Some(grant.ground.as_str().to_owned());
     store
         .end_grant(&grant.id, &user.id, "beëindigd door de houder", logged)
         .await?;
@@ -318,7 +318,7 @@ pub async fn my_clients(
             name: identity.name.unwrap_or_default(),
             birth_date: identity.birth_date.unwrap_or_default(),
             grant_expires: local_date_time(grant.expires_at),
-            ground: Ground::parse(&grant.ground).unwrap_or(Ground::Behandelrelatie),
+            ground: grant.ground,
         })
         .collect())
 }
@@ -404,7 +404,7 @@ fn page(
             entries: rows
                 .entries
                 .iter()
-                .filter(|e| e.category == category.as_str())
+                .filter(|e| e.category == category)
                 .map(|e| EntryView {
                     label: e.label.clone(),
                     value: e.value.clone(),
@@ -432,7 +432,7 @@ fn page(
         current_pregnancy: current.map(|p| pregnancy_view(p, today)),
         earlier_pregnancies: earlier,
         sections,
-        ground: Ground::parse(&rows.grant.ground).unwrap_or(Ground::Behandelrelatie),
+        ground: rows.grant.ground,
         grant_expires: local_date_time(rows.grant.expires_at),
     })
 }
@@ -455,7 +455,7 @@ pub async fn view_client(
             logged.client_id = Some(client_id.to_owned());
             logged.bsn = Some(rows.identity.bsn.clone());
             logged.grant_id = Some(rows.grant.id.clone());
-            logged.ground = Some(rows.grant.ground.clone());
+            logged.ground = Some(rows.grant.ground.as_str().to_owned());
             // Everything the page shows: identity, the pregnancy block, the entries.
             let mut categories: Vec<&str> = std::iter::once(Category::Identity.as_str())
                 .chain((!rows.pregnancies.is_empty()).then_some(Category::Pregnancy.as_str()))

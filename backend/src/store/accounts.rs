@@ -1,6 +1,7 @@
 //! Organisations and user accounts.
 
 use super::queries::queries;
+use super::Entity;
 use super::{now_ms, read_conn, write_tx, ReviewQueries as _, Store, StoreError, StoreResult};
 use crate::audit::NewAuditEvent;
 use domain::{OrganisationKind, Role, Username};
@@ -9,7 +10,7 @@ use domain::{OrganisationKind, Role, Username};
 pub struct OrganisationRow {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: OrganisationKind,
 }
 
 /// A user as stored. Holds the password hash, so it is server-only and its `Debug` redacts it.
@@ -20,7 +21,7 @@ pub struct UserRow {
     pub organisation_name: String,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub disabled_at: Option<i64>,
     /// Until when every password is refused (soft lock-out, DESIGN 9); past or `None`: open.
@@ -41,11 +42,6 @@ impl std::fmt::Debug for UserRow {
 }
 
 impl UserRow {
-    /// The role; the CHECK constraint guarantees a known key, anything else fails closed.
-    pub fn role(&self) -> Option<Role> {
-        Role::parse(&self.role)
-    }
-
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
     }
@@ -104,7 +100,7 @@ impl Store {
     }
 
     /// Adds a user and its audit event in one transaction. A taken username is
-    /// `AlreadyExists("username")`.
+    /// `AlreadyExists(Entity::Username)`.
     pub async fn add_user(
         &self,
         user: &NewUser,
@@ -225,7 +221,7 @@ queries! {
             .bind(id).bind(name).bind(kind).bind(now)
             .execute(&mut *self)
             .await
-            .map_err(|e| StoreError::on_unique(e, "organisation"))?;
+            .map_err(|e| StoreError::on_unique(e, Entity::Organisation))?;
         Ok(())
     }
 
@@ -245,7 +241,7 @@ queries! {
         .bind(&user.display_name).bind(user.role.as_str()).bind(password_hash).bind(now)
         .execute(&mut *self)
         .await
-        .map_err(|e| StoreError::on_unique(e, "username"))?;
+        .map_err(|e| StoreError::on_unique(e, Entity::Username))?;
         Ok(())
     }
 

@@ -55,9 +55,9 @@ pub enum StoreError {
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} already exists")]
-    AlreadyExists(&'static str),
+    AlreadyExists(Entity),
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Entity),
     #[error("consent withdrawn")]
     ConsentWithdrawn,
     /// A bounded query ran out of time: the filters select too much.
@@ -69,7 +69,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Maps a unique-constraint violation to `AlreadyExists(what)`.
-    pub fn on_unique(err: sqlx::Error, what: &'static str) -> Self {
+    pub fn on_unique(err: sqlx::Error, what: Entity) -> Self {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::AlreadyExists(what)
@@ -80,6 +80,46 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a `NotFound` or `AlreadyExists` is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Organisation,
+    Username,
+    Source,
+    Key,
+    Client,
+    Share,
+    Grant,
+    Review,
+    /// A shared-data table a test dump asked for.
+    Table,
+    /// The demo network the audit load generator builds on.
+    DemoNetwork,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Organisation => "organisation",
+            Entity::Username => "username",
+            Entity::Source => "source",
+            Entity::Key => "key",
+            Entity::Client => "client",
+            Entity::Share => "share",
+            Entity::Grant => "grant",
+            Entity::Review => "review",
+            Entity::Table => "table",
+            Entity::DemoNetwork => "demo network (run `ooievaar demo seed` first)",
+        }
+    }
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The connection pool of the active backend.
 #[derive(Clone, Debug)]

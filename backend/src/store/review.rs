@@ -3,6 +3,7 @@
 //! verification record.
 
 use super::queries::queries;
+use super::Entity;
 use super::{now_ms, Store};
 use super::{read_conn, write_tx, AuditRow, BackendSpecific, StoreError, StoreResult};
 use std::time::Duration;
@@ -341,7 +342,7 @@ queries! {
         sqlx::query(
             "INSERT INTO audit_reviews (event_id, organisation_id, reviewed_by, reviewed_at, note) VALUES ($1, $2, $3, $4, $5)",
         ).bind(event_id).bind(organisation_id).bind(reviewed_by).bind(now).bind(note)
-            .execute(&mut *self).await.map_err(|e| StoreError::on_unique(e, "review"))?;
+            .execute(&mut *self).await.map_err(|e| StoreError::on_unique(e, Entity::Review))?;
         Ok(())
     }
 

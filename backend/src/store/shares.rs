@@ -1,8 +1,11 @@
 //! What sources share: clients, shares, pregnancies and entries.
 
 use super::queries::queries;
+use super::Entity;
 use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
 use crate::audit::{self, NewAuditEvent};
+use domain::share::ConsentStatus;
+use domain::{Category, Sensitivity};
 
 /// A pregnancy as a source sends it (already validated).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -20,13 +23,13 @@ pub struct PregnancyRow {
 pub struct EntryRow {
     pub id: String,
     pub pregnancy_id: Option<String>,
-    pub category: String,
+    pub category: Category,
     pub code: String,
     pub label: String,
     pub value: String,
     pub unit: Option<String>,
     pub observed_at: i64,
-    pub sensitivity: String,
+    pub sensitivity: Sensitivity,
 }
 
 /// A source's whole share of one client (validated input to [`Store::replace_share`]).
@@ -46,26 +49,26 @@ pub struct ReplaceCounts {
 }
 
 impl Store {
-    /// Withdraws (`"withdrawn"`: the share's content is purged in the same transaction) or
-    /// restores (`"active"`) a client's consent for a source, with its audit event.
-    /// `NotFound("share")` when this source never shared this client; nothing changes then.
+    /// Withdraws (the share's content is purged in the same transaction) or restores a
+    /// client's consent for a source, with its audit event.
+    /// `NotFound(Entity::Share)` when this source never shared this client; nothing changes then.
     pub async fn change_consent(
         &self,
         bsn: &str,
         source_id: &str,
-        consent: &str,
+        consent: ConsentStatus,
         mut event: NewAuditEvent,
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             let Some(client_id) = c.client_id_by_bsn(bsn).await? else {
-                return Err(StoreError::NotFound("share"));
+                return Err(StoreError::NotFound(Entity::Share));
             };
             if c.share_consent(&client_id, source_id).await?.is_none() {
-                return Err(StoreError::NotFound("share"));
+                return Err(StoreError::NotFound(Entity::Share));
             }
             c.set_share_consent(&client_id, source_id, consent, now_ms())
                 .await?;
-            if consent == "withdrawn" {
+            if consent == ConsentStatus::Withdrawn {
                 c.purge_share_content(&client_id, source_id).await?;
             }
             event.client_id = Some(client_id);
@@ -111,10 +114,10 @@ impl Store {
                     c.insert_client(&new_opaque_id(), bsn, now).await?;
                     c.client_id_by_bsn(bsn)
                         .await?
-                        .ok_or(StoreError::NotFound("client"))?
+                        .ok_or(StoreError::NotFound(Entity::Client))?
                 }
             };
-            if c.share_consent(&client_id, source_id).await?.as_deref() == Some("withdrawn") {
+            if c.share_consent(&client_id, source_id).await? == Some(ConsentStatus::Withdrawn) {
                 return Err(StoreError::ConsentWithdrawn);
             }
             let old_entries = c.share_entries(&client_id, source_id).await?;
@@ -201,7 +204,7 @@ queries! {
     }
 
     /// Consent state of one share: `None` when the source never shared this client.
-    async fn share_consent(&mut self, client_id: &str, source_id: &str) -> StoreResult<Option<String>> {
+    async fn share_consent(&mut self, client_id: &str, source_id: &str) -> StoreResult<Option<ConsentStatus>> {
         Ok(sqlx::query_scalar("SELECT consent FROM shares WHERE client_id = $1 AND source_id = $2")
             .bind(client_id).bind(source_id)
             .fetch_optional(&mut *self)
@@ -272,7 +275,7 @@ queries! {
     }
 
     /// Sets a share's consent; a withdrawal also drops the source's copy of name and birth date.
-    async fn set_share_consent(&mut self, client_id: &str, source_id: &str, consent: &str, now: i64) -> StoreResult<()> {
+    async fn set_share_consent(&mut self, client_id: &str, source_id: &str, consent: ConsentStatus, now: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE shares SET consent = $3, consent_changed_at = $4, updated_at = $4, \
              name = CASE WHEN $3 = 'withdrawn' THEN NULL ELSE name END, \
@@ -303,7 +306,7 @@ queries! {
                 "category", "code", "label", "value", "COALESCE(unit, '-')",
                 "CAST(observed_at AS TEXT)", "sensitivity",
             ],
-            _ => return Err(StoreError::NotFound("table")),
+            _ => return Err(StoreError::NotFound(Entity::Table)),
         };
         let joined = columns.join(" || '|' || ");
         Ok(sqlx::query_scalar(&format!("SELECT '{table}|' || {joined} FROM {table} ORDER BY 1"))

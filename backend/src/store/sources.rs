@@ -1,6 +1,7 @@
 //! Source systems, their keys, token replay, and consent changes.
 
 use super::queries::queries;
+use super::Entity;
 use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
 use crate::audit::{self, NewAuditEvent};
 
@@ -80,7 +81,7 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes an active key; `NotFound("key")` when the source has no such active key.
+    /// Revokes an active key; `NotFound(Entity::Key)` when the source has no such active key.
     pub async fn revoke_source_key(
         &self,
         source_id: &str,
@@ -89,7 +90,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             if c.revoke_source_key(source_id, key_id, now_ms()).await? == 0 {
-                return Err(StoreError::NotFound("key"));
+                return Err(StoreError::NotFound(Entity::Key));
             }
             audit::append(c, &self.flag_rules, event).await?;
         });
@@ -129,7 +130,7 @@ queries! {
             .bind(id).bind(organisation_id).bind(now)
             .execute(&mut *self)
             .await
-            .map_err(|e| StoreError::on_unique(e, "source"))?;
+            .map_err(|e| StoreError::on_unique(e, Entity::Source))?;
         Ok(())
     }
 
@@ -158,7 +159,7 @@ queries! {
         .bind(&key.id).bind(&key.source_id).bind(&key.algorithm).bind(&key.public_key_pem).bind(now)
         .execute(&mut *self)
         .await
-        .map_err(|e| StoreError::on_unique(e, "key"))?;
+        .map_err(|e| StoreError::on_unique(e, Entity::Key))?;
         Ok(())
     }
 

@@ -280,13 +280,13 @@ fn share(entries: &[(&str, &str)]) -> ShareContent {
             .map(|(id, value)| EntryRow {
                 id: (*id).into(),
                 pregnancy_id: Some("p1".into()),
-                category: "lab_screening".into(),
+                category: domain::Category::LabScreening,
                 code: "hb".into(),
                 label: "Hemoglobine".into(),
                 value: (*value).into(),
                 unit: Some("mmol/l".into()),
                 observed_at: 1_760_000_000_000,
-                sensitivity: "normal".into(),
+                sensitivity: domain::Sensitivity::Normal,
             })
             .collect(),
     }
@@ -401,7 +401,10 @@ async fn usernames_are_unique(backend: Backend) {
             event(0),
         )
         .await;
-    assert!(matches!(again, Err(StoreError::AlreadyExists("username"))));
+    assert!(matches!(
+        again,
+        Err(StoreError::AlreadyExists(Entity::Username))
+    ));
 }
 
 /// SQLite only: audit rows must survive power loss (WAL + synchronous=FULL), and writers wait

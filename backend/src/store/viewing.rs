@@ -1,10 +1,13 @@
 //! Finding clients, access grants, and the rows a view reads.
 
 use super::queries::queries;
+use super::Entity;
 use super::{
     now_ms, read_conn, write_tx, PregnancyRow, ShareQueries as _, Store, StoreError, StoreResult,
 };
 use crate::audit::{self, NewAuditEvent};
+use domain::grant::Ground;
+use domain::{Category, Sensitivity};
 
 /// Who the client is, from her most recently received active share.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,7 +35,7 @@ pub struct GrantRow {
     pub id: String,
     pub user_id: String,
     pub client_id: String,
-    pub ground: String,
+    pub ground: Ground,
     pub reason: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -44,13 +47,13 @@ pub struct VisibleEntryRow {
     pub id: String,
     pub source_id: String,
     pub organisation_name: String,
-    pub category: String,
+    pub category: Category,
     pub code: String,
     pub label: String,
     pub value: String,
     pub unit: Option<String>,
     pub observed_at: i64,
-    pub sensitivity: String,
+    pub sensitivity: Sensitivity,
     pub pregnancy_id: Option<String>,
 }
 
@@ -201,7 +204,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             if !c.end_grant(grant_id, ended_by, reason, now_ms()).await? {
-                return Err(StoreError::NotFound("grant"));
+                return Err(StoreError::NotFound(Entity::Grant));
             }
             audit::append(c, &self.flag_rules, event).await?;
         });

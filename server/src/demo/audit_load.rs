@@ -245,11 +245,7 @@ impl Facts {
         for (organisation, source, ..) in SOURCES {
             match store.source(source).await? {
                 Some(s) if s.organisation_id == organisation => {}
-                _ => {
-                    return Err(StoreError::NotFound(
-                        "demo network (run `ooievaar demo seed` first)",
-                    ))
-                }
+                _ => return Err(StoreError::NotFound(backend::store::Entity::DemoNetwork)),
             }
         }
         let mut users = Vec::new();
@@ -257,7 +253,7 @@ impl Facts {
             let Some(row) = store.user_by_username(username).await? else {
                 continue;
             };
-            if let (Some(role), false) = (row.role(), row.is_disabled()) {
+            if let (role, false) = (row.role, row.is_disabled()) {
                 users.push(KnownUser {
                     id: row.id,
                     username: row.username,

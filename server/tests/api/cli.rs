@@ -103,7 +103,7 @@ async fn org_and_user_add_store_the_account_and_log_it() {
         .await
         .unwrap()
         .expect("stored");
-    assert_eq!(ilse.role, "verloskundige");
+    assert_eq!(ilse.role.as_str(), "verloskundige");
     assert!(ilse.password_hash.starts_with("$argon2id$"));
     let actions: Vec<_> = store
         .audit_events_after(0, 100)
