@@ -114,10 +114,13 @@ pub struct SearchRows {
     pub client_id: Option<String>,
 }
 
-/// A client on the user's "my clients" list, as read under the chain lock.
-#[derive(Debug, Clone)]
+/// A client on the user's "my clients" list, as read under the chain lock (one query: the
+/// grant and the identity share the `client_id` column).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MyClientRow {
+    #[sqlx(flatten)]
     pub grant: GrantRow,
+    #[sqlx(flatten)]
     pub identity: IdentityRow,
 }
 
@@ -299,12 +302,7 @@ impl Store {
     ) -> StoreResult<Vec<MyClientRow>> {
         let rows = write_tx!(self, |c| {
             super::BackendSpecific::lock_audit_chain(c).await?;
-            let mut rows = Vec::new();
-            for grant in c.granted_clients(user_id, now_ms()).await? {
-                if let Some(identity) = c.client_identity(&grant.client_id).await? {
-                    rows.push(MyClientRow { grant, identity });
-                }
-            }
+            let rows = c.my_clients(user_id, now_ms()).await?;
             if let Some(logged) = event(&rows) {
                 audit::append(c, &self.flag_rules, logged).await?;
             }
@@ -395,6 +393,27 @@ queries! {
         Ok(sqlx::query_as::<_, GrantRow>(
             "SELECT id, user_id, client_id, ground, reason, created_at, expires_at FROM access_grants \
              WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 200",
+        )
+        .bind(user_id).bind(now)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// The user's valid grants whose client has an active share, each with the client's
+    /// identity from her most recently received active share (as [`Self::client_identity`]),
+    /// newest grant first; at most 200.
+    async fn my_clients(&mut self, user_id: &str, now: i64) -> StoreResult<Vec<MyClientRow>> {
+        Ok(sqlx::query_as::<_, MyClientRow>(
+            "SELECT g.id, g.user_id, g.client_id, g.ground, g.reason, g.created_at, g.expires_at, \
+             c.bsn, s.source_id, s.name, s.birth_date \
+             FROM access_grants g \
+             JOIN clients c ON c.id = g.client_id \
+             JOIN shares s ON s.client_id = g.client_id AND s.consent = 'active' \
+             AND s.source_id = (SELECT s2.source_id FROM shares s2 \
+                 WHERE s2.client_id = g.client_id AND s2.consent = 'active' \
+                 ORDER BY s2.received_at DESC LIMIT 1) \
+             WHERE g.user_id = $1 AND g.ended_at IS NULL AND g.expires_at > $2 \
+             ORDER BY g.created_at DESC LIMIT 200",
         )
         .bind(user_id).bind(now)
         .fetch_all(&mut *self)
