@@ -54,6 +54,26 @@ pub async fn fresh_database(backend: Backend) -> FreshDatabase {
     }
 }
 
+/// Drops the PostgreSQL database of `db` and returns its name; a SQLite folder goes with its
+/// guard instead (`None`). The benchmarks fill millions of rows, so they do not leave them
+/// behind as the tests do on their throw-away cluster.
+pub async fn drop_database(db: &FreshDatabase) -> Result<Option<String>, sqlx::Error> {
+    if db.guard.is_some() {
+        return Ok(None);
+    }
+    let Some((admin, name)) = db.url.rsplit_once('/') else {
+        return Ok(None);
+    };
+    let mut conn =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres")).await?;
+    sqlx::Executor::execute(
+        &mut conn,
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+    )
+    .await?;
+    Ok(Some(name.to_owned()))
+}
+
 /// A fresh, migrated store of `backend`, and the guard that keeps a SQLite folder alive.
 pub async fn fresh_store(backend: Backend) -> (Store, Option<tempfile::TempDir>) {
     let db = fresh_database(backend).await;

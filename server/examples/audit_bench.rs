@@ -7,10 +7,12 @@
 //! cargo run --release -p server --example audit_bench -- sqlite [--events N] [--seed S] [--keep]
 //! cargo run --release -p server --example audit_bench -- postgres [--events N]
 //! ```
-//! N defaults to 1,000,000. PostgreSQL: a fresh database `bench_<uuid>` on `OOIEVAAR_TEST_PG`
-//! (default `postgres://postgres@127.0.0.1:5432`), dropped at the end.
+//! N defaults to 1,000,000. The database comes from `backend::test_support::fresh_database`:
+//! PostgreSQL: a fresh `ooievaar_test_<uuid>` on `OOIEVAAR_TEST_PG` (default
+//! `postgres://postgres@127.0.0.1:5432`), dropped at the end unless `--keep`.
 
 use backend::store::{review_sql, Db, Keyset, ReviewQuery};
+use backend::test_support::{drop_database, fresh_database, Backend};
 use backend::{review, Store, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -67,51 +69,6 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     Ok(args)
-}
-
-/// A throw-away database: a SQLite file in a temp folder, or a PostgreSQL database that is
-/// dropped at the end.
-struct Database {
-    url: String,
-    dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-async fn create(backend: &str) -> anyhow::Result<Database> {
-    if backend == "postgres" {
-        let admin = std::env::var("OOIEVAAR_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
-        let mut c =
-            <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres")).await?;
-        sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await?;
-        Ok(Database {
-            url: format!("{admin}/{name}"),
-            dir: None,
-            pg: Some((admin, name)),
-        })
-    } else {
-        let dir = tempfile::tempdir()?;
-        Ok(Database {
-            url: format!("sqlite://{}/bench.db", dir.path().display()),
-            dir: Some(dir),
-            pg: None,
-        })
-    }
-}
-
-async fn drop_database(db: &Database) -> anyhow::Result<()> {
-    if let Some((admin, name)) = &db.pg {
-        let mut c =
-            <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres")).await?;
-        sqlx::Executor::execute(
-            &mut c,
-            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
-        )
-        .await?;
-        println!("dropped database {name}");
-    }
-    Ok(())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -632,20 +589,27 @@ async fn run(store: &Store, args: &Args) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
-    let db = create(&args.backend).await?;
+    let backend = if args.backend == "postgres" {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let db = fresh_database(backend).await;
     println!(
         "database: {}",
-        db.pg.as_ref().map_or(db.url.clone(), |(_, n)| n.clone())
+        match backend {
+            Backend::Postgres => db.url.rsplit('/').next().unwrap_or_default(),
+            Backend::Sqlite => db.url.as_str(),
+        }
     );
     let store = Store::connect(&db.url).await?;
     let result = run(&store, &args).await;
     store.close().await;
     if args.keep {
-        let kept = db.dir.map(|d| d.keep());
+        let kept = db.guard.map(|d| d.keep());
         println!("kept {} ({kept:?})", db.url);
-    } else {
-        drop_database(&db).await?;
-        drop(db.dir);
+    } else if let Some(name) = drop_database(&db).await? {
+        println!("dropped database {name}");
     }
     result
 }

@@ -1,6 +1,7 @@
 //! What both benchmarks share: the real application on a random port with the demo network,
-//! on SQLite (a temp file) or a fresh PostgreSQL database.
+//! on a fresh SQLite file or PostgreSQL database (`backend::test_support::fresh_database`).
 
+use backend::test_support::{fresh_database, Backend, FreshDatabase};
 use backend::{Settings, Store};
 use server::config::Config;
 use server::demo;
@@ -11,27 +12,24 @@ pub struct BenchApp {
     pub store: Store,
     pub base: String,
     pub backend: String,
-    _dir: tempfile::TempDir,
+    _guard: Option<tempfile::TempDir>,
 }
 
 /// Starts the app for `args[1]` (`sqlite` or `postgres`, with `args[2]` the admin URL).
 pub async fn start(settings: Settings) -> anyhow::Result<BenchApp> {
     let args: Vec<String> = std::env::args().collect();
     let backend = args.get(1).cloned().unwrap_or_else(|| "sqlite".into());
-    let dir = tempfile::tempdir()?;
-    let url = if backend == "postgres" {
-        let admin = args
-            .get(2)
-            .cloned()
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("ooievaar_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut c =
-            <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres")).await?;
-        sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await?;
-        format!("{admin}/{name}")
+    let kind = if backend == "postgres" {
+        // An explicit admin URL wins over the environment: `fresh_database` reads it from
+        // there. Set before any other thread of ours could read the environment.
+        if let Some(admin) = args.get(2) {
+            std::env::set_var("OOIEVAAR_TEST_PG", admin);
+        }
+        Backend::Postgres
     } else {
-        format!("sqlite://{}/bench.db", dir.path().display())
+        Backend::Sqlite
     };
+    let FreshDatabase { url, guard } = fresh_database(kind).await;
     let leptos_options = leptos::config::LeptosOptions::builder()
         .output_name("ooievaar")
         .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -53,7 +51,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<BenchApp> {
         store,
         base,
         backend,
-        _dir: dir,
+        _guard: guard,
     })
 }
 

@@ -402,39 +402,15 @@ async fn a_login_starts_a_clean_session_on_a_shared_browser(backend: Backend) {
         app.login_as(&tablet, "privacy", PASSWORD).await.status(),
         200
     );
-    let set = app
-        .call(
-            &tablet,
-            "audit_filter",
-            &[
-                ("from", ""),
-                ("until", ""),
-                ("bsn", bsn.as_str()),
-                ("user", ""),
-                ("organisation", ""),
-                ("action", ""),
-                ("ground", ""),
-            ],
-        )
-        .await;
+    let set = app.audit_filter(&tablet, &[("bsn", bsn.as_str())]).await;
     assert!(set.status().is_success(), "{}", set.text().await.unwrap());
-    let kept: serde_json::Value = app
-        .call(&tablet, "audit_page", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let kept: serde_json::Value = app.audit_page(&tablet, None).await.json().await.unwrap();
     assert_eq!(kept["filter"]["bsn"], bsn.as_str());
     assert_eq!(
         app.login_as(&tablet, "privacy", PASSWORD).await.status(),
         200
     );
-    let fresh: serde_json::Value = app
-        .call(&tablet, "audit_page", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fresh: serde_json::Value = app.audit_page(&tablet, None).await.json().await.unwrap();
     assert_eq!(fresh["filter"]["bsn"], "", "{fresh}");
 }
 

@@ -70,11 +70,7 @@ impl TestApp {
     }
 
     async fn found(&self, c: &reqwest::Client, bsn: &str) -> Value {
-        self.call(c, "search", &[("bsn", bsn), ("birth_date", BIRTH)])
-            .await
-            .json()
-            .await
-            .unwrap()
+        self.search(c, bsn, BIRTH).await.json().await.unwrap()
     }
 
     async fn found_id(&self, c: &reqwest::Client, bsn: &str) -> String {
@@ -100,7 +96,7 @@ impl TestApp {
     }
 
     async fn page_json(&self, c: &reqwest::Client, client_id: &str) -> String {
-        let r = self.call(c, "client", &[("client_id", client_id)]).await;
+        let r = self.client_page(c, client_id).await;
         assert_eq!(r.status(), 200);
         r.text().await.unwrap()
     }
@@ -466,13 +462,12 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
     .await;
     let vk = app.logged_in("verloskundige").await;
     let a = app.found_and_granted(&vk, BSN_A).await;
-    let url = app.url(&format!("/clients/{a}"));
     let json = app.page_json(&vk, &a).await;
     assert!(
         json.contains("2027-04-17") && json.contains("2024-02-20"),
         "{json}"
     );
-    assert!(html_of(&vk, &url).await.contains("2027-04-17"));
+    assert!(app.client_page_html(&vk, &a).await.contains("2027-04-17"));
 
     app.raw_sql(
         "UPDATE access_policy SET max_sensitivity = 'none' \
@@ -487,7 +482,7 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
     for date in ["2027-04-17", "2024-02-20", "2024-02-12"] {
         assert!(!json.contains(date), "{date} in the answer: {json}");
         assert!(
-            !html_of(&vk, &url).await.contains(date),
+            !app.client_page_html(&vk, &a).await.contains(date),
             "{date} in the HTML"
         );
     }
@@ -558,11 +553,7 @@ async fn a_cancelled_review_query_leaves_no_time_bound_on_a_pooled_connection(ba
     let vk = app.logged_in("verloskundige").await;
     let (bsn, _, birth) = &server::demo::demo_clients()[0];
     let found: Value = app
-        .call(
-            &vk,
-            "search",
-            &[("bsn", bsn.as_ref()), ("birth_date", &birth.to_string())],
-        )
+        .search(&vk, bsn.as_ref(), &birth.to_string())
         .await
         .json()
         .await
@@ -706,50 +697,24 @@ async fn fifty_searches_of_one_bsn_by_one_user_within_an_hour_are_flagged(backen
         }
     };
     let guess = |day: u32| format!("1980-01-{:02}", day % 28 + 1);
-    app.call(
-        &vk,
-        "search",
-        &[("bsn", other.as_ref()), ("birth_date", "1980-01-01")],
-    )
-    .await;
+    app.search(&vk, other.as_ref(), "1980-01-01").await;
     for n in 1..=49 {
-        let r = app
-            .call(
-                &vk,
-                "search",
-                &[("bsn", bsn.as_ref()), ("birth_date", &guess(n))],
-            )
-            .await;
+        let r = app.search(&vk, bsn.as_ref(), &guess(n)).await;
         assert_eq!(r.status(), 200);
     }
     let forty_ninth = app.last("search", "verloskundige").await;
     assert!(flags(forty_ninth.id).await.is_empty());
-    app.call(
-        &vk,
-        "search",
-        &[("bsn", bsn.as_ref()), ("birth_date", &guess(50))],
-    )
-    .await;
+    app.search(&vk, bsn.as_ref(), &guess(50)).await;
     let fiftieth = app.last("search", "verloskundige").await;
     let hits = flags(fiftieth.id).await;
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].0, "repeated_searches");
     assert!(hits[0].1.contains("50 keer"), "{}", hits[0].1);
-    app.call(
-        &vk,
-        "search",
-        &[("bsn", bsn.as_ref()), ("birth_date", &guess(51))],
-    )
-    .await;
+    app.search(&vk, bsn.as_ref(), &guess(51)).await;
     let next = app.last("search", "verloskundige").await;
     assert_eq!(flags(next.id).await[0].0, "repeated_searches");
     // Another BSN of hers is not flagged.
-    app.call(
-        &vk,
-        "search",
-        &[("bsn", other.as_ref()), ("birth_date", "1980-01-02")],
-    )
-    .await;
+    app.search(&vk, other.as_ref(), "1980-01-02").await;
     let other_search = app.last("search", "verloskundige").await;
     assert!(flags(other_search.id).await.is_empty());
 }

@@ -138,6 +138,133 @@ impl TestApp {
         .await
     }
 
+    /// A search by BSN and birth date (server function `search`).
+    pub async fn search(
+        &self,
+        c: &reqwest::Client,
+        bsn: &str,
+        birth_date: &str,
+    ) -> reqwest::Response {
+        self.call(c, "search", &[("bsn", bsn), ("birth_date", birth_date)])
+            .await
+    }
+
+    /// The client page's data as the hydrated page reads it (server function `client`).
+    pub async fn client_page(&self, c: &reqwest::Client, client_id: &str) -> reqwest::Response {
+        self.call(c, "client", &[("client_id", client_id)]).await
+    }
+
+    /// The client page as a browser gets it: server-rendered HTML.
+    pub async fn client_page_html(&self, c: &reqwest::Client, client_id: &str) -> String {
+        html_of(c, &self.url(&format!("/clients/{client_id}"))).await
+    }
+
+    /// A page of the officer's log list under her kept filters; `before` is the cursor of
+    /// the previous page's `next`.
+    pub async fn audit_page(&self, c: &reqwest::Client, before: Option<&str>) -> reqwest::Response {
+        let form: Vec<(&str, &str)> = before.map(|b| vec![("before", b)]).unwrap_or_default();
+        self.call(c, "audit_page", &form).await
+    }
+
+    /// Sets the officer's kept filters; fields not named are empty, `flagged` is sent only
+    /// when named.
+    pub async fn audit_filter(
+        &self,
+        c: &reqwest::Client,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let value = |k: &str| {
+            fields
+                .iter()
+                .find(|(f, _)| *f == k)
+                .map(|(_, v)| *v)
+                .unwrap_or("")
+        };
+        let mut form: Vec<(&str, &str)> = [
+            "from",
+            "until",
+            "bsn",
+            "user",
+            "organisation",
+            "action",
+            "ground",
+        ]
+        .iter()
+        .map(|k| (*k, value(k)))
+        .collect();
+        if let Some(flagged) = fields.iter().find(|(f, _)| *f == "flagged") {
+            form.push(*flagged);
+        }
+        self.call(c, "audit_filter", &form).await
+    }
+
+    /// Clears the officer's kept filters.
+    pub async fn audit_filter_clear(&self, c: &reqwest::Client) -> reqwest::Response {
+        self.call(c, "audit_filter_clear", &[]).await
+    }
+
+    /// The officer asks for the overview of one client over a period (`from`, `until` may be
+    /// empty); `audit_overview` then makes it.
+    pub async fn audit_overview_request(
+        &self,
+        c: &reqwest::Client,
+        bsn: &str,
+        from: &str,
+        until: &str,
+    ) -> reqwest::Response {
+        self.call(
+            c,
+            "audit_overview_request",
+            &[("bsn", bsn), ("from", from), ("until", until)],
+        )
+        .await
+    }
+
+    /// A PUT to the source API at `path` with `body`, signed by `token` when given.
+    pub async fn put_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: String,
+    ) -> reqwest::Response {
+        let mut request = client()
+            .put(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A source pushes the share of `bsn`, signed by `token`.
+    pub async fn put_share(
+        &self,
+        token: &str,
+        bsn: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.put_raw(
+            &format!("/api/v1/shares/{bsn}"),
+            Some(token),
+            "application/json",
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// A source sets the consent of `bsn` (`active` or `withdrawn`), signed by `token`.
+    pub async fn put_consent(&self, token: &str, bsn: &str, status: &str) -> reqwest::Response {
+        self.put_raw(
+            &format!("/api/v1/shares/{bsn}/consent"),
+            Some(token),
+            "application/json",
+            serde_json::json!({ "status": status }).to_string(),
+        )
+        .await
+    }
+
     /// A new client logged in as `username` (a demo user).
     pub async fn logged_in(&self, username: &str) -> reqwest::Client {
         let c = client();

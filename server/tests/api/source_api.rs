@@ -88,43 +88,6 @@ pub fn valid_share(entries: usize) -> Value {
 }
 
 impl TestApp {
-    pub async fn put_raw(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        content_type: &str,
-        body: String,
-    ) -> reqwest::Response {
-        let mut request = client()
-            .put(self.url(path))
-            .header("content-type", content_type)
-            .body(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap()
-    }
-
-    pub async fn put_share(&self, token: &str, bsn: &str, body: &Value) -> reqwest::Response {
-        self.put_raw(
-            &format!("/api/v1/shares/{bsn}"),
-            Some(token),
-            "application/json",
-            body.to_string(),
-        )
-        .await
-    }
-
-    pub async fn put_consent(&self, token: &str, bsn: &str, status: &str) -> reqwest::Response {
-        self.put_raw(
-            &format!("/api/v1/shares/{bsn}/consent"),
-            Some(token),
-            "application/json",
-            json!({ "status": status }).to_string(),
-        )
-        .await
-    }
-
     /// Every row of the shared-data tables, for byte-for-byte comparisons.
     pub async fn dump(&self) -> String {
         self.store.shared_data_dump().await.unwrap()

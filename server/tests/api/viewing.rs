@@ -46,28 +46,16 @@ const ROLE_USERS: [(Role, &str); 5] = [
 ];
 
 impl TestApp {
-    async fn search(&self, c: &reqwest::Client, bsn: &str, birth: &str) -> Value {
-        self.call(c, "search", &[("bsn", bsn), ("birth_date", birth)])
-            .await
-            .json()
-            .await
-            .unwrap()
-    }
-
     async fn client_id_of(&self, c: &reqwest::Client) -> String {
-        let found = self.search(c, BSN, BIRTH).await;
+        let found: Value = self.search(c, BSN, BIRTH).await.json().await.unwrap();
         found["found"]["client_id"]
             .as_str()
             .expect("found")
             .to_owned()
     }
 
-    async fn page_html(&self, c: &reqwest::Client, client_id: &str) -> String {
-        crate::helpers::html_of(c, &self.url(&format!("/clients/{client_id}"))).await
-    }
-
     async fn view_json(&self, c: &reqwest::Client, client_id: &str) -> (u16, String) {
-        let r = self.call(c, "client", &[("client_id", client_id)]).await;
+        let r = self.client_page(c, client_id).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }
 }
@@ -113,7 +101,7 @@ async fn the_full_matrix_shows_each_marker_exactly_when_the_policy_allows(backen
         let c = app.logged_in(username).await;
         let client_id = app.client_id_of(&c).await;
         // Without a grant: no marker anywhere (page HTML with its hydration data, JSON).
-        let html = app.page_html(&c, &client_id).await;
+        let html = app.client_page_html(&c, &client_id).await;
         assert!(markers_in(&html).is_empty(), "{username} without grant");
         assert!(markers_in(&app.view_json(&c, &client_id).await.1).is_empty());
         cases += 42;
@@ -124,7 +112,7 @@ async fn the_full_matrix_shows_each_marker_exactly_when_the_policy_allows(backen
                 .status(),
             200
         );
-        let html = app.page_html(&c, &client_id).await;
+        let html = app.client_page_html(&c, &client_id).await;
         let (_, json) = app.view_json(&c, &client_id).await;
         for category in Category::ALL {
             for sensitivity in Sensitivity::ALL {
@@ -158,7 +146,7 @@ async fn the_full_matrix_shows_each_marker_exactly_when_the_policy_allows(backen
             .filter(|e| e.action == "access_request" && e.outcome == "success")
             .filter_map(|e| e.client_id.clone())
             .collect();
-        let html = app.page_html(&c, &ids[0]).await;
+        let html = app.client_page_html(&c, &ids[0]).await;
         assert!(markers_in(&html).is_empty(), "{username} after withdrawal");
         cases += 42;
     }
@@ -178,12 +166,8 @@ async fn an_unknown_and_a_withdrawn_client_get_the_identical_search_answer(backe
     let unknown = crate::helpers::valid_bsn_not_in_demo();
     app.put_consent(&wieg_token(), BSN, "withdrawn").await;
     let c = app.logged_in("verloskundige").await;
-    let a = app
-        .call(&c, "search", &[("bsn", BSN), ("birth_date", BIRTH)])
-        .await;
-    let b = app
-        .call(&c, "search", &[("bsn", &unknown), ("birth_date", BIRTH)])
-        .await;
+    let a = app.search(&c, BSN, BIRTH).await;
+    let b = app.search(&c, &unknown, BIRTH).await;
     assert_eq!(a.status(), b.status());
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     assert_eq!(a["found"], Value::Null);
@@ -205,15 +189,13 @@ async fn an_unknown_and_a_withdrawn_client_get_the_identical_search_answer(backe
     assert!(searches[1].client_id.is_none());
     // A wrong birth date finds nothing either; a bad BSN is a field error.
     let wrong: Value = app
-        .call(&c, "search", &[("bsn", BSN), ("birth_date", "1990-05-02")])
+        .search(&c, BSN, "1990-05-02")
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(wrong["found"], Value::Null);
-    let bad = app
-        .call(&c, "search", &[("bsn", "123456789"), ("birth_date", BIRTH)])
-        .await;
+    let bad = app.search(&c, "123456789", BIRTH).await;
     assert_eq!(bad.status(), 422);
 }
 
@@ -263,7 +245,7 @@ async fn guessing_a_client_id_shows_nothing_and_is_logged_as_access_denied(backe
     let c = app.logged_in("gynaecoloog").await;
     let client_id = app.client_id_of(&c).await;
     for guess in [client_id.as_str(), "00000000000000000000000000000000"] {
-        let html = app.page_html(&c, guess).await;
+        let html = app.client_page_html(&c, guess).await;
         assert!(html.contains("Toegang aanvragen"));
         assert!(!html.contains("Matrix Cliënt"), "not even the name");
         let last = app.audit_events().await.pop().unwrap();
@@ -353,7 +335,7 @@ async fn a_view_whose_audit_event_cannot_be_written_shows_no_data(backend: Backe
     let (status, body) = app.view_json(&c, &client_id).await;
     assert_eq!(status, 500);
     assert!(markers_in(&body).is_empty(), "fail closed: {body}");
-    let html = app.page_html(&c, &client_id).await;
+    let html = app.client_page_html(&c, &client_id).await;
     assert!(markers_in(&html).is_empty());
 }
 
@@ -455,12 +437,7 @@ async fn access_requests_check_ground_reason_and_attestation(backend: Backend) {
             .status(),
         403
     );
-    assert_eq!(
-        app.call(&officer, "search", &[("bsn", BSN), ("birth_date", BIRTH)])
-            .await
-            .status(),
-        403
-    );
+    assert_eq!(app.search(&officer, BSN, BIRTH).await.status(), 403);
 }
 
 async fn simultaneous_requests_of_one_user_create_one_grant(backend: Backend) {
