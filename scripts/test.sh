@@ -75,7 +75,7 @@ if cargo tree -p app --features hydrate --target wasm32-unknown-unknown -e norma
 fi
 
 step "unit and store tests (domain, backend with the store suite on SQLite and on $OOIEVAAR_TEST_PG, app)"
-cargo test -p domain -p backend -p app --features app/ssr 2>&1 | tee "$CARGO_TARGET_DIR/unit-tests.log"
+cargo test -p domain -p backend -p app --features app/ssr,backend/test-support 2>&1 | tee "$CARGO_TARGET_DIR/unit-tests.log"
 
 step "integration tests through the real router (SQLite and PostgreSQL)"
 cargo test -p server 2>&1 | tee "$CARGO_TARGET_DIR/integration-tests.log"

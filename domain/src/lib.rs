@@ -1,6 +1,6 @@
-//! Plain domain types and pure rules: roles, categories, sensitivities, the access policy,
+//! Ooievaar's domain: plain types and pure rules: roles, categories, sensitivities, the access policy,
 //! the BSN check and grant validity. No I/O; compiled for the server and for the browser, so
-//! the same rules are unit- and property-tested once (`cargo test -p app --features ssr`).
+//! the same rules are unit- and property-tested once (`cargo test -p domain`).
 
 pub mod audit_action;
 pub mod audit_flag;

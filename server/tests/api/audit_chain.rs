@@ -4,7 +4,7 @@
 //!
 //! - Altering any one of the 20 columns of an event in the middle of the chain (including `id`,
 //!   `prev_hash` and `hash`, and NULL versus empty text) is reported at exactly the event that
-//!   check_link (app/src/backend/audit.rs) must stop at.
+//!   check_link (backend/src/audit.rs) must stop at.
 //! - Deleting a middle event or reordering events is reported at the right event.
 //! - Several server instances on one database, many concurrent clients and command-line writers
 //!   at the same time still produce one intact chain with ids 1..=n and exactly one event per
