@@ -7,10 +7,10 @@ use super::audit::{NewAuditEvent, RequestMeta};
 use super::clock::{local_date, local_date_time, local_date_time_seconds, parse_date};
 use super::clock::{start_of_local_day, today};
 use super::session::SessionUser;
-use super::store::{Keyset, ReviewQuery, ReviewRow, Store, VerificationRow, VerifyReport};
+use super::store::{Keyset, ReviewQuery, ReviewRow, Store};
 use domain::audit_view::{
-    ChainState, ClientOverview, EventView, OrganisationGrant, OverviewLine, ReviewFilter,
-    ReviewNote, ReviewPage,
+    ClientOverview, EventView, OrganisationGrant, OverviewLine, ReviewFilter, ReviewNote,
+    ReviewPage,
 };
 use domain::error::AppError;
 use domain::grant::Ground;
@@ -198,7 +198,7 @@ pub async fn page(
         filter: filter.clone(),
         events: rows.into_iter().map(event_view).collect(),
         next,
-        chain: chain_state(store).await?,
+        chain: super::integrity::chain_state(store).await?,
         grants,
     })
 }
@@ -602,77 +602,4 @@ fn overview_line(row: ReviewRow) -> OverviewLine {
             .unwrap_or_default(),
         emergency: e.ground.as_deref() == Some("spoed"),
     }
-}
-
-/// Verifies the chain from the last proven event on (incremental), records the result, and
-/// reports it with the last full verification and the latest signed checkpoint.
-pub async fn chain_state(store: &Store) -> Result<ChainState, AppError> {
-    let full = store.verification("full").await?;
-    let incremental = store.verification("incremental").await?;
-    let proven = [full.as_ref(), incremental.as_ref()]
-        .into_iter()
-        .flatten()
-        .filter(|v| v.intact)
-        .max_by_key(|v| v.up_to_id)
-        .map(|v| (v.up_to_id, v.up_to_hash.clone()));
-    let started = std::time::Instant::now();
-    let (report, head) = store.verify_audit_chain_from(proven).await?;
-    let (events, broken_at) = match report {
-        VerifyReport::Intact { events } => (events, None),
-        VerifyReport::Broken {
-            event_id, checked, ..
-        } => (checked, Some(event_id)),
-    };
-    let (up_to_id, up_to_hash) = head.unwrap_or((0, String::new()));
-    store
-        .record_verification(&VerificationRow {
-            kind: "incremental".into(),
-            up_to_id,
-            up_to_hash,
-            intact: broken_at.is_none(),
-            broken_at,
-            verified_at: super::store::now_ms(),
-            duration_ms: started.elapsed().as_millis() as i64,
-        })
-        .await?;
-    let checkpoint = store
-        .latest_checkpoint()
-        .await?
-        .map(|c| (c.event_id, local_date_time(c.signed_at)));
-    Ok(ChainState {
-        events,
-        broken_at,
-        last_full: full.as_ref().map(|f| local_date_time(f.verified_at)),
-        last_full_events: full.map(|f| f.up_to_id),
-        checkpoint,
-    })
-}
-
-/// A full verification from the first event (the command line and the daily task), recorded
-/// as the last full verification.
-pub async fn verify_full(store: &Store) -> Result<VerifyReport, super::StoreError> {
-    let started = std::time::Instant::now();
-    let report = store.verify_audit_chain().await?;
-    let (intact, broken_at, up_to_id) = match &report {
-        VerifyReport::Intact { events } => (true, None, *events),
-        VerifyReport::Broken {
-            event_id, checked, ..
-        } => (false, Some(*event_id), *checked),
-    };
-    let up_to_hash = match store.audit_event(up_to_id).await? {
-        Some(e) => e.hash,
-        None => String::new(),
-    };
-    store
-        .record_verification(&VerificationRow {
-            kind: "full".into(),
-            up_to_id,
-            up_to_hash,
-            intact,
-            broken_at,
-            verified_at: super::store::now_ms(),
-            duration_ms: started.elapsed().as_millis() as i64,
-        })
-        .await?;
-    Ok(report)
 }

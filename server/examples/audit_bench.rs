@@ -11,7 +11,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432`), dropped at the end.
 
 use backend::store::{review_sql, Db, Keyset, ReviewQuery};
-use backend::{review, Store, StoreError};
+use backend::{integrity, Store, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use server::demo;
@@ -474,7 +474,7 @@ async fn run(store: &Store, args: &Args) -> anyhow::Result<()> {
 
     println!("== {backend}: chain verification");
     let t = Instant::now();
-    let full = review::verify_full(store).await?;
+    let full = integrity::verify_full(store).await?;
     let full_time = t.elapsed();
     println!(
         "   verify_full: {full:?} in {:.2} s ({:.0} events/s)",
@@ -482,7 +482,7 @@ async fn run(store: &Store, args: &Args) -> anyhow::Result<()> {
         events as f64 / full_time.as_secs_f64()
     );
     let t = Instant::now();
-    let state = review::chain_state(store)
+    let state = integrity::chain_state(store)
         .await
         .map_err(|e| anyhow::anyhow!("chain_state: {e:?}"))?;
     println!(

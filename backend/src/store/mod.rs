@@ -9,7 +9,7 @@
 //! transaction would fail with SQLITE_BUSY when it upgrades to a writer under concurrency).
 
 mod accounts;
-mod audit;
+pub mod audit_log;
 mod queries;
 mod review;
 mod shares;
@@ -17,7 +17,7 @@ mod sources;
 mod viewing;
 
 pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
-pub use audit::{AuditRow, VerifyReport};
+pub use audit_log::{chain_hash, AuditLogQueries, AuditRow, NewAuditEvent, GENESIS_HASH};
 pub use queries::{BackendSpecific, Queries};
 pub use review::{
     review_sql, CheckpointRow, GrantHolderRow, Keyset, OrganisationGrantRow, ReviewQueries,

@@ -1,7 +1,7 @@
 //! What sources share: clients, shares, pregnancies and entries.
 
+use super::audit_log::{self, NewAuditEvent};
 use super::{now_ms, read_conn, write_tx, Queries as _, Store, StoreError, StoreResult};
-use crate::audit::{self, NewAuditEvent};
 
 /// A pregnancy as a source sends it (already validated).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -110,7 +110,7 @@ impl Store {
                 "pregnancies": content.pregnancies.len(),
                 "entries": content.entries.len(),
             });
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
             (
                 ReplaceCounts {
                     pregnancies: content.pregnancies.len(),
@@ -131,7 +131,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_source(id, organisation_id, now_ms()).await?;
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }

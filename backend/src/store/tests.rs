@@ -3,7 +3,8 @@
 //! answers). Each test gets a fresh database; test names end in `::sqlite` / `::postgres`.
 
 use super::*;
-use crate::audit::{ChainBreak, NewAuditEvent};
+use crate::audit::NewAuditEvent;
+use crate::integrity::{ChainBreak, VerifyReport};
 use crate::test_support::{fresh_store, Backend};
 use domain::{AuditAction, Outcome, Policy};
 
@@ -123,7 +124,7 @@ async fn audit_events_cannot_be_replaced(backend: Backend) {
     }
     assert_eq!(store.audit_events_after(0, 10).await.unwrap(), before);
     assert!(matches!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 2 }
     ));
     // An ordinary append still works.
@@ -133,14 +134,14 @@ async fn audit_events_cannot_be_replaced(backend: Backend) {
 async fn appended_events_form_an_intact_chain(backend: Backend) {
     let (store, _guard) = fresh_store(backend).await;
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 0 }
     );
     for n in 0..25 {
         store.record(event(n)).await.unwrap();
     }
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 25 }
     );
     let rows = store.audit_events_after(0, 100).await.unwrap();
@@ -185,7 +186,7 @@ async fn tampering_with_any_column_is_found_at_the_right_event(backend: Backend)
         )
         .await
         .unwrap();
-        match store.verify_audit_chain().await.unwrap() {
+        match crate::integrity::verify_chain(&store).await.unwrap() {
             VerifyReport::Broken { event_id, .. } => assert_eq!(event_id, id, "column {column}"),
             other => panic!("altering {column} was not detected: {other:?}"),
         }
@@ -195,7 +196,7 @@ async fn tampering_with_any_column_is_found_at_the_right_event(backend: Backend)
             .unwrap();
         restore(&store, &snapshot).await;
         assert!(matches!(
-            store.verify_audit_chain().await.unwrap(),
+            crate::integrity::verify_chain(&store).await.unwrap(),
             VerifyReport::Intact { .. }
         ));
     }
@@ -218,7 +219,7 @@ async fn a_deleted_or_reordered_event_breaks_the_chain(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Broken {
             event_id: 4,
             reason: ChainBreak::Gap { expected: 3 },
@@ -236,7 +237,9 @@ async fn a_deleted_or_reordered_event_breaks_the_chain(backend: Backend) {
     second.id = 2;
     restore(&store, &first).await;
     restore(&store, &second).await;
-    let VerifyReport::Broken { event_id, .. } = store.verify_audit_chain().await.unwrap() else {
+    let VerifyReport::Broken { event_id, .. } =
+        crate::integrity::verify_chain(&store).await.unwrap()
+    else {
         panic!("reordering not detected")
     };
     assert_eq!(event_id, 1);
@@ -258,7 +261,7 @@ async fn concurrent_writers_do_not_fork_the_chain(backend: Backend) {
         t.await.unwrap();
     }
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 120 }
     );
 }

@@ -1,9 +1,9 @@
 //! Finding clients, access grants, and the rows a view reads.
 
+use super::audit_log::{self, NewAuditEvent};
 use super::{
     now_ms, read_conn, write_tx, PregnancyRow, Queries as _, Store, StoreError, StoreResult,
 };
-use crate::audit::{self, NewAuditEvent};
 
 /// Who the client is, from her most recently received active share.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -179,11 +179,11 @@ impl Store {
                 .valid_grant(&grant.user_id, &grant.client_id, now_ms())
                 .await?
             {
-                audit::append(c, &self.flag_rules, repeated(&held)).await?;
+                audit_log::append(c, &self.flag_rules, repeated(&held)).await?;
                 false
             } else {
                 c.insert_grant(grant).await?;
-                audit::append(c, &self.flag_rules, event).await?;
+                audit_log::append(c, &self.flag_rules, event).await?;
                 true
             }
         });
@@ -202,7 +202,7 @@ impl Store {
             if !c.end_grant(grant_id, ended_by, reason, now_ms()).await? {
                 return Err(StoreError::NotFound("grant"));
             }
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -242,7 +242,7 @@ impl Store {
                 },
                 entries: c.permitted_entries(client_id, allowed).await?,
             };
-            audit::append(c, &self.flag_rules, event(&rows)).await?;
+            audit_log::append(c, &self.flag_rules, event(&rows)).await?;
             rows
         });
         Ok(Ok(outcome))
@@ -279,7 +279,7 @@ impl Store {
                 None => c.client_id_by_bsn(bsn).await?,
             };
             let rows = SearchRows { found, client_id };
-            audit::append(c, &self.flag_rules, event(&rows)).await?;
+            audit_log::append(c, &self.flag_rules, event(&rows)).await?;
             rows
         });
         Ok(rows)
@@ -302,7 +302,7 @@ impl Store {
                 }
             }
             if let Some(logged) = event(&rows) {
-                audit::append(c, &self.flag_rules, logged).await?;
+                audit_log::append(c, &self.flag_rules, logged).await?;
             }
             rows
         });

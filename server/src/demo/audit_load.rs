@@ -1291,7 +1291,8 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backend::store::{Db, VerifyReport};
+    use backend::integrity::VerifyReport;
+    use backend::store::Db;
 
     /// A fixed end, so the tests do not depend on today.
     const END: i64 = 1_780_000_000_000;
@@ -1500,7 +1501,7 @@ mod tests {
         assert_eq!(report.events, 2_500);
         assert_eq!(calls, vec![(1_000, 2_500), (2_000, 2_500), (2_500, 2_500)]);
         assert_eq!(
-            store.verify_audit_chain().await.unwrap(),
+            backend::integrity::verify_chain(&store).await.unwrap(),
             VerifyReport::Intact {
                 events: seeded + 2_500
             }
