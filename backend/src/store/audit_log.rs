@@ -17,7 +17,7 @@
 use super::queries::queries;
 use super::{read_conn, BackendSpecific, Queries, ReviewQueries, Store, StoreResult};
 use domain::audit_flag::FlagFacts;
-use domain::{AuditAction, FlagRules, Outcome, Role};
+use domain::{AuditAction, AuditDetail, FlagRules, Outcome, Role};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -47,6 +47,20 @@ pub struct AuditRow {
     pub request_id: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+}
+
+impl AuditRow {
+    /// The detail read as its action's variant (an event written before the detail was typed
+    /// reads the same way). `Ok(None)`: no detail.
+    pub fn typed_detail(&self) -> Result<Option<AuditDetail>, serde_json::Error> {
+        let Some(action) = AuditAction::parse(&self.action) else {
+            return Err(serde::de::Error::custom(format!(
+                "unknown action {}",
+                self.action
+            )));
+        };
+        AuditDetail::read(action, &self.detail)
+    }
 }
 
 /// Who did it, as far as known.
@@ -82,7 +96,8 @@ pub struct NewAuditEvent {
     pub source_id: Option<String>,
     pub ground: Option<String>,
     pub grant_id: Option<String>,
-    pub detail: serde_json::Value,
+    /// `None`: no detail (stored as `{}`).
+    pub detail: Option<AuditDetail>,
     pub request: RequestMeta,
 }
 
@@ -100,7 +115,7 @@ impl NewAuditEvent {
             source_id: None,
             ground: None,
             grant_id: None,
-            detail: serde_json::json!({}),
+            detail: None,
             request: RequestMeta::default(),
         }
     }
@@ -115,13 +130,21 @@ impl NewAuditEvent {
         self
     }
 
-    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = detail;
+    pub fn with_detail(mut self, detail: AuditDetail) -> Self {
+        self.detail = Some(detail);
         self
     }
 
     /// The row this event becomes as event `id` after `prev_hash`, hash included.
     pub fn into_row(self, id: i64, occurred_at: i64, prev_hash: String) -> AuditRow {
+        debug_assert!(
+            self.detail
+                .as_ref()
+                .is_none_or(|d| d.action() == self.action),
+            "the detail of {:?} is {:?}'s",
+            self.action,
+            self.detail.as_ref().map(AuditDetail::action)
+        );
         let (user_id, user_name, user_role, organisation_id) = match self.actor {
             Some(a) => (
                 Some(a.user_id),
@@ -146,7 +169,7 @@ impl NewAuditEvent {
             source_id: self.source_id,
             ground: self.ground,
             grant_id: self.grant_id,
-            detail: self.detail.to_string(),
+            detail: AuditDetail::to_json(self.detail.as_ref()),
             ip: self.request.ip,
             user_agent: self.request.user_agent,
             request_id: self.request.request_id,
@@ -229,6 +252,16 @@ queries! {
         Ok(())
     }
 
+    /// Whether a search found the client, beside the event (its detail is hashed text; the
+    /// flag "denied after a search that found her" reads this instead).
+    async fn insert_search_outcome(&mut self, event_id: i64, found: bool) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit_search_outcome (event_id, found) VALUES ($1, $2)")
+            .bind(event_id).bind(found)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
     /// A page of events after `after_id`, oldest first (for verification and export).
     async fn audit_page(&mut self, after_id: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
         Ok(sqlx::query_as::<_, AuditRow>(
@@ -274,10 +307,14 @@ pub async fn append_at<C: AuditLogQueries + Queries + ReviewQueries + BackendSpe
         None => (1, GENESIS_HASH.to_owned()),
     };
     let action = event.action;
+    let detail = event.detail.clone();
     // Time is taken under the lock, so ids and times rise together.
     let row = event.into_row(id, at.unwrap_or_else(super::now_ms), prev_hash);
     c.insert_audit(&row).await?;
-    for organisation in scope(c, action, &row).await? {
+    if let Some(found) = detail.as_ref().and_then(AuditDetail::search_found) {
+        c.insert_search_outcome(row.id, found).await?;
+    }
+    for organisation in scope(c, action, &row, detail.as_ref()).await? {
         c.insert_scope(row.id, &organisation, row.occurred_at)
             .await?;
     }
@@ -297,17 +334,20 @@ async fn scope<C: ReviewQueries>(
     c: &mut C,
     action: AuditAction,
     row: &AuditRow,
+    detail: Option<&AuditDetail>,
 ) -> StoreResult<Vec<String>> {
     let Some(own) = &row.organisation_id else {
         return c.organisation_ids().await;
     };
     let mut organisations = vec![own.clone()];
     let mut sources: Vec<String> = row.source_id.iter().cloned().collect();
-    if let Ok(detail) = serde_json::from_str::<serde_json::Value>(&row.detail) {
-        if let Some(shown) = detail.get("sources").and_then(|s| s.as_array()) {
-            sources.extend(shown.iter().filter_map(|s| s.as_str().map(str::to_owned)));
-        }
-    }
+    sources.extend(
+        detail
+            .map(AuditDetail::shown_sources)
+            .unwrap_or_default()
+            .iter()
+            .cloned(),
+    );
     for source in sources {
         organisations.extend(c.organisation_of_source(&source).await?);
     }

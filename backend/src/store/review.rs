@@ -292,7 +292,7 @@ queries! {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_events WHERE user_id = $1 AND occurred_at > $2 \
              AND occurred_at <= $3 AND action = 'search' AND client_id = $4 \
-             AND detail LIKE '%\"found\":true%'",
+             AND EXISTS (SELECT 1 FROM audit_search_outcome o WHERE o.event_id = audit_events.id AND o.found)",
         ).bind(user_id).bind(since).bind(until).bind(client_id).fetch_one(&mut *self).await?;
         Ok(n > 0)
     }

@@ -106,10 +106,12 @@ impl Store {
                 c.insert_entry(&client_id, source_id, e).await?;
             }
             event.client_id = Some(client_id);
-            event.detail = serde_json::json!({
-                "pregnancies": content.pregnancies.len(),
-                "entries": content.entries.len(),
-            });
+            event.detail = Some(domain::AuditDetail::ShareReceived(
+                domain::audit_detail::ShareCounts {
+                    pregnancies: content.pregnancies.len() as i64,
+                    entries: content.entries.len() as i64,
+                },
+            ));
             audit_log::append(c, &self.flag_rules, event).await?;
             (
                 ReplaceCounts {
