@@ -2,8 +2,8 @@
 //! `postgres://postgres@127.0.0.1:5432`; `make test` starts a throw-away cluster when none
 //! answers). Each test gets a fresh database; test names end in `::sqlite` / `::postgres`.
 
+use super::audit_log::NewAuditEvent;
 use super::*;
-use crate::audit::NewAuditEvent;
 use crate::integrity::{ChainBreak, VerifyReport};
 use crate::test_support::{fresh_store, Backend};
 use domain::{AuditAction, Outcome, Policy};
@@ -150,7 +150,7 @@ async fn appended_events_form_an_intact_chain(backend: Backend) {
         VerifyReport::Intact { events: 25 }
     );
     let rows = store.audit_events_after(0, 100).await.unwrap();
-    assert_eq!(rows[0].prev_hash, crate::audit::GENESIS_HASH);
+    assert_eq!(rows[0].prev_hash, GENESIS_HASH);
     assert!(rows.windows(2).all(|w| w[1].prev_hash == w[0].hash));
 }
 

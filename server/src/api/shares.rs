@@ -128,10 +128,7 @@ async fn record_token_refusal(
         .with_request(meta)
         .with_detail(AuditDetail::TokenRefused(detail::TokenRefused {
             reason: reason.to_owned(),
-            claimed_issuer: refused
-                .claimed_issuer
-                .as_ref()
-                .map(|c| c.as_str().to_owned()),
+            claimed_issuer: refused.claimed_issuer.clone(),
         }));
     state.store.record(event).await.map_err(internal)?;
     Ok(())
