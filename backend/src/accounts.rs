@@ -32,6 +32,7 @@ use super::store::{now_ms, FailureCount, NewUser, Store, StoreError, UserRow};
 use super::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use domain::audit_detail::{self as detail, AuditDetail};
 use domain::error::AppError;
 use domain::{AuditAction, FieldError, OrganisationKind, Outcome, Role, Username};
 use secrecy::{ExposeSecret, SecretString};
@@ -233,10 +234,10 @@ async fn count_failure(
     let locked_event = move |until: i64| {
         let mut event = NewAuditEvent::new(AuditAction::LoginLocked, Outcome::Success)
             .with_request(meta)
-            .with_detail(serde_json::json!({
-                "failures": max,
-                "locked_until": until,
-                "minutes": lock_ms / 60_000,
+            .with_detail(AuditDetail::LoginLocked(detail::LoginLocked {
+                failures: max,
+                locked_until: until,
+                minutes: lock_ms / 60_000,
             }));
         match actor {
             Some(actor) => event = event.by(actor),
@@ -311,15 +312,18 @@ pub async fn login(
         }
     };
 
-    let mut detail = serde_json::json!({ "reason": reason });
+    let mut detail = detail::LoginFailed {
+        reason: Some(reason.to_owned()),
+        ..Default::default()
+    };
     if let (Some(r), "wrong_password") = (&row, reason) {
         match count_failure(store, settings, r, &meta).await? {
-            FailureCount::Counted(n) => detail["consecutive_failures"] = n.into(),
+            FailureCount::Counted(n) => detail.consecutive_failures = Some(n),
             FailureCount::Locked { .. } => {
-                detail["consecutive_failures"] = settings.login_lock_failures.into();
-                detail["locked"] = true.into();
+                detail.consecutive_failures = Some(settings.login_lock_failures.into());
+                detail.locked = Some(true);
             }
-            FailureCount::AlreadyLocked => detail["reason"] = "locked".into(),
+            FailureCount::AlreadyLocked => detail.reason = Some("locked".to_owned()),
         }
     }
     if state
@@ -329,7 +333,7 @@ pub async fn login(
     {
         let mut event =
             NewAuditEvent::new(AuditAction::LoginFailed, Outcome::Denied).with_request(meta);
-        event.detail = detail;
+        event.detail = Some(AuditDetail::LoginFailed(detail));
         // A known user's failed login belongs to her organisation's log; an unknown name to none.
         match row.as_ref().and_then(actor_of) {
             Some(actor) => event = event.by(actor),
@@ -398,13 +402,17 @@ pub async fn change_password(
             )
             .await?;
     if !right {
-        let mut detail = serde_json::json!({ "at": "password_change", "reason": "locked" });
+        let mut detail = detail::LoginFailed {
+            at: Some("password_change".to_owned()),
+            reason: Some("locked".to_owned()),
+            ..Default::default()
+        };
         if !locked {
-            detail["reason"] = "wrong_password".into();
+            detail.reason = Some("wrong_password".to_owned());
             match count_failure(store, &state.settings, &row, &meta).await? {
-                FailureCount::Counted(n) => detail["consecutive_failures"] = n.into(),
-                FailureCount::Locked { .. } => detail["locked"] = true.into(),
-                FailureCount::AlreadyLocked => detail["reason"] = "locked".into(),
+                FailureCount::Counted(n) => detail.consecutive_failures = Some(n),
+                FailureCount::Locked { .. } => detail.locked = Some(true),
+                FailureCount::AlreadyLocked => detail.reason = Some("locked".to_owned()),
             }
         }
         store
@@ -412,7 +420,7 @@ pub async fn change_password(
                 NewAuditEvent::new(AuditAction::LoginFailed, Outcome::Denied)
                     .by(user.actor())
                     .with_request(meta)
-                    .with_detail(detail),
+                    .with_detail(AuditDetail::LoginFailed(detail)),
             )
             .await?;
         return Err(AppError::field(
@@ -480,7 +488,10 @@ pub async fn add_organisation(
     }
     let mut event = cli_event(AuditAction::OrganisationAdded);
     event.organisation_id = Some(id.to_owned());
-    event.detail = serde_json::json!({ "organisation": id, "kind": kind.map(|k| k.as_str()) });
+    event.detail = Some(AuditDetail::OrganisationAdded(detail::OrganisationAdded {
+        organisation: id.to_owned(),
+        kind: kind.map(|k| k.as_str().to_owned()),
+    }));
     match store
         .add_organisation(id, name.trim(), kind.expect("checked above"), event)
         .await
@@ -559,9 +570,11 @@ pub async fn add_user(
     let hash = hash_password(password).await?;
     let mut event = cli_event(AuditAction::UserAdded);
     event.organisation_id = Some(organisation_id.to_owned());
-    event.detail = serde_json::json!({
-        "user_id": user.id, "username": user.username.as_ref(), "role": role.as_str()
-    });
+    event.detail = Some(AuditDetail::UserAdded(detail::UserAdded {
+        user_id: user.id.clone(),
+        username: user.username.as_ref().to_owned(),
+        role: role.as_str().to_owned(),
+    }));
     match store.add_user(&user, &hash, event).await {
         Err(StoreError::AlreadyExists(_)) => Err(AppError::field(
             "--username",
@@ -583,7 +596,14 @@ async fn cli_user(store: &Store, username: &str) -> Result<UserRow, AppError> {
 fn cli_user_event(action: AuditAction, row: &UserRow) -> NewAuditEvent {
     let mut event = cli_event(action);
     event.organisation_id = Some(row.organisation_id.clone());
-    event.detail = serde_json::json!({ "user_id": row.id, "username": row.username });
+    let named = detail::UserNamed {
+        user_id: row.id.clone(),
+        username: row.username.clone(),
+    };
+    event.detail = Some(match action {
+        AuditAction::LoginUnlocked => AuditDetail::LoginUnlocked(named),
+        _ => AuditDetail::UserDisabled(named),
+    });
     event
 }
 

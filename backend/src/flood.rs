@@ -242,12 +242,14 @@ pub async fn write_closed_minutes(
                 user_agent: None,
                 request_id: None,
             })
-            .with_detail(serde_json::json!({
-                "refused": s.kind.as_str(),
-                "reason": s.reason,
-                "minute_start_ms": s.minute_start_ms,
-                "count": s.count,
-            }));
+            .with_detail(domain::AuditDetail::RefusalsSummary(
+                domain::audit_detail::RefusalsSummary {
+                    refused: s.kind.as_str().to_owned(),
+                    reason: s.reason,
+                    minute_start_ms: s.minute_start_ms,
+                    count: s.count as i64,
+                },
+            ));
         store.record(event).await?;
     }
     Ok(written)

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod flood;
+pub mod integrity;
 pub mod request;
 pub mod review;
 pub mod session;

@@ -7,10 +7,11 @@ use super::audit::{NewAuditEvent, RequestMeta};
 use super::clock::{local_date, local_date_time, local_date_time_seconds, parse_date};
 use super::clock::{start_of_local_day, today};
 use super::session::SessionUser;
-use super::store::{Keyset, ReviewQuery, ReviewRow, Store, VerificationRow, VerifyReport};
+use super::store::{Keyset, ReviewQuery, ReviewRow, Store};
+use domain::audit_detail::{self as detail, AuditDetail};
 use domain::audit_view::{
-    ChainState, ClientOverview, EventView, OrganisationGrant, OverviewLine, ReviewFilter,
-    ReviewNote, ReviewPage,
+    ClientOverview, EventView, OrganisationGrant, OverviewLine, ReviewFilter, ReviewNote,
+    ReviewPage,
 };
 use domain::error::AppError;
 use domain::grant::Ground;
@@ -147,13 +148,21 @@ pub fn parse_keyset(text: &str) -> Result<Keyset, AppError> {
 /// column (so the client's overview finds the event), not in the detail.
 fn logged_filters(query: &ReviewQuery, event: &mut NewAuditEvent) {
     event.bsn = query.bsn.clone();
-    event.detail = serde_json::json!({
-        "filters": {
-            "from": query.from_ms, "until": query.until_ms, "user": query.user_name,
-            "organisation": query.organisation_id, "action": query.action,
-            "ground": query.ground, "flagged_only": query.flagged_only,
-            "client": query.bsn.is_some(),
+    let filters = detail::LogFilters {
+        filters: detail::ReviewFilters {
+            from: query.from_ms,
+            until: query.until_ms,
+            user: query.user_name.clone(),
+            organisation: query.organisation_id.clone(),
+            action: query.action.clone(),
+            ground: query.ground.clone(),
+            flagged_only: query.flagged_only,
+            client: query.bsn.is_some(),
         },
+    };
+    event.detail = Some(match event.action {
+        AuditAction::Export => AuditDetail::Export(filters),
+        _ => AuditDetail::LogRead(filters),
     });
 }
 
@@ -198,7 +207,7 @@ pub async fn page(
         filter: filter.clone(),
         events: rows.into_iter().map(event_view).collect(),
         next,
-        chain: chain_state(store).await?,
+        chain: super::integrity::chain_state(store).await?,
         grants,
     })
 }
@@ -338,7 +347,10 @@ pub async fn mark_reviewed(
     }
     let mut logged = event(user, AuditAction::FlagReviewed, &meta);
     logged.client_id = row.event.client_id.clone();
-    logged.detail = serde_json::json!({ "event_id": event_id, "note": note });
+    logged.detail = Some(AuditDetail::FlagReviewed(detail::FlagReviewed {
+        event_id,
+        note: note.to_owned(),
+    }));
     store
         .review_event(event_id, &user.organisation_id, &user.id, note, logged)
         .await
@@ -389,7 +401,10 @@ pub async fn revoke(
     logged.grant_id = Some(grant.id.clone());
     logged.ground = Some(grant.ground.clone());
     logged.on_behalf_of = None;
-    logged.detail = serde_json::json!({ "reason": reason, "holder": grant.user_id });
+    logged.detail = Some(AuditDetail::GrantRevoked(detail::GrantRevoked {
+        reason: reason.to_owned(),
+        holder: grant.user_id.clone(),
+    }));
     store
         .end_grant(&grant.id, &user.id, reason, logged)
         .await
@@ -486,7 +501,10 @@ pub async fn authorize_overview(
         let mut logged = event(user, AuditAction::ClientOverview, meta);
         logged.outcome = Outcome::Denied;
         logged.bsn = Some(bsn.as_ref().to_owned());
-        logged.detail = serde_json::json!({ "reason": "organisation_neither_shares_nor_treats" });
+        logged.detail = Some(AuditDetail::ClientOverview(detail::ClientOverview {
+            reason: Some("organisation_neither_shares_nor_treats".to_owned()),
+            ..Default::default()
+        }));
         store.record(logged).await?;
         return Err(AppError::field(
             "bsn",
@@ -522,9 +540,11 @@ pub async fn overview(
         .unwrap_or(i64::MAX);
     let mut logged = event(user, AuditAction::ClientOverview, &meta);
     logged.bsn = Some(bsn.as_ref().to_owned());
-    logged.detail = serde_json::json!({
-        "from": local_date(from_ms), "until": local_date(until_ms - 1),
-    });
+    logged.detail = Some(AuditDetail::ClientOverview(detail::ClientOverview {
+        from: Some(local_date(from_ms)),
+        until: Some(local_date(until_ms - 1)),
+        ..Default::default()
+    }));
     store.record(logged).await?;
     let rows = store.client_events(bsn.as_ref(), from_ms, until_ms).await?;
     let truncated = rows.len() as i64 >= super::store::OVERVIEW_LIMIT;
@@ -602,77 +622,4 @@ fn overview_line(row: ReviewRow) -> OverviewLine {
             .unwrap_or_default(),
         emergency: e.ground.as_deref() == Some("spoed"),
     }
-}
-
-/// Verifies the chain from the last proven event on (incremental), records the result, and
-/// reports it with the last full verification and the latest signed checkpoint.
-pub async fn chain_state(store: &Store) -> Result<ChainState, AppError> {
-    let full = store.verification("full").await?;
-    let incremental = store.verification("incremental").await?;
-    let proven = [full.as_ref(), incremental.as_ref()]
-        .into_iter()
-        .flatten()
-        .filter(|v| v.intact)
-        .max_by_key(|v| v.up_to_id)
-        .map(|v| (v.up_to_id, v.up_to_hash.clone()));
-    let started = std::time::Instant::now();
-    let (report, head) = store.verify_audit_chain_from(proven).await?;
-    let (events, broken_at) = match report {
-        VerifyReport::Intact { events } => (events, None),
-        VerifyReport::Broken {
-            event_id, checked, ..
-        } => (checked, Some(event_id)),
-    };
-    let (up_to_id, up_to_hash) = head.unwrap_or((0, String::new()));
-    store
-        .record_verification(&VerificationRow {
-            kind: "incremental".into(),
-            up_to_id,
-            up_to_hash,
-            intact: broken_at.is_none(),
-            broken_at,
-            verified_at: super::store::now_ms(),
-            duration_ms: started.elapsed().as_millis() as i64,
-        })
-        .await?;
-    let checkpoint = store
-        .latest_checkpoint()
-        .await?
-        .map(|c| (c.event_id, local_date_time(c.signed_at)));
-    Ok(ChainState {
-        events,
-        broken_at,
-        last_full: full.as_ref().map(|f| local_date_time(f.verified_at)),
-        last_full_events: full.map(|f| f.up_to_id),
-        checkpoint,
-    })
-}
-
-/// A full verification from the first event (the command line and the daily task), recorded
-/// as the last full verification.
-pub async fn verify_full(store: &Store) -> Result<VerifyReport, super::StoreError> {
-    let started = std::time::Instant::now();
-    let report = store.verify_audit_chain().await?;
-    let (intact, broken_at, up_to_id) = match &report {
-        VerifyReport::Intact { events } => (true, None, *events),
-        VerifyReport::Broken {
-            event_id, checked, ..
-        } => (false, Some(*event_id), *checked),
-    };
-    let up_to_hash = match store.audit_event(up_to_id).await? {
-        Some(e) => e.hash,
-        None => String::new(),
-    };
-    store
-        .record_verification(&VerificationRow {
-            kind: "full".into(),
-            up_to_id,
-            up_to_hash,
-            intact,
-            broken_at,
-            verified_at: super::store::now_ms(),
-            duration_ms: started.elapsed().as_millis() as i64,
-        })
-        .await?;
-    Ok(report)
 }

@@ -13,6 +13,7 @@ use super::audit::{NewAuditEvent, RequestMeta};
 use super::session::SessionUser;
 use super::store::{FoundClient, GrantRow, MyClientRow, PregnancyRow, Store, ViewDenied, ViewRows};
 use super::Settings;
+use domain::audit_detail::{self as detail, AuditDetail};
 use domain::client_view::{
     ClientAccess, ClientPage, ClientSummary, EntryView, MyClient, PregnancyView, SectionView,
     SourceView,
@@ -81,9 +82,10 @@ pub async fn search(
     };
     let (Some(bsn), Some(birth_date)) = (bsn, birth_date) else {
         let mut refused = event(user, AuditAction::Search, Outcome::Denied, &meta);
-        refused.detail = serde_json::json!({
-            "refused_fields": problems.iter().map(|p| p.field.clone()).collect::<Vec<_>>()
-        });
+        refused.detail = Some(AuditDetail::Search(detail::Search {
+            refused_fields: Some(problems.iter().map(|p| p.field.clone()).collect()),
+            ..Default::default()
+        }));
         store.record(refused).await?;
         return Err(AppError::Validation {
             field_errors: problems,
@@ -103,12 +105,12 @@ pub async fn search(
             let mut logged = event(user, AuditAction::Search, Outcome::Success, &meta);
             logged.bsn = Some(bsn.as_ref().to_owned());
             logged.client_id = rows.client_id.clone();
-            logged.detail = match &rows.found {
-                Some(found) => serde_json::json!({
-                    "found": true, "outcome": outcome, "sources": found.shown_sources(),
-                }),
-                None => serde_json::json!({ "found": false, "outcome": outcome }),
-            };
+            logged.detail = Some(AuditDetail::Search(detail::Search {
+                found: Some(rows.found.is_some()),
+                outcome: Some(outcome.to_owned()),
+                sources: rows.found.as_ref().map(|found| found.shown_sources()),
+                ..Default::default()
+            }));
             logged
         })
         .await?;
@@ -203,10 +205,11 @@ pub async fn request_access(
     logged.ground = ground.map(|g| g.as_str().to_owned());
     if !problems.is_empty() || identity.is_none() {
         logged.client_id = identity.as_ref().map(|i| i.client_id.clone());
-        logged.detail = serde_json::json!({
-            "refused_fields": problems.iter().map(|p| p.field.clone()).collect::<Vec<_>>(),
-            "client_known": identity.is_some(),
-        });
+        logged.detail = Some(AuditDetail::AccessRequest(detail::AccessRequest {
+            refused_fields: Some(problems.iter().map(|p| p.field.clone()).collect()),
+            client_known: Some(identity.is_some()),
+            ..Default::default()
+        }));
         store.record(logged).await?;
         return Err(if problems.is_empty() {
             AppError::NotFound
@@ -238,19 +241,27 @@ pub async fn request_access(
     logged.client_id = Some(client_id.to_owned());
     logged.bsn = Some(identity.bsn);
     logged.grant_id = Some(grant.id.clone());
-    logged.detail = serde_json::json!({
-        "reason": reason, "attested": true, "expires_at": grant.expires_at,
-        "emergency": ground == Ground::Spoed,
-    });
+    logged.detail = Some(AuditDetail::AccessRequest(detail::AccessRequest {
+        reason: Some(reason.to_owned()),
+        attested: Some(true),
+        expires_at: Some(grant.expires_at),
+        emergency: Some(ground == Ground::Spoed),
+        ..Default::default()
+    }));
     // A repeated request, or one racing another of the same user, finds the grant she holds
     // (checked under the chain lock) and is logged with it instead of creating another.
     let repeated = |held: &GrantRow| {
         let mut repeat = logged.clone();
         repeat.grant_id = Some(held.id.clone());
-        repeat.detail = serde_json::json!({
-            "reason": reason, "attested": true, "emergency": ground == Ground::Spoed,
-            "already_granted": true, "granted_ground": held.ground, "expires_at": held.expires_at,
-        });
+        repeat.detail = Some(AuditDetail::AccessRequest(detail::AccessRequest {
+            reason: Some(reason.to_owned()),
+            attested: Some(true),
+            emergency: Some(ground == Ground::Spoed),
+            already_granted: Some(true),
+            granted_ground: Some(held.ground.clone()),
+            expires_at: Some(held.expires_at),
+            ..Default::default()
+        }));
         repeat
     };
     store.create_grant(&grant, logged.clone(), repeated).await?;
@@ -303,9 +314,13 @@ pub async fn my_clients(
             let client_ids: Vec<&str> = rows.iter().map(|r| r.grant.client_id.as_str()).collect();
             Some(
                 event(user, AuditAction::Read, Outcome::Success, &meta).with_detail(
-                    serde_json::json!({
-                        "view": "my_clients", "clients": rows.len(), "client_ids": client_ids,
-                        "categories": [Category::Identity.as_str()], "sources": sources,
+                    AuditDetail::Read(detail::Read {
+                        view: Some("my_clients".to_owned()),
+                        clients: Some(rows.len() as i64),
+                        client_ids: Some(client_ids.iter().map(|&c| c.to_owned()).collect()),
+                        categories: vec![Category::Identity.as_str().to_owned()],
+                        sources: sources.iter().map(|&s| s.to_owned()).collect(),
+                        entries: None,
                     }),
                 ),
             )
@@ -463,10 +478,12 @@ pub async fn view_client(
                 .collect();
             categories.sort();
             categories.dedup();
-            logged.detail = serde_json::json!({
-                "categories": categories, "sources": rows.shown_sources(),
-                "entries": rows.entries.len(),
-            });
+            logged.detail = Some(AuditDetail::Read(detail::Read {
+                categories: categories.iter().map(|&c| c.to_owned()).collect(),
+                sources: rows.shown_sources(),
+                entries: Some(rows.entries.len() as i64),
+                ..Default::default()
+            }));
             logged
         })
         .await?;
@@ -475,9 +492,13 @@ pub async fn view_client(
         Err(denied) => {
             let mut logged = event(user, AuditAction::AccessDenied, Outcome::Denied, &meta);
             logged.client_id = Some(client_id.chars().take(64).collect());
-            logged.detail = serde_json::json!({
-                "reason": match denied { ViewDenied::Unknown => "unknown_client", ViewDenied::NoGrant => "no_valid_grant" }
-            });
+            logged.detail = Some(AuditDetail::AccessDenied(detail::Refusal {
+                reason: match denied {
+                    ViewDenied::Unknown => "unknown_client",
+                    ViewDenied::NoGrant => "no_valid_grant",
+                }
+                .to_owned(),
+            }));
             store.record(logged).await?;
             Ok(ClientAccess::NoAccess)
         }

@@ -3,6 +3,7 @@
 //! the same rules are unit- and property-tested once (`cargo test -p domain`).
 
 pub mod audit_action;
+pub mod audit_detail;
 pub mod audit_flag;
 pub mod audit_view;
 pub mod bsn;
@@ -19,6 +20,7 @@ pub mod user_view;
 pub mod username;
 
 pub use audit_action::{AuditAction, Outcome};
+pub use audit_detail::AuditDetail;
 pub use audit_flag::{Flag, FlagHit, FlagRules};
 pub use bsn::Bsn;
 pub use category::{Category, Sensitivity};

@@ -13,7 +13,7 @@
 
 use backend::store::{review_sql, Db, Keyset, ReviewQuery};
 use backend::test_support::{drop_database, fresh_database, Backend};
-use backend::{review, Store, StoreError};
+use backend::{integrity, Store, StoreError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use server::demo;
@@ -431,7 +431,7 @@ async fn run(store: &Store, args: &Args) -> anyhow::Result<()> {
 
     println!("== {backend}: chain verification");
     let t = Instant::now();
-    let full = review::verify_full(store).await?;
+    let full = integrity::verify_full(store).await?;
     let full_time = t.elapsed();
     println!(
         "   verify_full: {full:?} in {:.2} s ({:.0} events/s)",
@@ -439,7 +439,7 @@ async fn run(store: &Store, args: &Args) -> anyhow::Result<()> {
         events as f64 / full_time.as_secs_f64()
     );
     let t = Instant::now();
-    let state = review::chain_state(store)
+    let state = integrity::chain_state(store)
         .await
         .map_err(|e| anyhow::anyhow!("chain_state: {e:?}"))?;
     println!(

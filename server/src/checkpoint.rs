@@ -11,6 +11,9 @@
 //! SQLite database, or `data/checkpoint-key.pem`), created on first use, except by `serve` in
 //! production (secure cookies on), which refuses to start without it. Keep it outside the
 //! database: whoever can rewrite the log must not also be able to re-sign it.
+//!
+//! This module holds only the key and the signature; what is checked, and the rule that only
+//! an intact chain is signed, are `backend::integrity`'s.
 
 use anyhow::Context;
 use backend::store::{CheckpointRow, Store};
@@ -104,64 +107,48 @@ impl CheckpointKey {
             public_pem,
         })
     }
+}
 
-    /// Signs the current chain head unless it is already signed. `None` for an empty log.
-    pub async fn sign_head(&self, store: &Store) -> anyhow::Result<Option<CheckpointRow>> {
-        let Some((event_id, hash)) = store.chain_head().await? else {
-            return Ok(None);
-        };
-        if let Some(latest) = store.latest_checkpoint().await? {
-            if latest.event_id == event_id {
-                return Ok(Some(latest));
-            }
-        }
-        let signed_at = backend::store::now_ms();
+impl backend::integrity::CheckpointSigner for CheckpointKey {
+    type Error = anyhow::Error;
+
+    fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// An ES256 compact JWS over `{"event_id", "hash", "signed_at"}`.
+    fn sign(&self, event_id: i64, hash: &str, signed_at: i64) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key_id.clone());
         let payload = Payload {
             event_id,
-            hash: hash.clone(),
+            hash: hash.to_owned(),
             signed_at,
         };
-        let jws = jsonwebtoken::encode(&header, &payload, &self.encoding)?;
-        let row = CheckpointRow {
-            event_id,
-            hash,
-            signed_at,
-            key_id: self.key_id.clone(),
-            jws,
-        };
-        store.add_checkpoint(&row).await?;
-        Ok(Some(row))
+        Ok(jsonwebtoken::encode(&header, &payload, &self.encoding)?)
     }
 }
 
 /// The periodic task of `serve`: verify the new part of the chain (incremental), sign the head
 /// when the chain is intact, and once a day verify the whole chain.
 pub async fn keep_signing(store: Store, key: CheckpointKey, every: std::time::Duration) {
+    use backend::integrity::{sign_if_intact, Signing, Verification};
     let mut interval = tokio::time::interval(every);
     let mut last_full = std::time::Instant::now();
     loop {
         interval.tick().await;
-        let full_due = last_full.elapsed() >= std::time::Duration::from_secs(24 * 3600);
-        let intact = if full_due {
+        let verification = if last_full.elapsed() >= std::time::Duration::from_secs(24 * 3600) {
             last_full = std::time::Instant::now();
-            matches!(
-                backend::review::verify_full(&store).await,
-                Ok(backend::store::VerifyReport::Intact { .. })
-            )
+            Verification::Full
         } else {
-            backend::review::chain_state(&store)
-                .await
-                .is_ok_and(|s| s.broken_at.is_none())
+            Verification::Incremental
         };
-        if !intact {
-            tracing::error!("audit chain is broken: no checkpoint signed");
-            continue;
-        }
-        match key.sign_head(&store).await {
-            Ok(Some(c)) => tracing::debug!(event_id = c.event_id, "checkpoint signed"),
-            Ok(None) => {}
+        match sign_if_intact(&store, &key, verification).await {
+            Ok(Signing::Signed(c)) => tracing::debug!(event_id = c.event_id, "checkpoint signed"),
+            Ok(Signing::EmptyLog) => {}
+            Ok(Signing::Broken { .. } | Signing::Unverified(_)) => {
+                tracing::error!("audit chain is broken: no checkpoint signed")
+            }
             Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
         }
     }
@@ -222,39 +209,6 @@ pub fn signature_valid(public_pem: &str, checkpoint: &CheckpointRow) -> bool {
         }
         Err(_) => false,
     }
-}
-
-/// Checks a set of checkpoints against the log: a valid signature, and the named event still
-/// carries the signed hash. The first problem found, if any.
-pub async fn check_against_log(
-    store: &Store,
-    public_pem: &str,
-    checkpoints: &[CheckpointRow],
-) -> anyhow::Result<Option<String>> {
-    for checkpoint in checkpoints {
-        if !signature_valid(public_pem, checkpoint) {
-            return Ok(Some(format!(
-                "checkpoint of event {} has no valid signature",
-                checkpoint.event_id
-            )));
-        }
-        match store.audit_event(checkpoint.event_id).await? {
-            None => {
-                return Ok(Some(format!(
-                    "event {} of a signed checkpoint is missing (deleted events)",
-                    checkpoint.event_id
-                )))
-            }
-            Some(e) if e.hash != checkpoint.hash => {
-                return Ok(Some(format!(
-                    "event {} differs from its signed checkpoint (rewritten history)",
-                    checkpoint.event_id
-                )))
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

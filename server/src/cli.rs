@@ -350,31 +350,34 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
         Command::Audit {
             command: AuditCommand::Checkpoint,
         } => {
+            use backend::integrity::Signing;
             let key = CheckpointKey::load_or_create(&checkpoint::key_path(database_url))?;
-            let state = backend::review::chain_state(&store).await;
-            let outcome = match state {
-                Ok(s) if s.broken_at.is_none() => match key.sign_head(&store).await? {
-                    Some(c) => {
-                        println!(
-                            "controlepunt ondertekend: gebeurtenis {} ({})",
-                            c.event_id, c.hash
-                        );
-                        Outcome::Ok
-                    }
-                    None => {
-                        println!("het logboek is leeg; niets te ondertekenen");
-                        Outcome::Ok
-                    }
-                },
-                Ok(s) => {
+            let signing = backend::integrity::sign_if_intact(
+                &store,
+                &key,
+                backend::integrity::Verification::Incremental,
+            )
+            .await?;
+            let outcome = match signing {
+                Signing::Signed(c) => {
+                    println!(
+                        "controlepunt ondertekend: gebeurtenis {} ({})",
+                        c.event_id, c.hash
+                    );
+                    Outcome::Ok
+                }
+                Signing::EmptyLog => {
+                    println!("het logboek is leeg; niets te ondertekenen");
+                    Outcome::Ok
+                }
+                Signing::Broken { event_id } => {
                     eprintln!(
-                        "fout: de hashketen is verbroken bij gebeurtenis {}; geen controlepunt ondertekend",
-                        s.broken_at.unwrap_or_default()
+                        "fout: de hashketen is verbroken bij gebeurtenis {event_id}; geen controlepunt ondertekend"
                     );
                     Outcome::Failed
                 }
-                Err(e) => {
-                    report(&e);
+                Signing::Unverified(e) => {
+                    report(&e.into());
                     Outcome::Failed
                 }
             };
@@ -464,9 +467,9 @@ async fn verify(
     database_url: &str,
     exported: Option<&std::path::Path>,
 ) -> anyhow::Result<Outcome> {
-    use backend::store::VerifyReport;
+    use backend::integrity::VerifyReport;
     let started = std::time::Instant::now();
-    let report = backend::review::verify_full(store).await?;
+    let report = backend::integrity::verify_full(store).await?;
     let events = match report {
         VerifyReport::Intact { events } => events,
         VerifyReport::Broken {
@@ -485,8 +488,10 @@ async fn verify(
     let key_file = checkpoint::key_path(database_url);
     if !stored.is_empty() && key_file.exists() {
         let key = CheckpointKey::load_or_create(&key_file)?;
-        if let Some(problem) =
-            checkpoint::check_against_log(store, &key.public_pem, &stored).await?
+        if let Some(problem) = backend::integrity::check_checkpoints(store, &stored, |c| {
+            checkpoint::signature_valid(&key.public_pem, c)
+        })
+        .await?
         {
             eprintln!("audit chain BROKEN: {problem}");
             return Ok(Outcome::Failed);
@@ -498,8 +503,10 @@ async fn verify(
         let export: checkpoint::CheckpointExport = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a checkpoint export", path.display()))?;
         if let Some(problem) =
-            checkpoint::check_against_log(store, &export.public_key_pem, &export.checkpoints)
-                .await?
+            backend::integrity::check_checkpoints(store, &export.checkpoints, |c| {
+                checkpoint::signature_valid(&export.public_key_pem, c)
+            })
+            .await?
         {
             eprintln!("audit chain BROKEN: {problem}");
             return Ok(Outcome::Failed);

@@ -99,7 +99,14 @@ fn cli_event(
     event.on_behalf_of = std::env::var("USER").ok().map(|u| format!("os:{u}"));
     event.organisation_id = Some(organisation_id.to_owned());
     event.source_id = Some(source_id.to_owned());
-    event.detail = serde_json::json!({ "key_id": key_id });
+    let key = domain::audit_detail::KeyNamed {
+        key_id: key_id.to_owned(),
+    };
+    event.detail = Some(match action {
+        AuditAction::SourceAdded => domain::AuditDetail::SourceAdded(key),
+        AuditAction::KeyRevoked => domain::AuditDetail::KeyRevoked(key),
+        _ => domain::AuditDetail::KeyAdded(key),
+    });
     event
 }
 

@@ -1,9 +1,9 @@
 //! Organisations and user accounts.
 
+use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
 use super::Entity;
 use super::{now_ms, read_conn, write_tx, ReviewQueries as _, Store, StoreError, StoreResult};
-use crate::audit::NewAuditEvent;
 use domain::{OrganisationKind, Role, Username};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -90,7 +90,7 @@ impl Store {
             c.insert_organisation(id, name, kind.as_str(), now_ms())
                 .await?;
             c.scope_unowned_events(id).await?;
-            crate::audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -109,7 +109,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_user(user, password_hash, now_ms()).await?;
-            crate::audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -130,7 +130,7 @@ impl Store {
     pub async fn disable_user(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.disable_user(user_id, now_ms()).await?;
-            crate::audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -148,7 +148,7 @@ impl Store {
             c.set_password_hash(user_id, password_hash, now_ms())
                 .await?;
             let generation = c.next_session_generation(user_id).await?;
-            crate::audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
             generation
         });
         Ok(generation)
@@ -173,7 +173,7 @@ impl Store {
                 Some(n) if n >= max_failures => {
                     let until = now + lock_ms;
                     c.lock_login(user_id, until).await?;
-                    crate::audit::append(c, &self.flag_rules, locked_event(until)).await?;
+                    audit_log::append(c, &self.flag_rules, locked_event(until)).await?;
                     FailureCount::Locked { until }
                 }
                 Some(n) => FailureCount::Counted(n),
@@ -187,7 +187,7 @@ impl Store {
     pub async fn record_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<i64> {
         let id = write_tx!(self, |c| {
             c.reset_login_failures(user_id).await?;
-            crate::audit::append(c, &self.flag_rules, event).await?
+            audit_log::append(c, &self.flag_rules, event).await?
         });
         Ok(id)
     }
@@ -196,14 +196,14 @@ impl Store {
     pub async fn unlock_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.reset_login_failures(user_id).await?;
-            crate::audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
 
     /// Appends one audit event on its own (login attempts, log reads, refusals).
     pub async fn record(&self, event: NewAuditEvent) -> StoreResult<i64> {
-        let id = write_tx!(self, |c| crate::audit::append(c, &self.flag_rules, event)
+        let id = write_tx!(self, |c| audit_log::append(c, &self.flag_rules, event)
             .await?);
         Ok(id)
     }

@@ -14,7 +14,7 @@
 //! transaction would fail with SQLITE_BUSY when it upgrades to a writer under concurrency).
 
 mod accounts;
-mod audit;
+pub mod audit_log;
 mod installation;
 mod queries;
 mod review;
@@ -24,9 +24,9 @@ mod viewing;
 
 pub use accounts::AccountQueries;
 pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
-pub use audit::{AuditRow, VerifyReport};
+pub use audit_log::{chain_hash, AuditLogQueries, AuditRow, NewAuditEvent, GENESIS_HASH};
 pub use installation::InstallationQueries;
-pub use queries::{BackendSpecific, Queries};
+pub use queries::BackendSpecific;
 pub use review::{
     review_sql, CheckpointRow, GrantHolderRow, Keyset, OrganisationGrantRow, ReviewQueries,
     ReviewQuery, ReviewRow, VerificationRow, MAX_PAGE, OVERVIEW_LIMIT,

@@ -6,8 +6,7 @@
 //!
 //! Callers get a connection inside a transaction from `write_tx!`/`read_conn!` in `mod.rs`.
 
-use super::{AuditRow, StoreResult};
-use sqlx::Row;
+use super::StoreResult;
 
 macro_rules! queries {
     ($(#[$tmeta:meta])* trait $trait:ident;
@@ -94,48 +93,5 @@ impl BackendSpecific for sqlx::PgConnection {
             .execute(&mut *self)
             .await?;
         Ok(())
-    }
-}
-
-queries! {
-    /// The access log's statements (appending and reading the chain in id order).
-    trait Queries;
-
-    /// The id and hash of the newest event, if any.
-    async fn audit_head(&mut self) -> StoreResult<Option<(i64, String)>> {
-        let row = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *self)
-            .await?;
-        Ok(row.map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))))
-    }
-
-    async fn insert_audit(&mut self, e: &AuditRow) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, occurred_at, action, outcome, user_id, user_name, user_role, \
-             organisation_id, on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, \
-             user_agent, request_id, prev_hash, hash) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
-        )
-        .bind(e.id).bind(e.occurred_at).bind(&e.action).bind(&e.outcome).bind(&e.user_id)
-        .bind(&e.user_name).bind(&e.user_role).bind(&e.organisation_id).bind(&e.on_behalf_of)
-        .bind(&e.client_id).bind(&e.bsn).bind(&e.source_id).bind(&e.ground).bind(&e.grant_id)
-        .bind(&e.detail).bind(&e.ip).bind(&e.user_agent).bind(&e.request_id).bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *self)
-        .await?;
-        Ok(())
-    }
-
-    /// A page of events after `after_id`, oldest first (for verification and export).
-    async fn audit_page(&mut self, after_id: i64, limit: i64) -> StoreResult<Vec<AuditRow>> {
-        Ok(sqlx::query_as::<_, AuditRow>(
-            "SELECT id, occurred_at, action, outcome, user_id, user_name, user_role, organisation_id, \
-             on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, user_agent, \
-             request_id, prev_hash, hash FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(&mut *self)
-        .await?)
     }
 }

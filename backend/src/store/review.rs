@@ -2,6 +2,7 @@
 //! event, the bounded review query, reviews, the client overview, checkpoints and the
 //! verification record.
 
+use super::audit_log::{self, AuditLogQueries as _, NewAuditEvent};
 use super::queries::queries;
 use super::Entity;
 use super::{now_ms, Store};
@@ -292,7 +293,7 @@ queries! {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_events WHERE user_id = $1 AND occurred_at > $2 \
              AND occurred_at <= $3 AND action = 'search' AND client_id = $4 \
-             AND detail LIKE '%\"found\":true%'",
+             AND EXISTS (SELECT 1 FROM audit_search_outcome o WHERE o.event_id = audit_events.id AND o.found)",
         ).bind(user_id).bind(since).bind(until).bind(client_id).fetch_one(&mut *self).await?;
         Ok(n > 0)
     }
@@ -510,13 +511,10 @@ impl Store {
 
     /// Appends events with the given times in one transaction, as `append` does for a live
     /// event (scope and flags included); for the load generator, which back-fills history.
-    pub async fn append_history(
-        &self,
-        events: Vec<(crate::audit::NewAuditEvent, i64)>,
-    ) -> StoreResult<()> {
+    pub async fn append_history(&self, events: Vec<(NewAuditEvent, i64)>) -> StoreResult<()> {
         write_tx!(self, |c| {
             for (event, at) in events {
-                crate::audit::append_at(c, &self.flag_rules, event, Some(at)).await?;
+                audit_log::append_at(c, &self.flag_rules, event, Some(at)).await?;
             }
         });
         Ok(())
@@ -537,12 +535,12 @@ impl Store {
         organisation_id: &str,
         reviewed_by: &str,
         note: &str,
-        event: crate::audit::NewAuditEvent,
+        event: NewAuditEvent,
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_review(event_id, organisation_id, reviewed_by, note, now_ms())
                 .await?;
-            crate::audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -593,7 +591,7 @@ impl Store {
 
     /// The id and hash of the newest event, if any.
     pub async fn chain_head(&self) -> StoreResult<Option<(i64, String)>> {
-        read_conn!(self, |c| super::Queries::audit_head(c).await)
+        read_conn!(self, |c| c.audit_head().await)
     }
 
     pub async fn latest_checkpoint(&self) -> StoreResult<Option<CheckpointRow>> {

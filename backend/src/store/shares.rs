@@ -1,9 +1,9 @@
 //! What sources share: clients, shares, pregnancies and entries.
 
+use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
 use super::Entity;
 use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
-use crate::audit::{self, NewAuditEvent};
 use domain::share::ConsentStatus;
 use domain::{Category, Sensitivity};
 
@@ -72,7 +72,7 @@ impl Store {
                 c.purge_share_content(&client_id, source_id).await?;
             }
             event.client_id = Some(client_id);
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -138,11 +138,13 @@ impl Store {
                 c.insert_entry(&client_id, source_id, e).await?;
             }
             event.client_id = Some(client_id);
-            event.detail = serde_json::json!({
-                "pregnancies": content.pregnancies.len(),
-                "entries": content.entries.len(),
-            });
-            audit::append(c, &self.flag_rules, event).await?;
+            event.detail = Some(domain::AuditDetail::ShareReceived(
+                domain::audit_detail::ShareCounts {
+                    pregnancies: content.pregnancies.len() as i64,
+                    entries: content.entries.len() as i64,
+                },
+            ));
+            audit_log::append(c, &self.flag_rules, event).await?;
             (
                 ReplaceCounts {
                     pregnancies: content.pregnancies.len(),

@@ -1,9 +1,9 @@
 //! Source systems, their keys, token replay, and consent changes.
 
+use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
 use super::Entity;
 use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
-use crate::audit::{self, NewAuditEvent};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SourceRow {
@@ -32,7 +32,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_source(id, organisation_id, now_ms()).await?;
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -62,9 +62,9 @@ impl Store {
             let now = now_ms();
             c.insert_source(&key.source_id, organisation_id, now)
                 .await?;
-            audit::append(c, &self.flag_rules, source_event).await?;
+            audit_log::append(c, &self.flag_rules, source_event).await?;
             c.insert_source_key(key, now).await?;
-            audit::append(c, &self.flag_rules, key_event).await?;
+            audit_log::append(c, &self.flag_rules, key_event).await?;
         });
         Ok(())
     }
@@ -76,7 +76,7 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.insert_source_key(key, now_ms()).await?;
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -92,7 +92,7 @@ impl Store {
             if c.revoke_source_key(source_id, key_id, now_ms()).await? == 0 {
                 return Err(StoreError::NotFound(Entity::Key));
             }
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }

@@ -2,8 +2,9 @@
 //! `postgres://postgres@127.0.0.1:5432`; `make test` starts a throw-away cluster when none
 //! answers). Each test gets a fresh database; test names end in `::sqlite` / `::postgres`.
 
+use super::audit_log::NewAuditEvent;
 use super::*;
-use crate::audit::{ChainBreak, NewAuditEvent};
+use crate::integrity::{ChainBreak, VerifyReport};
 use crate::test_support::{fresh_store, Backend};
 use domain::{AuditAction, Outcome, Policy};
 
@@ -18,11 +19,16 @@ crate::on_both_backends!(
     a_share_replaces_only_its_own_content_and_is_idempotent,
     a_share_is_refused_while_consent_is_withdrawn,
     usernames_are_unique,
+    an_event_stored_before_the_detail_was_typed_still_verifies_and_reads,
 );
 
 fn event(n: usize) -> NewAuditEvent {
-    NewAuditEvent::new(AuditAction::Search, Outcome::Success)
-        .with_detail(serde_json::json!({ "n": n }))
+    NewAuditEvent::new(AuditAction::Search, Outcome::Success).with_detail(
+        domain::AuditDetail::Search(domain::audit_detail::Search {
+            outcome: Some(n.to_string()),
+            ..Default::default()
+        }),
+    )
 }
 
 async fn the_migrated_policy_equals_the_design_table(backend: Backend) {
@@ -123,7 +129,7 @@ async fn audit_events_cannot_be_replaced(backend: Backend) {
     }
     assert_eq!(store.audit_events_after(0, 10).await.unwrap(), before);
     assert!(matches!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 2 }
     ));
     // An ordinary append still works.
@@ -133,18 +139,18 @@ async fn audit_events_cannot_be_replaced(backend: Backend) {
 async fn appended_events_form_an_intact_chain(backend: Backend) {
     let (store, _guard) = fresh_store(backend).await;
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 0 }
     );
     for n in 0..25 {
         store.record(event(n)).await.unwrap();
     }
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 25 }
     );
     let rows = store.audit_events_after(0, 100).await.unwrap();
-    assert_eq!(rows[0].prev_hash, crate::audit::GENESIS_HASH);
+    assert_eq!(rows[0].prev_hash, GENESIS_HASH);
     assert!(rows.windows(2).all(|w| w[1].prev_hash == w[0].hash));
 }
 
@@ -185,7 +191,7 @@ async fn tampering_with_any_column_is_found_at_the_right_event(backend: Backend)
         )
         .await
         .unwrap();
-        match store.verify_audit_chain().await.unwrap() {
+        match crate::integrity::verify_chain(&store).await.unwrap() {
             VerifyReport::Broken { event_id, .. } => assert_eq!(event_id, id, "column {column}"),
             other => panic!("altering {column} was not detected: {other:?}"),
         }
@@ -195,7 +201,7 @@ async fn tampering_with_any_column_is_found_at_the_right_event(backend: Backend)
             .unwrap();
         restore(&store, &snapshot).await;
         assert!(matches!(
-            store.verify_audit_chain().await.unwrap(),
+            crate::integrity::verify_chain(&store).await.unwrap(),
             VerifyReport::Intact { .. }
         ));
     }
@@ -218,7 +224,7 @@ async fn a_deleted_or_reordered_event_breaks_the_chain(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Broken {
             event_id: 4,
             reason: ChainBreak::Gap { expected: 3 },
@@ -236,7 +242,9 @@ async fn a_deleted_or_reordered_event_breaks_the_chain(backend: Backend) {
     second.id = 2;
     restore(&store, &first).await;
     restore(&store, &second).await;
-    let VerifyReport::Broken { event_id, .. } = store.verify_audit_chain().await.unwrap() else {
+    let VerifyReport::Broken { event_id, .. } =
+        crate::integrity::verify_chain(&store).await.unwrap()
+    else {
         panic!("reordering not detected")
     };
     assert_eq!(event_id, 1);
@@ -258,7 +266,7 @@ async fn concurrent_writers_do_not_fork_the_chain(backend: Backend) {
         t.await.unwrap();
     }
     assert_eq!(
-        store.verify_audit_chain().await.unwrap(),
+        crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: 120 }
     );
 }
@@ -459,4 +467,116 @@ async fn a_migration_that_does_not_match_the_database_stops_start_up() {
     store.close().await;
     let err = Store::connect(&url).await.unwrap_err();
     assert!(matches!(err, StoreError::Migrate(_)), "{err:?}");
+}
+
+/// Issue 10 item 3: the detail became a typed value, but the stored text and the hash did not
+/// change. An event written the previous way (free JSON through `serde_json::Value`, hashed
+/// with the same encoding) still verifies, reads back through the typed path, and the typed
+/// value writes exactly its bytes again. The migration's backfill gives it its search outcome.
+async fn an_event_stored_before_the_detail_was_typed_still_verifies_and_reads(backend: Backend) {
+    use domain::audit_detail::{self, AuditDetail};
+    let (store, _guard) = fresh_store(backend).await;
+    store.record(event(1)).await.unwrap();
+    let (head_id, head_hash) = store.chain_head().await.unwrap().unwrap();
+    let legacy_detail = serde_json::json!({
+        "found": true, "outcome": "found", "sources": ["src-b", "src-a"],
+    })
+    .to_string();
+    let mut legacy = AuditRow {
+        id: head_id + 1,
+        occurred_at: now_ms(),
+        action: "search".into(),
+        outcome: "success".into(),
+        user_id: Some("user-1".into()),
+        user_name: Some("jan".into()),
+        user_role: Some("midwife".into()),
+        organisation_id: Some("org-a".into()),
+        on_behalf_of: None,
+        client_id: Some("client-1".into()),
+        bsn: Some("999999990".into()),
+        source_id: None,
+        ground: None,
+        grant_id: None,
+        detail: legacy_detail.clone(),
+        ip: Some("127.0.0.1".into()),
+        user_agent: None,
+        request_id: None,
+        prev_hash: head_hash,
+        hash: String::new(),
+    };
+    legacy.hash = chain_hash(&legacy);
+    restore(&store, &legacy).await;
+    // A denied search of the previous code, without the outcome keys.
+    let (head_id, head_hash) = store.chain_head().await.unwrap().unwrap();
+    let mut refused = legacy.clone();
+    refused.id = head_id + 1;
+    refused.outcome = "denied".into();
+    refused.detail = serde_json::json!({ "refused_fields": ["bsn"] }).to_string();
+    refused.prev_hash = head_hash;
+    refused.hash = chain_hash(&refused);
+    restore(&store, &refused).await;
+    // The chain goes on after them.
+    store.record(event(2)).await.unwrap();
+    assert_eq!(
+        crate::integrity::verify_chain(&store).await.unwrap(),
+        VerifyReport::Intact { events: 4 }
+    );
+
+    let stored = store.audit_event(legacy.id).await.unwrap().unwrap();
+    assert_eq!(stored, legacy);
+    let typed = stored.typed_detail().unwrap().unwrap();
+    assert_eq!(
+        typed,
+        AuditDetail::Search(audit_detail::Search {
+            refused_fields: None,
+            found: Some(true),
+            outcome: Some("found".into()),
+            sources: Some(vec!["src-b".into(), "src-a".into()]),
+        })
+    );
+    assert_eq!(AuditDetail::to_json(Some(&typed)), legacy_detail);
+    assert_eq!(typed.search_found(), Some(true));
+    let refused_typed = store
+        .audit_event(refused.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .typed_detail()
+        .unwrap()
+        .unwrap();
+    assert_eq!(refused_typed.search_found(), None);
+    assert_eq!(AuditDetail::to_json(Some(&refused_typed)), refused.detail);
+
+    // The migration's backfill, run again over these events, records the legacy search as
+    // found and leaves the refused one out.
+    raw(&store, "DROP TABLE audit_search_outcome")
+        .await
+        .unwrap();
+    let migration = match store.db() {
+        Db::Sqlite(_) => {
+            include_str!("../../../migrations/sqlite/20261130100000_audit_search_outcome.sql")
+        }
+        Db::Postgres(_) => {
+            include_str!("../../../migrations/postgres/20261130100000_audit_search_outcome.sql")
+        }
+    };
+    match store.db() {
+        Db::Sqlite(p) => sqlx::raw_sql(migration).execute(p).await.map(|_| ()),
+        Db::Postgres(p) => sqlx::raw_sql(migration).execute(p).await.map(|_| ()),
+    }
+    .unwrap();
+    let outcomes: Vec<(i64, bool)> = match store.db() {
+        Db::Sqlite(p) => {
+            sqlx::query_as("SELECT event_id, found FROM audit_search_outcome ORDER BY event_id")
+                .fetch_all(p)
+                .await
+        }
+        Db::Postgres(p) => {
+            sqlx::query_as("SELECT event_id, found FROM audit_search_outcome ORDER BY event_id")
+                .fetch_all(p)
+                .await
+        }
+    }
+    .unwrap();
+    assert_eq!(outcomes, vec![(legacy.id, true)]);
 }

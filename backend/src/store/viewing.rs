@@ -1,11 +1,11 @@
 //! Finding clients, access grants, and the rows a view reads.
 
+use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
 use super::Entity;
 use super::{
     now_ms, read_conn, write_tx, PregnancyRow, ShareQueries as _, Store, StoreError, StoreResult,
 };
-use crate::audit::{self, NewAuditEvent};
 use domain::grant::Ground;
 use domain::{Category, Sensitivity};
 
@@ -186,11 +186,11 @@ impl Store {
                 .valid_grant(&grant.user_id, &grant.client_id, now_ms())
                 .await?
             {
-                audit::append(c, &self.flag_rules, repeated(&held)).await?;
+                audit_log::append(c, &self.flag_rules, repeated(&held)).await?;
                 false
             } else {
                 c.insert_grant(grant).await?;
-                audit::append(c, &self.flag_rules, event).await?;
+                audit_log::append(c, &self.flag_rules, event).await?;
                 true
             }
         });
@@ -209,7 +209,7 @@ impl Store {
             if !c.end_grant(grant_id, ended_by, reason, now_ms()).await? {
                 return Err(StoreError::NotFound(Entity::Grant));
             }
-            audit::append(c, &self.flag_rules, event).await?;
+            audit_log::append(c, &self.flag_rules, event).await?;
         });
         Ok(())
     }
@@ -249,7 +249,7 @@ impl Store {
                 },
                 entries: c.permitted_entries(client_id, allowed).await?,
             };
-            audit::append(c, &self.flag_rules, event(&rows)).await?;
+            audit_log::append(c, &self.flag_rules, event(&rows)).await?;
             rows
         });
         Ok(Ok(outcome))
@@ -286,7 +286,7 @@ impl Store {
                 None => c.client_id_by_bsn(bsn).await?,
             };
             let rows = SearchRows { found, client_id };
-            audit::append(c, &self.flag_rules, event(&rows)).await?;
+            audit_log::append(c, &self.flag_rules, event(&rows)).await?;
             rows
         });
         Ok(rows)
@@ -304,7 +304,7 @@ impl Store {
             super::BackendSpecific::lock_audit_chain(c).await?;
             let rows = c.my_clients(user_id, now_ms()).await?;
             if let Some(logged) = event(&rows) {
-                audit::append(c, &self.flag_rules, logged).await?;
+                audit_log::append(c, &self.flag_rules, logged).await?;
             }
             rows
         });

@@ -26,6 +26,7 @@ use backend::request::meta_from;
 use backend::sharing::{self, Caller, SharingError};
 use backend::store::now_ms;
 use backend::AppState;
+use domain::audit_detail::{self as detail, AuditDetail};
 use domain::share::{validate_consent, validate_share, ConsentStatus};
 use domain::{AuditAction, FieldError, Outcome};
 use serde::Serialize;
@@ -123,13 +124,12 @@ async fn record_token_refusal(
     if disposition == FailureDisposition::Summarised {
         return Ok(());
     }
-    let mut detail = serde_json::json!({ "reason": reason });
-    if let Some(claimed) = &refused.claimed_issuer {
-        detail["claimed_issuer"] = serde_json::Value::from(claimed.as_str());
-    }
     let event = NewAuditEvent::new(AuditAction::TokenRefused, Outcome::Denied)
         .with_request(meta)
-        .with_detail(detail);
+        .with_detail(AuditDetail::TokenRefused(detail::TokenRefused {
+            reason: reason.to_owned(),
+            claimed_issuer: refused.claimed_issuer.clone(),
+        }));
     state.store.record(event).await.map_err(internal)?;
     Ok(())
 }
@@ -161,18 +161,22 @@ async fn refuse(
     bsn: Option<&str>,
     reason: &str,
 ) -> Result<(), Response> {
-    refuse_with(state, caller, bsn, serde_json::json!({ "reason": reason })).await
+    let refused = detail::ShareRefused {
+        reason: reason.to_owned(),
+        fields: None,
+    };
+    refuse_with(state, caller, bsn, refused).await
 }
 
 async fn refuse_with(
     state: &AppState,
     caller: &Caller,
     bsn: Option<&str>,
-    detail: serde_json::Value,
+    refused: detail::ShareRefused,
 ) -> Result<(), Response> {
     let mut event = caller
         .event(AuditAction::ShareRefused, Outcome::Denied)
-        .with_detail(detail);
+        .with_detail(AuditDetail::ShareRefused(refused));
     event.bsn = bsn.map(|b| b.chars().take(16).collect());
     state.store.record(event).await.map_err(internal)?;
     Ok(())
@@ -237,11 +241,11 @@ async fn authenticated_json(
     Ok((caller, value))
 }
 
-fn field_names(problems: &[FieldError]) -> serde_json::Value {
-    serde_json::json!({
-        "reason": "invalid_input",
-        "fields": problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
-    })
+fn field_names(problems: &[FieldError]) -> detail::ShareRefused {
+    detail::ShareRefused {
+        reason: "invalid_input".to_owned(),
+        fields: Some(problems.iter().map(|p| p.field.clone()).collect()),
+    }
 }
 
 /// Replace this source's share of the client with the body.

@@ -11,6 +11,7 @@ use backend::flood::FloodLimits;
 use backend::on_both_backends;
 use backend::store::{now_ms, AuditRow};
 use backend::Settings;
+use domain::audit_detail::{self as detail, AuditDetail};
 use domain::{AuditAction, Outcome};
 use futures::StreamExt;
 use jsonwebtoken::Algorithm;
@@ -215,7 +216,7 @@ async fn refused_tokens_and_rate_refusals_never_count_against_a_source(backend: 
     let since = now_ms() - 1;
     let baseline = app.store.source_calls_since(FRESH, since).await.unwrap();
     assert_eq!(baseline, 0);
-    let event = |action, outcome, detail: Value| {
+    let event = |action, outcome, detail: AuditDetail| {
         let mut e = NewAuditEvent::new(action, outcome).with_detail(detail);
         e.source_id = Some(FRESH.into());
         e.organisation_id = Some("vp-de-wieg".into());
@@ -226,7 +227,10 @@ async fn refused_tokens_and_rate_refusals_never_count_against_a_source(backend: 
             .record(event(
                 AuditAction::TokenRefused,
                 Outcome::Denied,
-                json!({"reason": "bad_signature"}),
+                AuditDetail::TokenRefused(detail::TokenRefused {
+                    reason: "bad_signature".into(),
+                    claimed_issuer: None,
+                }),
             ))
             .await
             .unwrap();
@@ -234,7 +238,10 @@ async fn refused_tokens_and_rate_refusals_never_count_against_a_source(backend: 
             .record(event(
                 AuditAction::ShareRefused,
                 Outcome::Denied,
-                json!({"reason": "rate_limited"}),
+                AuditDetail::ShareRefused(detail::ShareRefused {
+                    reason: "rate_limited".into(),
+                    fields: None,
+                }),
             ))
             .await
             .unwrap();

@@ -137,8 +137,8 @@ async fn ten_wrong_passwords_lock_the_account_for_the_right_one_too_until_user_u
     );
     assert_eq!(detail(&unlocked[0])["username"], "gynaecoloog");
     assert!(matches!(
-        store.verify_audit_chain().await.unwrap(),
-        backend::store::VerifyReport::Intact { .. }
+        backend::integrity::verify_chain(&store).await.unwrap(),
+        backend::integrity::VerifyReport::Intact { .. }
     ));
 }
 

@@ -1,10 +1,10 @@
 //! The access log's hash chain (DESIGN section 7) end to end: events written through the real
 //! router and the command line, tampered with behind the application's back, and checked by
-//! both `Store::verify_audit_chain` and `ooievaar audit verify`.
+//! both `backend::integrity::verify_chain` and `ooievaar audit verify`.
 //!
 //! - Altering any one of the 20 columns of an event in the middle of the chain (including `id`,
 //!   `prev_hash` and `hash`, and NULL versus empty text) is reported at exactly the event that
-//!   check_link (backend/src/audit.rs) must stop at.
+//!   check_link (backend/src/integrity.rs) must stop at.
 //! - Deleting a middle event or reordering events is reported at the right event.
 //! - Several server instances on one database, many concurrent clients and command-line writers
 //!   at the same time still produce one intact chain with ids 1..=n and exactly one event per
@@ -13,9 +13,10 @@
 //! Deleting the *last* event is out of scope here (it needs signed checkpoints).
 
 use crate::helpers::{fresh_database, Backend, FreshDatabase, PASSWORD};
-use backend::audit::{chain_hash, ChainBreak};
+use backend::audit::chain_hash;
+use backend::integrity::{ChainBreak, VerifyReport};
 use backend::on_both_backends;
-use backend::store::{AuditRow, Db, Queries as _, VerifyReport};
+use backend::store::{AuditLogQueries as _, AuditRow, Db};
 use backend::{Settings, Store};
 use leptos::config::LeptosOptions;
 use serde_json::Value;
@@ -141,7 +142,9 @@ impl Instance {
     }
 
     async fn verify(&self) -> VerifyReport {
-        self.store.verify_audit_chain().await.expect("verify")
+        backend::integrity::verify_chain(&self.store)
+            .await
+            .expect("verify")
     }
 }
 
@@ -769,7 +772,10 @@ async fn many_writers_extend_one_intact_chain(backend: Backend, instance_count: 
             while !stop.load(Ordering::Relaxed) {
                 let store =
                     &instances[verifications.load(Ordering::Relaxed) % instances.len()].store;
-                match store.verify_audit_chain().await.expect("verify") {
+                match backend::integrity::verify_chain(store)
+                    .await
+                    .expect("verify")
+                {
                     VerifyReport::Intact { events } => {
                         assert!(events >= last, "the chain shrank: {events} < {last}");
                         last = events;

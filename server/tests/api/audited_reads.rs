@@ -12,8 +12,9 @@
 
 use crate::helpers::{html_of, spawn_app, spawn_app_with, Backend, TestApp};
 use crate::source_api::{app_with_keys, rivier_token, wieg_token};
+use backend::integrity::VerifyReport;
 use backend::on_both_backends;
-use backend::store::{AuditRow, BackendSpecific as _, Db, ReviewQuery, VerifyReport};
+use backend::store::{AuditRow, BackendSpecific as _, Db, ReviewQuery};
 use backend::Settings;
 use domain::FlagRules;
 use serde_json::{json, Value};
@@ -623,7 +624,7 @@ async fn a_cancelled_review_query_leaves_no_time_bound_on_a_pooled_connection(ba
         let page = app.page_json(&vk, &client).await;
         assert!(page.contains("Granted"), "view {n}: {page}");
     }
-    let report = app.store.verify_audit_chain().await.unwrap();
+    let report = backend::integrity::verify_chain(&app.store).await.unwrap();
     assert!(matches!(report, VerifyReport::Intact { .. }), "{report:?}");
     // Every pooled connection, checked at once.
     match app.store.db() {

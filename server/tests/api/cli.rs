@@ -1,6 +1,6 @@
 //! The command line, run as a real process against a fresh SQLite database.
 
-use backend::store::VerifyReport;
+use backend::integrity::VerifyReport;
 use backend::Store;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -218,7 +218,8 @@ async fn demo_seed_then_audit_verify_reports_an_intact_chain_and_finds_tampering
     let verify = run(&db, &["audit", "verify"], None);
     assert!(verify.status.success());
     let store = Store::connect(&db).await.unwrap();
-    let VerifyReport::Intact { events } = store.verify_audit_chain().await.unwrap() else {
+    let VerifyReport::Intact { events } = backend::integrity::verify_chain(&store).await.unwrap()
+    else {
         panic!()
     };
     assert!(text(&verify.stdout).contains(&format!("{events} events")));

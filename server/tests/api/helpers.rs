@@ -1,7 +1,7 @@
 //! `spawn_app()`: the real application on port 0 with a fresh database, seeded with the demo
 //! network, and a cookie-keeping client with typed helpers.
 
-use backend::store::VerifyReport;
+use backend::integrity::VerifyReport;
 pub use backend::test_support::{fresh_database, Backend, FreshDatabase};
 use backend::{Settings, Store};
 use leptos::config::LeptosOptions;
@@ -299,7 +299,9 @@ impl TestApp {
     }
 
     pub async fn assert_chain_intact(&self) {
-        let report = self.store.verify_audit_chain().await.expect("verify");
+        let report = backend::integrity::verify_chain(&self.store)
+            .await
+            .expect("verify");
         assert!(matches!(report, VerifyReport::Intact { .. }), "{report:?}");
     }
 }
