@@ -27,11 +27,11 @@ macro_rules! queries {
         }
 
         impl $trait for sqlx::SqliteConnection {
-            $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
+            $( $(#[$meta])* async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
         }
 
         impl $trait for sqlx::PgConnection {
-            $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
+            $( $(#[$meta])* async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
         }
     };
 }
@@ -487,6 +487,7 @@ queries! {
 
     /// Every row of a shared-data table as text lines (`<table>|col|col...`, NULL as `-`),
     /// ordered, for byte-for-byte before/after comparisons in tests and checks.
+    #[cfg(feature = "test-support")]
     async fn dump_lines(&mut self, table: &'static str) -> StoreResult<Vec<String>> {
         let columns: &[&str] = match table {
             "clients" => &["id", "bsn", "CAST(created_at AS TEXT)"],
@@ -631,6 +632,7 @@ queries! {
         Ok(query.fetch_all(&mut *self).await?)
     }
 
+    #[cfg(feature = "test-support")]
     async fn count_rows(&mut self, table: &'static str) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&mut *self)

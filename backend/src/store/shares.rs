@@ -1,6 +1,8 @@
 //! What sources share: clients, shares, pregnancies and entries.
 
-use super::{now_ms, read_conn, write_tx, Queries as _, Store, StoreError, StoreResult};
+#[cfg(feature = "test-support")]
+use super::read_conn;
+use super::{now_ms, write_tx, Queries as _, Store, StoreError, StoreResult};
 use crate::audit::{self, NewAuditEvent};
 
 /// A pregnancy as a source sends it (already validated).
@@ -137,6 +139,7 @@ impl Store {
     }
 
     /// Row counts of the shared-data tables (for tests and the demo summary).
+    #[cfg(feature = "test-support")]
     pub async fn shared_data_counts(&self) -> StoreResult<[i64; 4]> {
         read_conn!(self, |c| Ok([
             c.count_rows("clients").await?,
@@ -147,6 +150,7 @@ impl Store {
     }
 
     /// Every row of clients, shares, pregnancies and entries as ordered text lines.
+    #[cfg(feature = "test-support")]
     pub async fn shared_data_dump(&self) -> StoreResult<String> {
         read_conn!(self, |c| {
             let mut lines = Vec::new();
@@ -157,7 +161,8 @@ impl Store {
         })
     }
 
-    /// Marks this installation as holding demo data.
+    /// Marks this installation as holding demo data. Not behind `test-support`: the product's
+    /// command line calls it (`ooievaar demo seed`, DESIGN section 10).
     pub async fn mark_demo(&self) -> StoreResult<()> {
         write_tx!(self, |c| c.set_flag("demo", "true", now_ms()).await?);
         Ok(())
