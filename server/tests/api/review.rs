@@ -88,7 +88,7 @@ async fn spawn_with_keys(backend: Backend, rules: FlagRules) -> (TestApp, tempfi
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, fixture(name)).unwrap();
-        server::sources::add_key(&app.store, source, &path.display().to_string())
+        backend::sources::add_key(&app.store, source, &path.display().to_string())
             .await
             .unwrap();
     }
