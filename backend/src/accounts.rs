@@ -447,7 +447,8 @@ pub async fn change_password(
 }
 
 /// The actor of command-line changes: the operating-system account, no user of the network.
-fn cli_event(action: AuditAction) -> NewAuditEvent {
+/// (Also the source administration's, `crate::sources`.)
+pub(crate) fn cli_event(action: AuditAction) -> NewAuditEvent {
     let mut event = NewAuditEvent::new(action, Outcome::Success);
     event.request.user_agent = Some("ooievaar-cli".into());
     event.on_behalf_of = std::env::var("USER").ok().map(|u| format!("os:{u}"));

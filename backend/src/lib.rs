@@ -11,6 +11,7 @@ pub mod request;
 pub mod review;
 pub mod session;
 pub mod sharing;
+pub mod sources;
 pub mod state;
 pub mod store;
 #[cfg(feature = "test-support")]

@@ -258,7 +258,7 @@ pub async fn request_access(
             attested: Some(true),
             emergency: Some(ground == Ground::Spoed),
             already_granted: Some(true),
-            granted_ground: Some(held.ground.clone()),
+            granted_ground: Some(held.ground),
             expires_at: Some(held.expires_at),
             ..Default::default()
         }));

@@ -308,7 +308,7 @@ async fn main() -> anyhow::Result<()> {
     let key_dir = tempfile::tempdir()?;
     let key_path = key_dir.path().join("es256-a.pub.pem");
     std::fs::write(&key_path, REGISTERED_KEY)?;
-    server::sources::add_key(&store, "de-wieg-epd", &key_path.display().to_string())
+    backend::sources::add_key(&store, "de-wieg-epd", &key_path.display().to_string())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 

@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
         bench.base.clone(),
         bench.backend.clone(),
     );
-    server::sources::add_key(&store, "de-wieg-epd", &format!("{KEYS}/es256-a.pub.pem"))
+    backend::sources::add_key(&store, "de-wieg-epd", &format!("{KEYS}/es256-a.pub.pem"))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let key = EncodingKey::from_ec_pem(

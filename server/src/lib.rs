@@ -9,6 +9,6 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod middleware;
-pub mod sources;
+pub mod source_client;
 pub mod startup;
 pub mod telemetry;

@@ -12,7 +12,8 @@ impl Store {
         read_conn!(self, |c| Ok(c.flag("demo").await?.is_some()))
     }
 
-    /// Marks this installation as holding demo data.
+    /// Marks this installation as holding demo data. Not behind `test-support`: the product's
+    /// command line calls it (`ooievaar demo seed`, DESIGN section 10).
     pub async fn mark_demo(&self) -> StoreResult<()> {
         write_tx!(self, |c| c.set_flag("demo", "true", now_ms()).await?);
         Ok(())

@@ -250,7 +250,15 @@ impl Store {
         }
     }
 
+    /// The pool, for tests' and benchmarks' raw SQL; public only with `test-support`.
+    #[cfg(feature = "test-support")]
     pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The pool, for the session store (`crate::session`), which shares it.
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 

@@ -23,11 +23,11 @@ macro_rules! queries {
         }
 
         impl $trait for sqlx::SqliteConnection {
-            $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
+            $( $(#[$meta])* async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
         }
 
         impl $trait for sqlx::PgConnection {
-            $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
+            $( $(#[$meta])* async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )*
         }
     };
 }

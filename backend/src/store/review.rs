@@ -511,6 +511,8 @@ impl Store {
 
     /// Appends events with the given times in one transaction, as `append` does for a live
     /// event (scope and flags included); for the load generator, which back-fills history.
+    /// Not behind `test-support`: the product's command line runs that generator
+    /// (`ooievaar demo audit-load`, DESIGN section 10).
     pub async fn append_history(&self, events: Vec<(NewAuditEvent, i64)>) -> StoreResult<()> {
         write_tx!(self, |c| {
             for (event, at) in events {

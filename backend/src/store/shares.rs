@@ -2,8 +2,10 @@
 
 use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
+#[cfg(feature = "test-support")]
+use super::read_conn;
 use super::Entity;
-use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
+use super::{now_ms, write_tx, Store, StoreError, StoreResult};
 use domain::share::ConsentStatus;
 use domain::{Category, Sensitivity};
 
@@ -157,6 +159,7 @@ impl Store {
     }
 
     /// Row counts of the shared-data tables (for tests and the demo summary).
+    #[cfg(feature = "test-support")]
     pub async fn shared_data_counts(&self) -> StoreResult<[i64; 4]> {
         read_conn!(self, |c| Ok([
             c.count_rows("clients").await?,
@@ -167,6 +170,7 @@ impl Store {
     }
 
     /// Every row of clients, shares, pregnancies and entries as ordered text lines.
+    #[cfg(feature = "test-support")]
     pub async fn shared_data_dump(&self) -> StoreResult<String> {
         read_conn!(self, |c| {
             let mut lines = Vec::new();
@@ -257,9 +261,9 @@ queries! {
             "INSERT INTO entries (client_id, source_id, source_entry_id, source_pregnancy_id, category, code, label, value, unit, observed_at, sensitivity) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
-        .bind(client_id).bind(source_id).bind(&e.id).bind(&e.pregnancy_id).bind(&e.category)
+        .bind(client_id).bind(source_id).bind(&e.id).bind(&e.pregnancy_id).bind(e.category)
         .bind(&e.code).bind(&e.label).bind(&e.value).bind(&e.unit).bind(e.observed_at)
-        .bind(&e.sensitivity)
+        .bind(e.sensitivity)
         .execute(&mut *self)
         .await?;
         Ok(())
@@ -292,6 +296,7 @@ queries! {
 
     /// Every row of a shared-data table as text lines (`<table>|col|col...`, NULL as `-`),
     /// ordered, for byte-for-byte before/after comparisons in tests and checks.
+    #[cfg(feature = "test-support")]
     async fn dump_lines(&mut self, table: &'static str) -> StoreResult<Vec<String>> {
         let columns: &[&str] = match table {
             "clients" => &["id", "bsn", "CAST(created_at AS TEXT)"],
@@ -316,6 +321,7 @@ queries! {
             .await?)
     }
 
+    #[cfg(feature = "test-support")]
     async fn count_rows(&mut self, table: &'static str) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&mut *self)

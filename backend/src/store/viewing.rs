@@ -370,7 +370,7 @@ queries! {
             "INSERT INTO access_grants (id, user_id, client_id, ground, reason, attested, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(&grant.id).bind(&grant.user_id).bind(&grant.client_id).bind(&grant.ground)
+        .bind(&grant.id).bind(&grant.user_id).bind(&grant.client_id).bind(grant.ground)
         .bind(&grant.reason).bind(true).bind(grant.created_at).bind(grant.expires_at)
         .execute(&mut *self)
         .await?;

@@ -56,30 +56,8 @@ pub const SYNTHETIC_CLIENTS: usize = 4_000;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// The demo network's sources (see `demo`): organisation, source, the user agent and address
-/// of its interface.
-const SOURCES: [(&str, &str, &str, &str); 3] = [
-    (
-        "vp-de-wieg",
-        "de-wieg-epd",
-        "DeWieg-EPD-koppeling/4.2",
-        "192.0.2.10",
-    ),
-    (
-        "zh-rivierenland",
-        "rivierenland-epd",
-        "HiX-Ooievaar-adapter/6.3",
-        "192.0.2.20",
-    ),
-    (
-        "kz-kraamhoek",
-        "kraamhoek-app",
-        "Kraamhoek-app-server/2.7",
-        "192.0.2.30",
-    ),
-];
-
-/// Synthetic staff: (index of the organisation in `SOURCES`, role, short name, how many).
+/// Synthetic staff: (index of the organisation in `demo::ORGANISATIONS`, role, short name, how
+/// many).
 const STAFF: [(usize, Role, &str, usize); 7] = [
     (0, Role::Verloskundige, "vk", 40),
     (0, Role::Echoscopist, "echo", 6),
@@ -242,9 +220,9 @@ struct Facts {
 
 impl Facts {
     async fn gather(store: &Store) -> Result<Self, StoreError> {
-        for (organisation, source, ..) in SOURCES {
-            match store.source(source).await? {
-                Some(s) if s.organisation_id == organisation => {}
+        for org in &demo::ORGANISATIONS {
+            match store.source(org.source).await? {
+                Some(s) if s.organisation_id == org.id => {}
                 _ => return Err(StoreError::NotFound(backend::store::Entity::DemoNetwork)),
             }
         }
@@ -295,7 +273,7 @@ struct Grant {
 #[derive(Debug)]
 struct Person {
     actor: Actor,
-    /// Index of her organisation in `SOURCES`.
+    /// Index of her organisation in `demo::ORGANISATIONS`.
     org: usize,
     ip: String,
     browser: &'static str,
@@ -356,7 +334,7 @@ fn geometric(rng: &mut StdRng, q: f64, cap: u32) -> u32 {
 
 impl Network {
     fn build(facts: Facts, rng: &mut StdRng) -> Self {
-        let org_index = |id: &str| SOURCES.iter().position(|s| s.0 == id);
+        let org_index = |id: &str| demo::ORGANISATIONS.iter().position(|o| o.id == id);
         let mut people = Vec::new();
         let mut professionals = Vec::new();
         let mut weights = Vec::new();
@@ -408,7 +386,7 @@ impl Network {
                         user_id: format!("gen-{n:04}"),
                         user_name: format!("gen-{short}-{n:04}"),
                         role,
-                        organisation_id: SOURCES[org].0.to_owned(),
+                        organisation_id: demo::ORGANISATIONS[org].id.to_owned(),
                     },
                     org,
                     ip: format!("10.{}.{}.{}", 10 * (org + 1), 1 + n / 200, 1 + n % 200),
@@ -437,7 +415,7 @@ impl Network {
         for (bsn, id, sources) in &facts.demo_clients {
             let mut sources: Vec<usize> = sources
                 .iter()
-                .filter_map(|s| SOURCES.iter().position(|x| x.1 == s))
+                .filter_map(|s| demo::ORGANISATIONS.iter().position(|o| o.source == s))
                 .collect();
             sources.sort_unstable();
             clients.push(Client {
@@ -460,7 +438,7 @@ impl Network {
                 .map(|(i, _)| i)
                 .collect();
             if sources.is_empty() {
-                sources.push(rng.gen_range(0..SOURCES.len()));
+                sources.push(rng.gen_range(0..demo::ORGANISATIONS.len()));
             }
             let categories = Category::ALL
                 .iter()
@@ -476,7 +454,7 @@ impl Network {
             });
             client_weights.push(1.0);
         }
-        let pools = (0..SOURCES.len())
+        let pools = (0..demo::ORGANISATIONS.len())
             .map(|s| {
                 let members: Vec<usize> = (0..clients.len())
                     .filter(|c| clients[*c].sources.contains(&s))
@@ -793,7 +771,7 @@ impl Generator {
         let rng = &mut self.rng;
         match self.pick_episode.sample(rng) {
             SOURCE_CALLS => {
-                let source = rng.gen_range(0..SOURCES.len());
+                let source = rng.gen_range(0..demo::ORGANISATIONS.len());
                 let mut steps = vec![Step::Share; 1 + geometric(rng, 0.75, 40) as usize];
                 if rng.gen_bool(0.012) {
                     steps.push(Step::Consent);
@@ -1013,7 +991,13 @@ impl Generator {
         offsets: &[i64],
         out: &mut Vec<(NewAuditEvent, i64)>,
     ) {
-        let (organisation, source, agent, ip) = SOURCES[s];
+        let demo::DemoOrganisation {
+            id: organisation,
+            source,
+            source_agent: agent,
+            source_ip: ip,
+            ..
+        } = demo::ORGANISATIONS[s];
         for (step, offset) in episode.steps.iter().zip(offsets) {
             let request = self.request(ip, agent);
             let rng = &mut self.rng;
@@ -1093,7 +1077,7 @@ impl Generator {
                 continue;
             }
             categories.push(category.as_str());
-            sources.extend(from.iter().map(|s| SOURCES[*s].1));
+            sources.extend(from.iter().map(|s| demo::ORGANISATIONS[*s].source));
             entries += self.rng.gen_range(1..=5) * from.len();
         }
         categories.sort_unstable();
@@ -1345,16 +1329,11 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(n, bsn)| {
-                let sources = match n % 3 {
-                    0 => vec!["de-wieg-epd", "rivierenland-epd", "kraamhoek-app"],
-                    1 => vec!["de-wieg-epd", "kraamhoek-app"],
-                    _ => vec!["de-wieg-epd", "rivierenland-epd"],
-                };
-                (
-                    bsn.as_ref().to_owned(),
-                    format!("client-{n}"),
-                    sources.into_iter().map(str::to_owned).collect(),
-                )
+                let sources = demo::client_sources(n)
+                    .iter()
+                    .map(|s| demo::ORGANISATIONS[*s].source.to_owned())
+                    .collect();
+                (bsn.as_ref().to_owned(), format!("client-{n}"), sources)
             })
             .collect();
         Facts {

@@ -21,26 +21,45 @@ use time::{Date, Duration, OffsetDateTime};
 /// The password of every demo account (documented in the README; demo only).
 pub const DEMO_PASSWORD: &str = "ooievaar-demo-2026";
 
-/// (organisation id, name, kind, source id)
-const ORGANISATIONS: [(&str, &str, &str, &str); 3] = [
-    (
-        "vp-de-wieg",
-        "Verloskundigenpraktijk De Wieg",
-        "verloskundigenpraktijk",
-        "de-wieg-epd",
-    ),
-    (
-        "zh-rivierenland",
-        "Ziekenhuis Rivierenland, Verloskunde",
-        "ziekenhuis",
-        "rivierenland-epd",
-    ),
-    (
-        "kz-kraamhoek",
-        "Kraamzorg De Kraamhoek",
-        "kraamzorg",
-        "kraamhoek-app",
-    ),
+/// An organisation of the demo network with its one source system. The load generator
+/// (`audit_load`) plays that system's interface too, hence its user agent and address.
+pub struct DemoOrganisation {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub source: &'static str,
+    /// The user agent of the source system's interface.
+    pub source_agent: &'static str,
+    /// The address it calls from (TEST-NET-1, RFC 5737).
+    pub source_ip: &'static str,
+}
+
+/// The demo network's organisations and sources: the one table `seed` and `audit_load` share.
+pub const ORGANISATIONS: [DemoOrganisation; 3] = [
+    DemoOrganisation {
+        id: "vp-de-wieg",
+        name: "Verloskundigenpraktijk De Wieg",
+        kind: "verloskundigenpraktijk",
+        source: "de-wieg-epd",
+        source_agent: "DeWieg-EPD-koppeling/4.2",
+        source_ip: "192.0.2.10",
+    },
+    DemoOrganisation {
+        id: "zh-rivierenland",
+        name: "Ziekenhuis Rivierenland, Verloskunde",
+        kind: "ziekenhuis",
+        source: "rivierenland-epd",
+        source_agent: "HiX-Ooievaar-adapter/6.3",
+        source_ip: "192.0.2.20",
+    },
+    DemoOrganisation {
+        id: "kz-kraamhoek",
+        name: "Kraamzorg De Kraamhoek",
+        kind: "kraamzorg",
+        source: "kraamhoek-app",
+        source_agent: "Kraamhoek-app-server/2.7",
+        source_ip: "192.0.2.30",
+    },
 ];
 
 /// (username, display name, role, organisation)
@@ -624,6 +643,16 @@ pub fn demo_clients() -> Vec<(Bsn, &'static str, Date)> {
         .collect()
 }
 
+/// Which sources (indexes in [`ORGANISATIONS`]) share the `i`-th demo client: one, two or all
+/// three.
+pub fn client_sources(i: usize) -> &'static [usize] {
+    match i % 3 {
+        0 => &[0, 1, 2],
+        1 => &[0, 2],
+        _ => &[0, 1],
+    }
+}
+
 /// When a demo entry was observed: birth, newborn and kraambed data on or after the birth,
 /// everything else in the last three months.
 fn observed_on(current: &ValidPregnancy, category: &str, n: usize, i: usize, today: Date) -> Date {
@@ -652,13 +681,13 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
             entries: 0,
         });
     }
-    for (id, name, kind, source_id) in ORGANISATIONS {
-        accounts::add_organisation(store, id, name, kind).await?;
+    for org in &ORGANISATIONS {
+        accounts::add_organisation(store, org.id, org.name, org.kind).await?;
         let mut event = NewAuditEvent::new(AuditAction::SourceAdded, Outcome::Success);
-        event.organisation_id = Some(id.into());
-        event.source_id = Some(source_id.into());
+        event.organisation_id = Some(org.id.into());
+        event.source_id = Some(org.source.into());
         event.request.user_agent = Some("ooievaar-cli demo seed".into());
-        store.add_source(source_id, id, event).await?;
+        store.add_source(org.source, org.id, event).await?;
     }
     for (username, name, role, organisation) in USERS {
         accounts::add_user(
@@ -704,14 +733,12 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
             parity: 0,
             ended_on: Some(earlier_end),
         };
-        // Clients share with one, two or all three sources.
-        let sources: &[usize] = match i % 3 {
-            0 => &[0, 1, 2],
-            1 => &[0, 2],
-            _ => &[0, 1],
-        };
-        for &source_index in sources {
-            let (organisation_id, _, _, source_id) = ORGANISATIONS[source_index];
+        for &source_index in client_sources(i) {
+            let DemoOrganisation {
+                id: organisation_id,
+                source: source_id,
+                ..
+            } = ORGANISATIONS[source_index];
             let entries: Vec<ValidEntry> = ENTRIES
                 .iter()
                 .enumerate()

@@ -44,11 +44,11 @@ async fn app_with_keys(backend: Backend, settings: Settings) -> TestApp {
         path.display().to_string()
     };
     for (source, key) in [(WIEG, "es256-a.pub.pem"), (RIVIER, "rs256-b.pub.pem")] {
-        server::sources::add_key(&app.store, source, &write(key))
+        backend::sources::add_key(&app.store, source, &write(key))
             .await
             .unwrap();
     }
-    server::sources::add_source(&app.store, FRESH, "vp-de-wieg", &write("es256-c.pub.pem"))
+    backend::sources::add_source(&app.store, FRESH, "vp-de-wieg", &write("es256-c.pub.pem"))
         .await
         .unwrap();
     app

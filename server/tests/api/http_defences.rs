@@ -58,7 +58,7 @@ async fn add_wieg_key(app: &TestApp) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("es256-a.pub.pem");
     std::fs::write(&key, fixture("es256-a.pub.pem")).unwrap();
-    server::sources::add_key(&app.store, "de-wieg-epd", &key.display().to_string())
+    backend::sources::add_key(&app.store, "de-wieg-epd", &key.display().to_string())
         .await
         .unwrap();
     dir

@@ -90,7 +90,7 @@ pub(crate) async fn spawn_with_keys(
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, fixture(name)).unwrap();
-        server::sources::add_key(&app.store, source, &path.display().to_string())
+        backend::sources::add_key(&app.store, source, &path.display().to_string())
             .await
             .unwrap();
     }

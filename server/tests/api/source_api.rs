@@ -65,10 +65,10 @@ pub async fn app_with_keys(backend: Backend) -> (TestApp, String, tempfile::Temp
         std::fs::write(&path, fixture(name)).unwrap();
         path.display().to_string()
     };
-    let kid = server::sources::add_key(&app.store, WIEG, &write("es256-a.pub.pem"))
+    let kid = backend::sources::add_key(&app.store, WIEG, &write("es256-a.pub.pem"))
         .await
         .unwrap();
-    server::sources::add_key(&app.store, RIVIER, &write("rs256-b.pub.pem"))
+    backend::sources::add_key(&app.store, RIVIER, &write("rs256-b.pub.pem"))
         .await
         .unwrap();
     (app, kid, dir)
@@ -193,7 +193,7 @@ async fn a_replayed_token_is_refused(backend: Backend) {
 
 async fn a_revoked_key_verifies_nothing(backend: Backend) {
     let (app, kid, _dir) = app_with_keys(backend).await;
-    server::sources::revoke_key(&app.store, WIEG, &kid)
+    backend::sources::revoke_key(&app.store, WIEG, &kid)
         .await
         .unwrap();
     let response = app.put_share(&wieg_token(), BSN, &valid_share(1)).await;
@@ -442,7 +442,7 @@ async fn a_source_over_its_rate_limit_gets_429(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.pem");
     std::fs::write(&path, fixture("es256-a.pub.pem")).unwrap();
-    server::sources::add_key(&app.store, WIEG, path.to_str().unwrap())
+    backend::sources::add_key(&app.store, WIEG, path.to_str().unwrap())
         .await
         .unwrap();
     let mut statuses = Vec::new();

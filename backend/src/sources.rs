@@ -1,12 +1,16 @@
-//! The source-system side of the command line: registering sources and keys (the viewer's
-//! administrator) and `source push` (what a vendor's system does: sign a fresh token and call
-//! the API).
+//! Source administration (command line, DESIGN section 10): registering a source system of an
+//! organisation, adding and revoking its public keys, each with its audit event. A key is
+//! accepted only as an ES256 (P-256) or RS256 (at least [`MIN_RSA_BITS`]) public key in PEM; the
+//! source API (`server/src/api/token.rs`) verifies tokens against the stored keys.
+//!
+//! Problems are field errors named after the command-line flags, as in `accounts`; nothing is
+//! stored then.
 
-use backend::audit::NewAuditEvent;
-use backend::store::{SourceKeyRow, Store, StoreError};
+use crate::audit::NewAuditEvent;
+use crate::store::{SourceKeyRow, Store, StoreError};
 use domain::error::AppError;
-use domain::{AuditAction, FieldError, Outcome};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use domain::{AuditAction, FieldError};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use sha2::{Digest, Sha256};
 
 /// DER of the OID of the P-256 curve (1.2.840.10045.3.1.7): ES256 keys must be on it.
@@ -88,15 +92,14 @@ fn read_key_file(path: &str) -> Result<PublicKey, AppError> {
     parse_public_key(&text).map_err(|p| AppError::field("--public-key", p))
 }
 
-fn cli_event(
+/// A command-line event about a key of a source (the actor is the operating-system account).
+fn key_event(
     action: AuditAction,
     organisation_id: &str,
     source_id: &str,
     key_id: &str,
 ) -> NewAuditEvent {
-    let mut event = NewAuditEvent::new(action, Outcome::Success);
-    event.request.user_agent = Some("ooievaar-cli".into());
-    event.on_behalf_of = std::env::var("USER").ok().map(|u| format!("os:{u}"));
+    let mut event = crate::accounts::cli_event(action);
     event.organisation_id = Some(organisation_id.to_owned());
     event.source_id = Some(source_id.to_owned());
     let key = domain::audit_detail::KeyNamed {
@@ -118,7 +121,7 @@ pub async fn add_source(
     key_path: &str,
 ) -> Result<String, AppError> {
     let mut problems = Vec::new();
-    if !backend::accounts::valid_key(id) {
+    if !crate::accounts::valid_key(id) {
         problems.push(FieldError::new(
             "--id",
             "2-64 tekens: kleine letters, cijfers en '-'",
@@ -144,8 +147,8 @@ pub async fn add_source(
         .add_source_with_key(
             &row,
             organisation,
-            cli_event(AuditAction::SourceAdded, organisation, id, &row.id),
-            cli_event(AuditAction::KeyAdded, organisation, id, &row.id),
+            key_event(AuditAction::SourceAdded, organisation, id, &row.id),
+            key_event(AuditAction::KeyAdded, organisation, id, &row.id),
         )
         .await
     {
@@ -167,7 +170,7 @@ pub async fn add_key(store: &Store, id: &str, key_path: &str) -> Result<String, 
     match store
         .add_source_key(
             &row,
-            cli_event(AuditAction::KeyAdded, &source.organisation_id, id, &row.id),
+            key_event(AuditAction::KeyAdded, &source.organisation_id, id, &row.id),
         )
         .await
     {
@@ -189,7 +192,7 @@ pub async fn revoke_key(store: &Store, id: &str, key_id: &str) -> Result<(), App
         .revoke_source_key(
             id,
             key_id,
-            cli_event(AuditAction::KeyRevoked, &source.organisation_id, id, key_id),
+            key_event(AuditAction::KeyRevoked, &source.organisation_id, id, key_id),
         )
         .await
     {
@@ -201,73 +204,14 @@ pub async fn revoke_key(store: &Store, id: &str, key_id: &str) -> Result<(), App
     }
 }
 
-/// Signs a fresh token (60 s, unique `jti`) for `source` with a private key in PEM.
-pub fn sign_token(
-    source: &str,
-    audience: &str,
-    private_pem: &str,
-    kid: Option<&str>,
-) -> Result<String, String> {
-    let (alg, key) = match EncodingKey::from_ec_pem(private_pem.as_bytes()) {
-        Ok(k) => (Algorithm::ES256, k),
-        Err(_) => (
-            Algorithm::RS256,
-            EncodingKey::from_rsa_pem(private_pem.as_bytes())
-                .map_err(|_| "--key: not an EC P-256 or RSA private key in PEM".to_owned())?,
-        ),
-    };
-    let mut header = Header::new(alg);
-    header.kid = kid.map(str::to_owned);
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = serde_json::json!({
-        "iss": source, "sub": source, "aud": audience,
-        "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string(),
-    });
-    jsonwebtoken::encode(&header, &claims, &key).map_err(|e| format!("signing failed: {e}"))
-}
-
-/// What `source push` sends.
-pub enum PushBody {
-    Share(String),
-    Withdraw,
-}
-
-/// `ooievaar source push`: calls the API like a source system and returns (status, body).
-pub async fn push(
-    url: &str,
-    source: &str,
-    audience: &str,
-    private_pem: &str,
-    bsn: &str,
-    body: PushBody,
-) -> anyhow::Result<(u16, String)> {
-    let token = sign_token(source, audience, private_pem, None).map_err(anyhow::Error::msg)?;
-    let base = url.trim_end_matches('/');
-    let (endpoint, json) = match body {
-        PushBody::Share(json) => (format!("{base}/api/v1/shares/{bsn}"), json),
-        PushBody::Withdraw => (
-            format!("{base}/api/v1/shares/{bsn}/consent"),
-            r#"{"status":"withdrawn"}"#.to_owned(),
-        ),
-    };
-    let response = reqwest::Client::new()
-        .put(endpoint)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(json)
-        .send()
-        .await?;
-    let status = response.status().as_u16();
-    Ok((status, response.text().await?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
+        // The key fixtures are the server's, which its integration tests share.
         std::fs::read_to_string(format!(
-            "{}/tests/fixtures/keys/{name}",
+            "{}/../server/tests/fixtures/keys/{name}",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap()

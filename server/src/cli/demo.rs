@@ -1,0 +1,95 @@
+//! `ooievaar demo ...`: the demo network and the access-log load generator (`crate::demo`).
+
+use super::{finish, report, Outcome};
+use crate::demo;
+use backend::Store;
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Create the demo network (organisations, users, clients). Does nothing when present.
+    Seed,
+    /// Print the demo accounts when this database holds the demo network.
+    Logins,
+    /// Fill the access log with realistic events over the past year (creates the demo
+    /// network first when missing).
+    AuditLoad {
+        /// How many events to add.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        events: u64,
+    },
+}
+
+pub(super) async fn run(command: DemoCommand, store: &Store) -> anyhow::Result<Outcome> {
+    match command {
+        DemoCommand::Seed => {
+            eprintln!("demo-netwerk aanmaken...");
+            Ok(finish(demo::seed(store).await.map(|summary| {
+                if summary.already_seeded {
+                    println!("het demo-netwerk bestaat al; niets veranderd");
+                } else {
+                    println!(
+                        "demo-netwerk aangemaakt: {} organisaties, {} gebruikers, {} cliënten, {} gegevens",
+                        demo::ORGANISATIONS.len(),
+                        demo::USERS.len(),
+                        summary.clients,
+                        summary.entries
+                    );
+                }
+                print_demo_logins();
+            })))
+        }
+        DemoCommand::Logins => {
+            if store.is_demo().await? {
+                print_demo_logins();
+            } else {
+                println!("deze database bevat geen demo-netwerk");
+            }
+            Ok(Outcome::Ok)
+        }
+        DemoCommand::AuditLoad { events } => audit_load(store, events).await,
+    }
+}
+
+/// `demo audit-load`: seeds the network when missing, then generates with progress lines.
+async fn audit_load(store: &Store, events: u64) -> anyhow::Result<Outcome> {
+    if !store.is_demo().await? {
+        eprintln!("demo-netwerk aanmaken...");
+        if let Err(e) = demo::seed(store).await {
+            report(&e);
+            return Ok(Outcome::Failed);
+        }
+    }
+    eprintln!("{events} gebeurtenissen toevoegen aan het toegangslogboek...");
+    let mut shown = 0;
+    let loaded = demo::audit_load::generate(store, events, |done, total| {
+        // About twenty progress lines, whatever the size.
+        if done == total || done >= shown + (total / 20).max(1) {
+            shown = done;
+            eprintln!("  {done} / {total}");
+        }
+    })
+    .await?;
+    println!(
+        "{} gebeurtenissen toegevoegd in {:.1} s ({:.0} per seconde)",
+        loaded.events,
+        loaded.elapsed.as_secs_f64(),
+        loaded.events_per_second()
+    );
+    Ok(Outcome::Ok)
+}
+
+/// The demo accounts, as `make run` shows them.
+pub fn print_demo_logins() {
+    println!(
+        "\nDemo-accounts (wachtwoord voor allemaal: {}):",
+        demo::DEMO_PASSWORD
+    );
+    for (username, name, role, organisation) in demo::USERS {
+        println!("  {username:<18} {name:<18} {role:<19} {organisation}");
+    }
+    println!("\nDemo-cliënten (zoeken op BSN + geboortedatum):");
+    for (bsn, name, birth) in demo::demo_clients() {
+        println!("  {}  {birth}  {name}", bsn.as_ref());
+    }
+}
