@@ -1,6 +1,8 @@
-//! Server-only code (`ssr` feature): the store, the access log, accounts and sessions, and the
-//! demo network. Every rule of DESIGN section 3 is enforced here, once; page components and
-//! server functions only call in.
+//! Ooievaar's server-only core, on `domain`: the store (`store/`, the only code with SQL), the
+//! access log's integrity (`integrity`), and the services that enforce the rules of DESIGN
+//! section 3, once each: accounts and sessions, source administration, sharing, viewing and
+//! review. It knows nothing of Leptos or HTTP routing; the app's server functions and the
+//! server's handlers only call in. The README's architecture section maps each rule to its file.
 
 pub mod accounts;
 pub mod audit;

@@ -19,31 +19,6 @@ on_both_backends!(
 
 // ----- 3. filters and pages -----
 
-/// Professionals of all three organisations at work on three demo clients.
-async fn a_working_day(app: &TestApp) {
-    let vk = app.logged_in("verloskundige").await;
-    let id0 = find(app, &vk, ALL_THREE).await;
-    grant(app, &vk, &id0, "behandelrelatie", "").await;
-    assert!(granted(&view(app, &vk, &id0).await));
-    let gyn = app.logged_in("gynaecoloog").await;
-    find(app, &gyn, ALL_THREE).await;
-    grant(
-        app,
-        &gyn,
-        &id0,
-        "spoed",
-        "acute verwijzing tijdens de bevalling",
-    )
-    .await;
-    assert!(granted(&view(app, &gyn, &id0).await));
-    let ogv = app.logged_in("ogverpleegkundige").await;
-    let id2 = find(app, &ogv, WIEG_ZH).await;
-    grant(app, &ogv, &id2, "waarneming", "").await;
-    assert!(granted(&view(app, &ogv, &id2).await));
-    let kraam = app.logged_in("kraamverzorgende").await;
-    find(app, &kraam, NOT_ZH).await;
-}
-
 async fn filters_narrow_by_client_user_action_ground_organisation_and_period(backend: Backend) {
     let app = spawn(backend, day_rules()).await;
     a_working_day(&app).await;

@@ -4,7 +4,7 @@
 //! Part of the privacy officer's review of the access log (DESIGN flow 7); the demo network,
 //! the setup and the shared calls are in `review_helpers.rs`.
 
-use crate::helpers::Backend;
+use crate::helpers::{Backend, TestApp};
 use crate::review_helpers::*;
 use backend::on_both_backends;
 
@@ -104,14 +104,7 @@ async fn the_officer_revokes_a_grant_of_her_organisations_user(backend: Backend)
         .any(|g| g["id"] == grant_id.as_str()));
     // Twice: a conflict, nothing new.
     assert_eq!(revoke(&app, &zh, &grant_id, reason).await.status(), 409);
-    assert_eq!(
-        app.audit_events()
-            .await
-            .iter()
-            .filter(|e| e.action == "grant_revoked")
-            .count(),
-        1
-    );
+    assert_eq!(revocations(&app).await, 1);
     // The revocation is on her own list.
     assert!(visible(&app, &zh).await.contains(&revoked.id));
     // Another organisation's grant and no grant at all get the same answer.
@@ -134,14 +127,7 @@ async fn the_officer_revokes_a_grant_of_her_organisations_user(backend: Backend)
         .status()
         .is_success());
     assert_eq!(revoke(&app, &zh, &second, reason).await.status(), 409);
-    assert_eq!(
-        app.audit_events()
-            .await
-            .iter()
-            .filter(|e| e.action == "grant_revoked")
-            .count(),
-        1
-    );
+    assert_eq!(revocations(&app).await, 1);
 }
 
 // ----- races -----
@@ -197,4 +183,13 @@ async fn concurrent_reviews_and_revocations_take_effect_once(backend: Backend) {
         1
     );
     app.assert_chain_intact().await;
+}
+
+/// How many `grant_revoked` events the log holds.
+async fn revocations(app: &TestApp) -> usize {
+    app.audit_events()
+        .await
+        .iter()
+        .filter(|e| e.action == "grant_revoked")
+        .count()
 }
