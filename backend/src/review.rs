@@ -114,13 +114,13 @@ pub fn review_query(user: &SessionUser, filter: &ReviewFilter) -> Result<ReviewQ
     }
     if let Some(action) = optional(&filter.action) {
         match AuditAction::parse(&action) {
-            Some(a) => query.action = Some(a.as_str().to_owned()),
+            Some(a) => query.action = Some(a),
             None => problems.push(FieldError::new("action", "onbekende handeling")),
         }
     }
     if let Some(ground) = optional(&filter.ground) {
         match Ground::parse(&ground) {
-            Some(g) => query.ground = Some(g.as_str().to_owned()),
+            Some(g) => query.ground = Some(g),
             None => problems.push(FieldError::new("ground", "onbekende grond")),
         }
     }
@@ -154,8 +154,8 @@ fn logged_filters(query: &ReviewQuery, event: &mut NewAuditEvent) {
             until: query.until_ms,
             user: query.user_name.clone(),
             organisation: query.organisation_id.clone(),
-            action: query.action.clone(),
-            ground: query.ground.clone(),
+            action: query.action.map(|a| a.as_str().to_owned()),
+            ground: query.ground.map(|g| g.as_str().to_owned()),
             flagged_only: query.flagged_only,
             client: query.bsn.is_some(),
         },
@@ -198,7 +198,7 @@ pub async fn page(
             id: g.id,
             user: format!("{} ({})", g.user_display_name, g.user_name),
             bsn: g.bsn,
-            ground: g.ground,
+            ground: g.ground.as_str().to_owned(),
             created: local_date_time(g.created_at),
             expires: local_date_time(g.expires_at),
         })
@@ -399,7 +399,7 @@ pub async fn revoke(
     let mut logged = event(user, AuditAction::GrantRevoked, &meta);
     logged.client_id = Some(grant.client_id.clone());
     logged.grant_id = Some(grant.id.clone());
-    logged.ground = Some(grant.ground.clone());
+    logged.ground = Some(grant.ground);
     logged.on_behalf_of = None;
     logged.detail = Some(AuditDetail::GrantRevoked(detail::GrantRevoked {
         reason: reason.to_owned(),

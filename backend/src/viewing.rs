@@ -202,7 +202,7 @@ pub async fn request_access(
     }
     let identity = store.client_identity(client_id).await?;
     let mut logged = event(user, AuditAction::AccessRequest, Outcome::Denied, &meta);
-    logged.ground = ground.map(|g| g.as_str().to_owned());
+    logged.ground = ground;
     if !problems.is_empty() || identity.is_none() {
         logged.client_id = identity.as_ref().map(|i| i.client_id.clone());
         logged.detail = Some(AuditDetail::AccessRequest(detail::AccessRequest {
@@ -283,7 +283,7 @@ pub async fn end_own_grant(
     let mut logged = event(user, AuditAction::GrantEnded, Outcome::Success, &meta);
     logged.client_id = Some(client_id.to_owned());
     logged.grant_id = Some(grant.id.clone());
-    logged.ground = Some(grant.ground.as_str().to_owned());
+    logged.ground = Some(grant.ground);
     store
         .end_grant(&grant.id, &user.id, "beëindigd door de houder", logged)
         .await?;
@@ -470,7 +470,7 @@ pub async fn view_client(
             logged.client_id = Some(client_id.to_owned());
             logged.bsn = Some(rows.identity.bsn.clone());
             logged.grant_id = Some(rows.grant.id.clone());
-            logged.ground = Some(rows.grant.ground.as_str().to_owned());
+            logged.ground = Some(rows.grant.ground);
             // Everything the page shows: identity, the pregnancy block, the entries.
             let mut categories: Vec<&str> = std::iter::once(Category::Identity.as_str())
                 .chain((!rows.pregnancies.is_empty()).then_some(Category::Pregnancy.as_str()))

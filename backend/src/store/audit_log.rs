@@ -17,6 +17,7 @@
 use super::queries::queries;
 use super::{read_conn, BackendSpecific, ReviewQueries, ShareQueries, Store, StoreResult};
 use domain::audit_flag::FlagFacts;
+use domain::grant::Ground;
 use domain::{AuditAction, AuditDetail, FlagRules, Outcome, Role};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -25,6 +26,8 @@ use sqlx::Row;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One row of `audit_events`, all columns.
+/// Raw text on purpose: verification must read a tampered row (say an unknown action) and report
+/// the hash mismatch at that event, not fail to decode it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
@@ -94,7 +97,7 @@ pub struct NewAuditEvent {
     pub client_id: Option<String>,
     pub bsn: Option<String>,
     pub source_id: Option<String>,
-    pub ground: Option<String>,
+    pub ground: Option<Ground>,
     pub grant_id: Option<String>,
     /// `None`: no detail (stored as `{}`).
     pub detail: Option<AuditDetail>,
@@ -167,7 +170,7 @@ impl NewAuditEvent {
             client_id: self.client_id,
             bsn: self.bsn,
             source_id: self.source_id,
-            ground: self.ground,
+            ground: self.ground.map(|g| g.as_str().to_owned()),
             grant_id: self.grant_id,
             detail: AuditDetail::to_json(self.detail.as_ref()),
             ip: self.request.ip,

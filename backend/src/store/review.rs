@@ -7,6 +7,8 @@ use super::queries::queries;
 use super::Entity;
 use super::{now_ms, Store};
 use super::{read_conn, write_tx, AuditRow, BackendSpecific, StoreError, StoreResult};
+use domain::grant::Ground;
+use domain::AuditAction;
 use std::time::Duration;
 
 /// The longest a review query may run before it is interrupted.
@@ -45,8 +47,8 @@ pub struct ReviewQuery {
     pub bsn: Option<String>,
     pub user_name: Option<String>,
     pub organisation_id: Option<String>,
-    pub action: Option<String>,
-    pub ground: Option<String>,
+    pub action: Option<AuditAction>,
+    pub ground: Option<Ground>,
     /// Only events with a flag this organisation has not reviewed yet.
     pub flagged_only: bool,
     pub before: Option<Keyset>,
@@ -129,8 +131,8 @@ pub fn review_sql(q: &ReviewQuery) -> (String, Vec<Arg>) {
         ("e.bsn", &q.bsn),
         ("e.user_name", &q.user_name),
         ("e.organisation_id", &q.organisation_id),
-        ("e.action", &q.action),
-        ("e.ground", &q.ground),
+        ("e.action", &q.action.map(|a| a.as_str().to_owned())),
+        ("e.ground", &q.ground.map(|g| g.as_str().to_owned())),
     ] {
         if let Some(v) = value {
             conditions.push(format!("{column} = {}", arg(Arg::Text(v.clone()))));
@@ -175,7 +177,7 @@ pub struct OrganisationGrantRow {
     pub user_display_name: String,
     pub client_id: String,
     pub bsn: String,
-    pub ground: String,
+    pub ground: Ground,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -187,7 +189,7 @@ pub struct GrantHolderRow {
     pub user_id: String,
     pub organisation_id: String,
     pub client_id: String,
-    pub ground: String,
+    pub ground: Ground,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
 }

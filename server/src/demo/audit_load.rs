@@ -38,6 +38,7 @@ use backend::audit::{Actor, NewAuditEvent, RequestMeta};
 use backend::clock::{amsterdam, start_of_local_day};
 use backend::store::{now_ms, Store, StoreError};
 use domain::audit_detail::{self as detail, AuditDetail};
+use domain::grant::Ground;
 use domain::{AuditAction, Bsn, Category, Outcome, Policy, Role};
 use rand::distributions::{Distribution, WeightedIndex};
 use rand::rngs::StdRng;
@@ -266,7 +267,7 @@ impl Facts {
 struct Grant {
     client: usize,
     id: String,
-    ground: &'static str,
+    ground: Ground,
     expires: i64,
 }
 
@@ -635,9 +636,9 @@ fn sample_time(day: &Day, rng: &mut StdRng) -> i64 {
 #[derive(Default)]
 struct Focus {
     client: Option<usize>,
-    grant: Option<(String, &'static str)>,
+    grant: Option<(String, Ground)>,
     /// The ground of the access request her next read needs (no grant yet).
-    ground: Option<&'static str>,
+    ground: Option<Ground>,
 }
 
 struct Generator {
@@ -673,7 +674,11 @@ impl Generator {
                 let grant = Grant {
                     client,
                     id: uuid(&mut rng).to_string(),
-                    ground: ["behandelrelatie", "verwijzing", "waarneming"][rng.gen_range(0..3)],
+                    ground: [
+                        Ground::Behandelrelatie,
+                        Ground::Verwijzing,
+                        Ground::Waarneming,
+                    ][rng.gen_range(0..3)],
                     expires: start + rng.gen_range(1..=240) * DAY_MS,
                 };
                 net.people[p].grants.push(grant);
@@ -923,14 +928,14 @@ impl Generator {
         client
     }
 
-    fn ground(&mut self) -> &'static str {
+    fn ground(&mut self) -> Ground {
         let u: f64 = self.rng.gen();
         if u < 0.6 {
-            "behandelrelatie"
+            Ground::Behandelrelatie
         } else if u < 0.85 {
-            "verwijzing"
+            Ground::Verwijzing
         } else {
-            "waarneming"
+            Ground::Waarneming
         }
     }
 
@@ -1139,7 +1144,7 @@ impl Generator {
                 }
                 Step::New { spoed } => {
                     let client = Self::pick_new_client(&self.net, p, &mut self.rng);
-                    let ground = if *spoed { "spoed" } else { self.ground() };
+                    let ground = if *spoed { Ground::Spoed } else { self.ground() };
                     focus = Focus {
                         client: Some(client),
                         grant: None,
@@ -1213,8 +1218,8 @@ impl Generator {
                     e
                 }
                 Step::AccessRequest => {
-                    let ground = focus.ground.unwrap_or("behandelrelatie");
-                    let spoed = ground == "spoed";
+                    let ground = focus.ground.unwrap_or(Ground::Behandelrelatie);
+                    let spoed = ground == Ground::Spoed;
                     let expires = if spoed {
                         at + DAY_MS
                     } else {
@@ -1247,7 +1252,7 @@ impl Generator {
                         },
                     ));
                     e.grant_id = Some(id);
-                    e.ground = Some(ground.to_owned());
+                    e.ground = Some(ground);
                     e
                 }
                 Step::Read => {
@@ -1256,7 +1261,7 @@ impl Generator {
                     let mut e = about(event(AuditAction::Read, Outcome::Success), &self.net)
                         .with_detail(detail);
                     e.grant_id = Some(grant);
-                    e.ground = Some(ground.to_owned());
+                    e.ground = Some(ground);
                     e
                 }
                 Step::Denied => about(event(AuditAction::AccessDenied, Outcome::Denied), &self.net)
@@ -1274,7 +1279,7 @@ impl Generator {
                     e.client_id = Some(self.net.clients[grant.client].id.clone());
                     e.bsn = Some(self.net.clients[grant.client].bsn.clone());
                     e.grant_id = Some(grant.id);
-                    e.ground = Some(grant.ground.to_owned());
+                    e.ground = Some(grant.ground);
                     e
                 }
                 Step::LogRead => {
@@ -1429,7 +1434,7 @@ mod tests {
             .collect();
         let spoed = requests
             .iter()
-            .filter(|(e, _)| e.ground.as_deref() == Some("spoed"))
+            .filter(|(e, _)| e.ground == Some(Ground::Spoed))
             .count() as f64
             / requests.len() as f64;
         assert!((0.02..0.09).contains(&spoed), "spoed {spoed}");
