@@ -15,7 +15,7 @@ use domain::audit_view::{
 };
 use domain::error::AppError;
 use domain::grant::Ground;
-use domain::{AuditAction, Bsn, Category, FieldError, Outcome, Role};
+use domain::{AuditAction, Bsn, Category, ClientId, FieldError, GrantId, Outcome, Role};
 
 /// Rows on one page of `/audit`.
 pub const PAGE_SIZE: i64 = 50;
@@ -346,7 +346,7 @@ pub async fn mark_reviewed(
         return Err(AppError::Conflict("Deze melding is al beoordeeld.".into()));
     }
     let mut logged = event(user, AuditAction::FlagReviewed, &meta);
-    logged.client_id = row.event.client_id.clone();
+    logged.client_id = row.event.client_id.clone().map(ClientId::from);
     logged.detail = Some(AuditDetail::FlagReviewed(detail::FlagReviewed {
         event_id,
         note: note.to_owned(),
@@ -367,7 +367,7 @@ pub async fn mark_reviewed(
 pub async fn revoke(
     store: &Store,
     user: &SessionUser,
-    grant_id: &str,
+    grant_id: &GrantId,
     reason: &str,
     meta: RequestMeta,
 ) -> Result<(), AppError> {

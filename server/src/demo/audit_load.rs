@@ -40,6 +40,7 @@ use backend::store::{now_ms, Store, StoreError};
 use domain::audit_detail::{self as detail, AuditDetail};
 use domain::grant::Ground;
 use domain::{AuditAction, Bsn, Category, Outcome, Policy, Role};
+use domain::{ClientId, GrantId, SourceId, UserId};
 use rand::distributions::{Distribution, WeightedIndex};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -204,7 +205,7 @@ pub async fn generate_with(
 /// A demo user as the store knows her.
 #[derive(Debug, Clone)]
 struct KnownUser {
-    id: String,
+    id: UserId,
     username: String,
     role: Role,
     organisation_id: String,
@@ -215,14 +216,14 @@ struct KnownUser {
 struct Facts {
     users: Vec<KnownUser>,
     /// (BSN, client id, sharing source ids)
-    demo_clients: Vec<(String, String, Vec<String>)>,
+    demo_clients: Vec<(String, ClientId, Vec<SourceId>)>,
     policy: Policy,
 }
 
 impl Facts {
     async fn gather(store: &Store) -> Result<Self, StoreError> {
         for org in &demo::ORGANISATIONS {
-            match store.source(org.source).await? {
+            match store.source(&SourceId::from(org.source)).await? {
                 Some(s) if s.organisation_id == org.id => {}
                 _ => return Err(StoreError::NotFound(backend::store::Entity::DemoNetwork)),
             }
@@ -266,7 +267,7 @@ impl Facts {
 #[derive(Debug, Clone)]
 struct Grant {
     client: usize,
-    id: String,
+    id: GrantId,
     ground: Ground,
     expires: i64,
 }
@@ -289,7 +290,7 @@ struct Person {
 #[derive(Debug)]
 struct Client {
     bsn: String,
-    id: String,
+    id: ClientId,
     sources: Vec<usize>,
     categories: Vec<Category>,
     /// Sources whose consent is withdrawn.
@@ -384,7 +385,7 @@ impl Network {
                 n += 1;
                 let person = Person {
                     actor: Actor {
-                        user_id: format!("gen-{n:04}"),
+                        user_id: UserId::from(format!("gen-{n:04}")),
                         user_name: format!("gen-{short}-{n:04}"),
                         role,
                         organisation_id: demo::ORGANISATIONS[org].id.to_owned(),
@@ -416,7 +417,11 @@ impl Network {
         for (bsn, id, sources) in &facts.demo_clients {
             let mut sources: Vec<usize> = sources
                 .iter()
-                .filter_map(|s| demo::ORGANISATIONS.iter().position(|o| o.source == s))
+                .filter_map(|s| {
+                    demo::ORGANISATIONS
+                        .iter()
+                        .position(|o| o.source == s.as_str())
+                })
                 .collect();
             sources.sort_unstable();
             clients.push(Client {
@@ -448,7 +453,7 @@ impl Network {
                 .collect();
             clients.push(Client {
                 bsn,
-                id: uuid(rng).simple().to_string(),
+                id: ClientId::from(uuid(rng).simple().to_string()),
                 sources,
                 categories,
                 withdrawn: Vec::new(),
@@ -636,7 +641,7 @@ fn sample_time(day: &Day, rng: &mut StdRng) -> i64 {
 #[derive(Default)]
 struct Focus {
     client: Option<usize>,
-    grant: Option<(String, Ground)>,
+    grant: Option<(GrantId, Ground)>,
     /// The ground of the access request her next read needs (no grant yet).
     ground: Option<Ground>,
 }
@@ -673,7 +678,7 @@ impl Generator {
                 let client = Self::pick_new_client(&net, p, &mut rng);
                 let grant = Grant {
                     client,
-                    id: uuid(&mut rng).to_string(),
+                    id: GrantId::from(uuid(&mut rng).to_string()),
                     ground: [
                         Ground::Behandelrelatie,
                         Ground::Verwijzing,
@@ -1055,7 +1060,7 @@ impl Generator {
                 .with_request(request)
                 .with_detail(detail);
             event.organisation_id = Some(organisation.to_owned());
-            event.source_id = Some(source.to_owned());
+            event.source_id = Some(SourceId::from(source));
             event.client_id = Some(client.id.clone());
             event.bsn = Some(client.bsn.clone());
             out.push((event, start + offset));
@@ -1090,7 +1095,7 @@ impl Generator {
         sources.dedup();
         AuditDetail::Read(detail::Read {
             categories: categories.iter().map(|&c| c.to_owned()).collect(),
-            sources: sources.iter().map(|&s| s.to_owned()).collect(),
+            sources: sources.iter().map(|&s| SourceId::from(s)).collect(),
             entries: Some(entries as i64),
             ..Default::default()
         })
@@ -1230,7 +1235,7 @@ impl Generator {
                     } else {
                         ""
                     };
-                    let id = uuid(&mut self.rng).to_string();
+                    let id = GrantId::from(uuid(&mut self.rng).to_string());
                     self.net.people[p].grants.push(Grant {
                         client,
                         id: id.clone(),
@@ -1324,7 +1329,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(n, (username, _, role, organisation))| KnownUser {
-                id: format!("user-{n}"),
+                id: UserId::from(format!("user-{n}")),
                 username: (*username).to_owned(),
                 role: Role::parse(role).unwrap(),
                 organisation_id: (*organisation).to_owned(),
@@ -1336,9 +1341,13 @@ mod tests {
             .map(|(n, bsn)| {
                 let sources = demo::client_sources(n)
                     .iter()
-                    .map(|s| demo::ORGANISATIONS[*s].source.to_owned())
+                    .map(|s| SourceId::from(demo::ORGANISATIONS[*s].source))
                     .collect();
-                (bsn.as_ref().to_owned(), format!("client-{n}"), sources)
+                (
+                    bsn.as_ref().to_owned(),
+                    ClientId::from(format!("client-{n}")),
+                    sources,
+                )
             })
             .collect();
         Facts {
@@ -1372,7 +1381,10 @@ mod tests {
                 &e.bsn,
                 domain::audit_flag::is_client_access(e.action),
             ) {
-                by_user.entry(&actor.user_id).or_default().push((*at, bsn));
+                by_user
+                    .entry(actor.user_id.as_str())
+                    .or_default()
+                    .push((*at, bsn));
             }
         }
         let mut most = 0;
