@@ -34,7 +34,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use domain::audit_detail::{self as detail, AuditDetail};
 use domain::error::AppError;
-use domain::{AuditAction, FieldError, OrganisationKind, Outcome, Role, Username};
+use domain::{AuditAction, FieldError, OrganisationKind, Outcome, Role, UserId, Username};
 use secrecy::{ExposeSecret, SecretString};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -562,7 +562,7 @@ pub async fn add_user(
     }
     let (role, username) = (role.expect("checked"), username.expect("checked"));
     let user = NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: UserId::from(uuid::Uuid::new_v4().to_string()),
         organisation_id: organisation_id.to_owned(),
         username,
         display_name: display_name.trim().to_owned(),

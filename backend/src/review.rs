@@ -15,7 +15,7 @@ use domain::audit_view::{
 };
 use domain::error::AppError;
 use domain::grant::Ground;
-use domain::{AuditAction, Bsn, Category, FieldError, Outcome, Role};
+use domain::{AuditAction, Bsn, Category, ClientId, FieldError, GrantId, Outcome, Role};
 
 /// Rows on one page of `/audit`.
 pub const PAGE_SIZE: i64 = 50;
@@ -114,13 +114,13 @@ pub fn review_query(user: &SessionUser, filter: &ReviewFilter) -> Result<ReviewQ
     }
     if let Some(action) = optional(&filter.action) {
         match AuditAction::parse(&action) {
-            Some(a) => query.action = Some(a.as_str().to_owned()),
+            Some(a) => query.action = Some(a),
             None => problems.push(FieldError::new("action", "onbekende handeling")),
         }
     }
     if let Some(ground) = optional(&filter.ground) {
         match Ground::parse(&ground) {
-            Some(g) => query.ground = Some(g.as_str().to_owned()),
+            Some(g) => query.ground = Some(g),
             None => problems.push(FieldError::new("ground", "onbekende grond")),
         }
     }
@@ -154,8 +154,8 @@ fn logged_filters(query: &ReviewQuery, event: &mut NewAuditEvent) {
             until: query.until_ms,
             user: query.user_name.clone(),
             organisation: query.organisation_id.clone(),
-            action: query.action.clone(),
-            ground: query.ground.clone(),
+            action: query.action.map(|a| a.as_str().to_owned()),
+            ground: query.ground.map(|g| g.as_str().to_owned()),
             flagged_only: query.flagged_only,
             client: query.bsn.is_some(),
         },
@@ -198,7 +198,7 @@ pub async fn page(
             id: g.id,
             user: format!("{} ({})", g.user_display_name, g.user_name),
             bsn: g.bsn,
-            ground: g.ground,
+            ground: g.ground.as_str().to_owned(),
             created: local_date_time(g.created_at),
             expires: local_date_time(g.expires_at),
         })
@@ -346,7 +346,7 @@ pub async fn mark_reviewed(
         return Err(AppError::Conflict("Deze melding is al beoordeeld.".into()));
     }
     let mut logged = event(user, AuditAction::FlagReviewed, &meta);
-    logged.client_id = row.event.client_id.clone();
+    logged.client_id = row.event.client_id.clone().map(ClientId::from);
     logged.detail = Some(AuditDetail::FlagReviewed(detail::FlagReviewed {
         event_id,
         note: note.to_owned(),
@@ -367,7 +367,7 @@ pub async fn mark_reviewed(
 pub async fn revoke(
     store: &Store,
     user: &SessionUser,
-    grant_id: &str,
+    grant_id: &GrantId,
     reason: &str,
     meta: RequestMeta,
 ) -> Result<(), AppError> {
@@ -399,7 +399,7 @@ pub async fn revoke(
     let mut logged = event(user, AuditAction::GrantRevoked, &meta);
     logged.client_id = Some(grant.client_id.clone());
     logged.grant_id = Some(grant.id.clone());
-    logged.ground = Some(grant.ground.clone());
+    logged.ground = Some(grant.ground);
     logged.on_behalf_of = None;
     logged.detail = Some(AuditDetail::GrantRevoked(detail::GrantRevoked {
         reason: reason.to_owned(),

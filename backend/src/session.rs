@@ -19,7 +19,7 @@ use super::audit::Actor;
 use super::store::{now_ms, UserRow};
 use async_trait::async_trait;
 use domain::error::AppError;
-use domain::Role;
+use domain::{Role, UserId};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions::Session;
@@ -89,7 +89,7 @@ impl ExpiredDeletion for SessionBackend {
 /// The logged-in user, as the server knows her for this request.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
@@ -179,7 +179,7 @@ pub async fn user_of(
     session: &Session,
 ) -> Result<Option<SessionUser>, AppError> {
     let Some(user_id) = session
-        .get::<String>(USER_ID)
+        .get::<UserId>(USER_ID)
         .await
         .map_err(session_failed)?
     else {

@@ -5,12 +5,12 @@ use super::audit::{NewAuditEvent, RequestMeta};
 use super::store::{EntryRow, PregnancyRow, ShareContent, Store, StoreError};
 use crate::store::Entity;
 use domain::share::{ConsentStatus, ValidShare};
-use domain::{AuditAction, Outcome};
+use domain::{AuditAction, Outcome, SourceId};
 
 /// The source a call comes from (verified by its token).
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub source_id: String,
+    pub source_id: SourceId,
     pub organisation_id: String,
     pub request: RequestMeta,
 }

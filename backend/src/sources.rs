@@ -9,7 +9,7 @@
 use crate::audit::NewAuditEvent;
 use crate::store::{SourceKeyRow, Store, StoreError};
 use domain::error::AppError;
-use domain::{AuditAction, FieldError};
+use domain::{AuditAction, FieldError, SourceId};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use sha2::{Digest, Sha256};
 
@@ -71,10 +71,10 @@ pub fn parse_public_key(pem_text: &str) -> Result<PublicKey, String> {
 
 impl PublicKey {
     /// The key as stored for `source_id`.
-    fn into_row(self, source_id: &str) -> SourceKeyRow {
+    fn into_row(self, source_id: &SourceId) -> SourceKeyRow {
         SourceKeyRow {
             id: self.key_id,
-            source_id: source_id.to_owned(),
+            source_id: source_id.clone(),
             algorithm: match self.algorithm {
                 Algorithm::ES256 => "ES256",
                 _ => "RS256",
@@ -96,12 +96,12 @@ fn read_key_file(path: &str) -> Result<PublicKey, AppError> {
 fn key_event(
     action: AuditAction,
     organisation_id: &str,
-    source_id: &str,
+    source_id: &SourceId,
     key_id: &str,
 ) -> NewAuditEvent {
     let mut event = crate::accounts::cli_event(action);
     event.organisation_id = Some(organisation_id.to_owned());
-    event.source_id = Some(source_id.to_owned());
+    event.source_id = Some(source_id.clone());
     let key = domain::audit_detail::KeyNamed {
         key_id: key_id.to_owned(),
     };
@@ -121,7 +121,8 @@ pub async fn add_source(
     key_path: &str,
 ) -> Result<String, AppError> {
     let mut problems = Vec::new();
-    if !crate::accounts::valid_key(id) {
+    let (key_text, id) = (id, &SourceId::from(id));
+    if !crate::accounts::valid_key(key_text) {
         problems.push(FieldError::new(
             "--id",
             "2-64 tekens: kleine letters, cijfers en '-'",
@@ -161,6 +162,7 @@ pub async fn add_source(
 
 /// `ooievaar source key add`: an extra key, for rotation without downtime.
 pub async fn add_key(store: &Store, id: &str, key_path: &str) -> Result<String, AppError> {
+    let id = &SourceId::from(id);
     let source = store
         .source(id)
         .await?
@@ -184,6 +186,7 @@ pub async fn add_key(store: &Store, id: &str, key_path: &str) -> Result<String, 
 
 /// `ooievaar source key revoke`: the key verifies nothing from now on.
 pub async fn revoke_key(store: &Store, id: &str, key_id: &str) -> Result<(), AppError> {
+    let id = &SourceId::from(id);
     let source = store
         .source(id)
         .await?

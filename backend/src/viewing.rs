@@ -22,7 +22,9 @@ use domain::error::AppError;
 use domain::grant::{grant_expiry, Ground, PregnancyDates};
 use domain::policy::ViewRequest;
 use domain::pregnancy::{age_in_years, gestational_age};
-use domain::{AuditAction, Bsn, Category, FieldError, Outcome, Sensitivity};
+use domain::{
+    AuditAction, Bsn, Category, ClientId, FieldError, GrantId, Outcome, Sensitivity, SourceId,
+};
 use time::{Date, OffsetDateTime};
 
 use super::clock::{local_date, local_date_time, parse_date, today, DATE};
@@ -153,7 +155,7 @@ fn pregnancy_dates(pregnancies: &[PregnancyRow]) -> PregnancyDates {
 /// An access request as the form sends it.
 #[derive(Debug, Clone)]
 pub struct AccessRequest<'a> {
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub ground: &'a str,
     pub reason: &'a str,
     /// The "I have a treatment relationship with this client" box was ticked.
@@ -202,7 +204,7 @@ pub async fn request_access(
     }
     let identity = store.client_identity(client_id).await?;
     let mut logged = event(user, AuditAction::AccessRequest, Outcome::Denied, &meta);
-    logged.ground = ground.map(|g| g.as_str().to_owned());
+    logged.ground = ground;
     if !problems.is_empty() || identity.is_none() {
         logged.client_id = identity.as_ref().map(|i| i.client_id.clone());
         logged.detail = Some(AuditDetail::AccessRequest(detail::AccessRequest {
@@ -229,16 +231,16 @@ pub async fn request_access(
         settings.grant_periods,
     );
     let grant = GrantRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: GrantId::from(uuid::Uuid::new_v4().to_string()),
         user_id: user.id.clone(),
-        client_id: client_id.to_owned(),
+        client_id: client_id.clone(),
         ground,
         reason: reason.to_owned(),
         created_at: (now.unix_timestamp_nanos() / 1_000_000) as i64,
         expires_at: (expires.unix_timestamp_nanos() / 1_000_000) as i64,
     };
     logged.outcome = Outcome::Success;
-    logged.client_id = Some(client_id.to_owned());
+    logged.client_id = Some(client_id.clone());
     logged.bsn = Some(identity.bsn);
     logged.grant_id = Some(grant.id.clone());
     logged.detail = Some(AuditDetail::AccessRequest(detail::AccessRequest {
@@ -272,7 +274,7 @@ pub async fn request_access(
 pub async fn end_own_grant(
     store: &Store,
     user: &SessionUser,
-    client_id: &str,
+    client_id: &ClientId,
     meta: RequestMeta,
 ) -> Result<(), AppError> {
     require_clinical(user)?;
@@ -281,9 +283,9 @@ pub async fn end_own_grant(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut logged = event(user, AuditAction::GrantEnded, Outcome::Success, &meta);
-    logged.client_id = Some(client_id.to_owned());
+    logged.client_id = Some(client_id.clone());
     logged.grant_id = Some(grant.id.clone());
-    logged.ground = Some(grant.ground.as_str().to_owned());
+    logged.ground = Some(grant.ground);
     store
         .end_grant(&grant.id, &user.id, "beëindigd door de houder", logged)
         .await?;
@@ -307,19 +309,18 @@ pub async fn my_clients(
             if rows.is_empty() {
                 return None;
             }
-            let mut sources: Vec<&str> =
-                rows.iter().map(|r| r.identity.source_id.as_str()).collect();
+            let mut sources: Vec<&SourceId> = rows.iter().map(|r| &r.identity.source_id).collect();
             sources.sort();
             sources.dedup();
-            let client_ids: Vec<&str> = rows.iter().map(|r| r.grant.client_id.as_str()).collect();
+            let client_ids: Vec<&ClientId> = rows.iter().map(|r| &r.grant.client_id).collect();
             Some(
                 event(user, AuditAction::Read, Outcome::Success, &meta).with_detail(
                     AuditDetail::Read(detail::Read {
                         view: Some("my_clients".to_owned()),
                         clients: Some(rows.len() as i64),
-                        client_ids: Some(client_ids.iter().map(|&c| c.to_owned()).collect()),
+                        client_ids: Some(client_ids.into_iter().cloned().collect()),
                         categories: vec![Category::Identity.as_str().to_owned()],
-                        sources: sources.iter().map(|&s| s.to_owned()).collect(),
+                        sources: sources.into_iter().cloned().collect(),
                         entries: None,
                     }),
                 ),
@@ -457,7 +458,7 @@ fn page(
 pub async fn view_client(
     store: &Store,
     user: &SessionUser,
-    client_id: &str,
+    client_id: &ClientId,
     meta: RequestMeta,
 ) -> Result<ClientAccess, AppError> {
     require_clinical(user)?;
@@ -467,10 +468,10 @@ pub async fn view_client(
     let viewed = store
         .audited_view(&user.id, client_id, &allowed, show_pregnancies, |rows| {
             let mut logged = event(user, AuditAction::Read, Outcome::Success, &meta);
-            logged.client_id = Some(client_id.to_owned());
+            logged.client_id = Some(client_id.clone());
             logged.bsn = Some(rows.identity.bsn.clone());
             logged.grant_id = Some(rows.grant.id.clone());
-            logged.ground = Some(rows.grant.ground.as_str().to_owned());
+            logged.ground = Some(rows.grant.ground);
             // Everything the page shows: identity, the pregnancy block, the entries.
             let mut categories: Vec<&str> = std::iter::once(Category::Identity.as_str())
                 .chain((!rows.pregnancies.is_empty()).then_some(Category::Pregnancy.as_str()))
@@ -491,7 +492,9 @@ pub async fn view_client(
         Ok(rows) => Ok(ClientAccess::Granted(Box::new(page(rows, &policy, user)?))),
         Err(denied) => {
             let mut logged = event(user, AuditAction::AccessDenied, Outcome::Denied, &meta);
-            logged.client_id = Some(client_id.chars().take(64).collect());
+            logged.client_id = Some(ClientId::from(
+                client_id.as_str().chars().take(64).collect::<String>(),
+            ));
             logged.detail = Some(AuditDetail::AccessDenied(detail::Refusal {
                 reason: match denied {
                     ViewDenied::Unknown => "unknown_client",

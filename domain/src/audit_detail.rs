@@ -11,7 +11,7 @@
 //! Security decisions read the typed value, never the text: the sources an event showed
 //! (the officer's scope) and whether a search found the client (a flag).
 
-use crate::AuditAction;
+use crate::{AuditAction, ClientId, SourceId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// The detail of one event. Actions that never carry one have a unit variant (`{}`).
@@ -78,7 +78,7 @@ pub struct Search {
     pub outcome: Option<String>,
     /// The sources whose data the result showed (only when found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sources: Option<Vec<String>>,
+    pub sources: Option<Vec<SourceId>>,
 }
 
 /// A view of data: a client's record, or the list of one's clients (`view: my_clients`).
@@ -89,12 +89,12 @@ pub struct Read {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clients: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_ids: Option<Vec<String>>,
+    pub client_ids: Option<Vec<ClientId>>,
     #[serde(default)]
     pub categories: Vec<String>,
     /// The sources whose data the view showed.
     #[serde(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries: Option<i64>,
 }
@@ -130,7 +130,7 @@ pub struct Refusal {
 pub struct GrantRevoked {
     pub reason: String,
     /// The user id of the grant's holder.
-    pub holder: String,
+    pub holder: UserId,
 }
 
 /// What a received share held.
@@ -200,7 +200,7 @@ pub struct OrganisationAdded {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserAdded {
-    pub user_id: String,
+    pub user_id: UserId,
     pub username: String,
     pub role: String,
 }
@@ -208,7 +208,7 @@ pub struct UserAdded {
 /// The user a command-line event is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserNamed {
-    pub user_id: String,
+    pub user_id: UserId,
     pub username: String,
 }
 
@@ -378,7 +378,7 @@ impl AuditDetail {
 
     /// The sources whose data the event showed (a view, a successful search): their
     /// organisations' officers may review it (DESIGN flow 7).
-    pub fn shown_sources(&self) -> &[String] {
+    pub fn shown_sources(&self) -> &[SourceId] {
         match self {
             AuditDetail::Read(r) => &r.sources,
             AuditDetail::Search(s) => s.sources.as_deref().unwrap_or_default(),
@@ -567,7 +567,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(found.shown_sources(), ["s1".to_owned()]);
+        assert_eq!(found.shown_sources(), [SourceId::from("s1")]);
         assert_eq!(found.search_found(), Some(true));
         let refused = AuditDetail::read(AuditAction::Search, r#"{"refused_fields":[]}"#)
             .unwrap()

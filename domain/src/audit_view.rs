@@ -87,7 +87,7 @@ pub struct ReviewPage {
 /// An active grant of a user of the officer's organisation (revocable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganisationGrant {
-    pub id: String,
+    pub id: crate::GrantId,
     pub user: String,
     pub bsn: String,
     pub ground: String,

@@ -2,14 +2,14 @@
 //! access policy permitted; nothing else is ever put in these types.
 
 use super::grant::Ground;
-use super::Category;
+use super::{Category, ClientId};
 use serde::{Deserialize, Serialize};
 
 /// A search hit (DESIGN flow 4): only what identifies the client, never clinical data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientSummary {
     /// The opaque id used in `/clients/{id}`.
-    pub client_id: String,
+    pub client_id: ClientId,
     pub name: String,
     /// `YYYY-MM-DD`
     pub birth_date: String,
@@ -58,7 +58,7 @@ pub struct SourceView {
 /// The client page of a user with a valid grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientPage {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub name: String,
     pub birth_date: String,
     pub age: Option<i32>,
@@ -75,7 +75,7 @@ pub struct ClientPage {
 /// A client on "my clients".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyClient {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub name: String,
     pub birth_date: String,
     pub grant_expires: String,

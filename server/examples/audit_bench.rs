@@ -281,7 +281,7 @@ fn query(kind: Kind, s: &Samples, rng: &mut StdRng, page_two: bool) -> ReviewQue
             (lo, hi) = (from, from + 7 * DAY_MS);
         }
         Kind::Flagged => q.flagged_only = true,
-        Kind::RareAction => q.action = Some("consent_withdrawn".into()),
+        Kind::RareAction => q.action = Some(domain::AuditAction::ConsentWithdrawn),
         Kind::OtherUser => {
             q.user_name = Some(s.other_users[rng.gen_range(0..s.other_users.len())].clone())
         }

@@ -4,6 +4,7 @@ use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
 use super::Entity;
 use super::{now_ms, read_conn, write_tx, ReviewQueries as _, Store, StoreError, StoreResult};
+use domain::UserId;
 use domain::{OrganisationKind, Role, Username};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,7 +17,7 @@ pub struct OrganisationRow {
 /// A user as stored. Holds the password hash, so it is server-only and its `Debug` redacts it.
 #[derive(Clone, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub organisation_id: String,
     pub organisation_name: String,
     pub username: String,
@@ -67,7 +68,7 @@ pub enum FailureCount {
 /// A user to create; the password hash is passed separately.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub id: String,
+    pub id: UserId,
     pub organisation_id: String,
     pub username: Username,
     pub display_name: String,
@@ -118,7 +119,7 @@ impl Store {
         read_conn!(self, |c| c.user_by_username(username).await)
     }
 
-    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>> {
+    pub async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<UserRow>> {
         read_conn!(self, |c| c.user_by_id(id).await)
     }
 
@@ -127,7 +128,7 @@ impl Store {
     }
 
     /// Disables a user (login refused, running sessions end at their next request).
-    pub async fn disable_user(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
+    pub async fn disable_user(&self, user_id: &UserId, event: NewAuditEvent) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.disable_user(user_id, now_ms()).await?;
             audit_log::append(c, &self.flag_rules, event).await?;
@@ -140,7 +141,7 @@ impl Store {
     /// (DESIGN 9); the caller's own session takes the new one.
     pub async fn set_password_hash(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password_hash: &str,
         event: NewAuditEvent,
     ) -> StoreResult<i64> {
@@ -160,7 +161,7 @@ impl Store {
     /// account counts nothing (an attacker cannot extend the lock by guessing on).
     pub async fn count_login_failure(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         max_failures: i64,
         window_ms: i64,
         lock_ms: i64,
@@ -184,7 +185,7 @@ impl Store {
 
     /// A successful login: ends the run of failures and appends the `login` event, in one
     /// transaction.
-    pub async fn record_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<i64> {
+    pub async fn record_login(&self, user_id: &UserId, event: NewAuditEvent) -> StoreResult<i64> {
         let id = write_tx!(self, |c| {
             c.reset_login_failures(user_id).await?;
             audit_log::append(c, &self.flag_rules, event).await?
@@ -193,7 +194,7 @@ impl Store {
     }
 
     /// Ends a lock-out and the run of failures (`ooievaar user unlock`), with its audit event.
-    pub async fn unlock_login(&self, user_id: &str, event: NewAuditEvent) -> StoreResult<()> {
+    pub async fn unlock_login(&self, user_id: &UserId, event: NewAuditEvent) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.reset_login_failures(user_id).await?;
             audit_log::append(c, &self.flag_rules, event).await?;
@@ -254,7 +255,7 @@ queries! {
         .await?)
     }
 
-    async fn user_by_id(&mut self, id: &str) -> StoreResult<Option<UserRow>> {
+    async fn user_by_id(&mut self, id: &UserId) -> StoreResult<Option<UserRow>> {
         Ok(sqlx::query_as::<_, UserRow>(&format!(
             "SELECT {USER_COLUMNS} FROM users u JOIN organisations o ON o.id = u.organisation_id WHERE u.id = $1"
         ))
@@ -273,7 +274,7 @@ queries! {
         .await?)
     }
 
-    async fn disable_user(&mut self, id: &str, now: i64) -> StoreResult<()> {
+    async fn disable_user(&mut self, id: &UserId, now: i64) -> StoreResult<()> {
         sqlx::query("UPDATE users SET disabled_at = $2, updated_at = $2 WHERE id = $1 AND disabled_at IS NULL")
             .bind(id).bind(now)
             .execute(&mut *self)
@@ -281,7 +282,7 @@ queries! {
         Ok(())
     }
 
-    async fn set_password_hash(&mut self, id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
+    async fn set_password_hash(&mut self, id: &UserId, password_hash: &str, now: i64) -> StoreResult<()> {
         sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
             .bind(id).bind(password_hash).bind(now)
             .execute(&mut *self)
@@ -292,7 +293,7 @@ queries! {
     /// Counts one failed password of an account that is not locked (rule 10): a run older than
     /// `window_start` starts again at 1. Returns the run's count, or `None` when the account is
     /// locked (or gone) and nothing was counted. Concurrent failures serialise on the row.
-    async fn count_login_failure(&mut self, id: &str, window_start: i64, now: i64) -> StoreResult<Option<i64>> {
+    async fn count_login_failure(&mut self, id: &UserId, window_start: i64, now: i64) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar(
             "UPDATE users SET \
              failed_logins = CASE WHEN failed_since IS NULL OR failed_since <= $2 THEN 1 ELSE failed_logins + 1 END, \
@@ -305,7 +306,7 @@ queries! {
     }
 
     /// Locks an account until `until` and starts a new run of failures.
-    async fn lock_login(&mut self, id: &str, until: i64) -> StoreResult<()> {
+    async fn lock_login(&mut self, id: &UserId, until: i64) -> StoreResult<()> {
         sqlx::query("UPDATE users SET locked_until = $2, failed_logins = 0, failed_since = NULL WHERE id = $1")
             .bind(id).bind(until)
             .execute(&mut *self)
@@ -314,7 +315,7 @@ queries! {
     }
 
     /// Ends a lock and the current run of failures (a successful login, `user unlock`).
-    async fn reset_login_failures(&mut self, id: &str) -> StoreResult<()> {
+    async fn reset_login_failures(&mut self, id: &UserId) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET locked_until = NULL, failed_logins = 0, failed_since = NULL \
              WHERE id = $1 AND (locked_until IS NOT NULL OR failed_logins <> 0 OR failed_since IS NOT NULL)",
@@ -326,7 +327,7 @@ queries! {
     }
 
     /// Raises the user's session generation (every other session ends) and returns the new one.
-    async fn next_session_generation(&mut self, id: &str) -> StoreResult<i64> {
+    async fn next_session_generation(&mut self, id: &UserId) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "UPDATE users SET session_generation = session_generation + 1 WHERE id = $1 RETURNING session_generation",
         )

@@ -17,7 +17,10 @@
 use super::queries::queries;
 use super::{read_conn, BackendSpecific, ReviewQueries, ShareQueries, Store, StoreResult};
 use domain::audit_flag::FlagFacts;
-use domain::{AuditAction, AuditDetail, FlagRules, Outcome, Role};
+use domain::grant::Ground;
+use domain::{
+    AuditAction, AuditDetail, ClientId, FlagRules, GrantId, Outcome, Role, SourceId, UserId,
+};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -25,6 +28,8 @@ use sqlx::Row;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One row of `audit_events`, all columns.
+/// Raw text on purpose: verification must read a tampered row (say an unknown action) and report
+/// the hash mismatch at that event, not fail to decode it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
@@ -66,7 +71,7 @@ impl AuditRow {
 /// Who did it, as far as known.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: String,
+    pub user_id: UserId,
     pub user_name: String,
     pub role: Role,
     pub organisation_id: String,
@@ -91,11 +96,11 @@ pub struct NewAuditEvent {
     /// An organisation without a known user (a source system's organisation).
     pub organisation_id: Option<String>,
     pub on_behalf_of: Option<String>,
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub bsn: Option<String>,
-    pub source_id: Option<String>,
-    pub ground: Option<String>,
-    pub grant_id: Option<String>,
+    pub source_id: Option<SourceId>,
+    pub ground: Option<Ground>,
+    pub grant_id: Option<GrantId>,
     /// `None`: no detail (stored as `{}`).
     pub detail: Option<AuditDetail>,
     pub request: RequestMeta,
@@ -147,7 +152,7 @@ impl NewAuditEvent {
         );
         let (user_id, user_name, user_role, organisation_id) = match self.actor {
             Some(a) => (
-                Some(a.user_id),
+                Some(a.user_id.into_string()),
                 Some(a.user_name),
                 Some(a.role.as_str().to_owned()),
                 Some(a.organisation_id),
@@ -164,11 +169,11 @@ impl NewAuditEvent {
             user_role,
             organisation_id,
             on_behalf_of: self.on_behalf_of,
-            client_id: self.client_id,
+            client_id: self.client_id.map(ClientId::into_string),
             bsn: self.bsn,
-            source_id: self.source_id,
-            ground: self.ground,
-            grant_id: self.grant_id,
+            source_id: self.source_id.map(SourceId::into_string),
+            ground: self.ground.map(|g| g.as_str().to_owned()),
+            grant_id: self.grant_id.map(GrantId::into_string),
             detail: AuditDetail::to_json(self.detail.as_ref()),
             ip: self.request.ip,
             user_agent: self.request.user_agent,
@@ -298,7 +303,7 @@ pub async fn append_at<C: AuditLogQueries + ShareQueries + ReviewQueries + Backe
     // Every event about a known client carries both its id and BSN, so the officer's filter
     // and the client overview find it by either.
     match (&event.client_id, &event.bsn) {
-        (Some(id), None) => event.bsn = c.bsn_of_client(id).await?,
+        (Some(id), None) => event.bsn = c.bsn_of_client(id.as_str()).await?,
         (None, Some(bsn)) => event.client_id = c.client_id_by_bsn(bsn).await?,
         _ => {}
     }
@@ -346,7 +351,7 @@ async fn scope<C: ReviewQueries>(
             .map(AuditDetail::shown_sources)
             .unwrap_or_default()
             .iter()
-            .cloned(),
+            .map(|s| s.as_str().to_owned()),
     );
     for source in sources {
         organisations.extend(c.organisation_of_source(&source).await?);

@@ -7,6 +7,8 @@ use super::queries::queries;
 use super::Entity;
 use super::{now_ms, Store};
 use super::{read_conn, write_tx, AuditRow, BackendSpecific, StoreError, StoreResult};
+use domain::grant::Ground;
+use domain::{AuditAction, ClientId, GrantId, UserId};
 use std::time::Duration;
 
 /// The longest a review query may run before it is interrupted.
@@ -45,8 +47,8 @@ pub struct ReviewQuery {
     pub bsn: Option<String>,
     pub user_name: Option<String>,
     pub organisation_id: Option<String>,
-    pub action: Option<String>,
-    pub ground: Option<String>,
+    pub action: Option<AuditAction>,
+    pub ground: Option<Ground>,
     /// Only events with a flag this organisation has not reviewed yet.
     pub flagged_only: bool,
     pub before: Option<Keyset>,
@@ -129,8 +131,8 @@ pub fn review_sql(q: &ReviewQuery) -> (String, Vec<Arg>) {
         ("e.bsn", &q.bsn),
         ("e.user_name", &q.user_name),
         ("e.organisation_id", &q.organisation_id),
-        ("e.action", &q.action),
-        ("e.ground", &q.ground),
+        ("e.action", &q.action.map(|a| a.as_str().to_owned())),
+        ("e.ground", &q.ground.map(|g| g.as_str().to_owned())),
     ] {
         if let Some(v) = value {
             conditions.push(format!("{column} = {}", arg(Arg::Text(v.clone()))));
@@ -169,13 +171,13 @@ pub fn review_sql(q: &ReviewQuery) -> (String, Vec<Arg>) {
 /// An active grant held by a user of the officer's organisation.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrganisationGrantRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: GrantId,
+    pub user_id: UserId,
     pub user_name: String,
     pub user_display_name: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub bsn: String,
-    pub ground: String,
+    pub ground: Ground,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -183,11 +185,11 @@ pub struct OrganisationGrantRow {
 /// A grant with its holder's organisation (for a revocation's checks).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantHolderRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: GrantId,
+    pub user_id: UserId,
     pub organisation_id: String,
-    pub client_id: String,
-    pub ground: String,
+    pub client_id: ClientId,
+    pub ground: Ground,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
 }
@@ -339,7 +341,7 @@ queries! {
         Ok(self.review_page(&sql, &args).await?.into_iter().next())
     }
 
-    async fn insert_review(&mut self, event_id: i64, organisation_id: &str, reviewed_by: &str, note: &str, now: i64) -> StoreResult<()> {
+    async fn insert_review(&mut self, event_id: i64, organisation_id: &str, reviewed_by: &UserId, note: &str, now: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_reviews (event_id, organisation_id, reviewed_by, reviewed_at, note) VALUES ($1, $2, $3, $4, $5)",
         ).bind(event_id).bind(organisation_id).bind(reviewed_by).bind(now).bind(note)
@@ -357,7 +359,7 @@ queries! {
         ).bind(organisation_id).bind(now).fetch_all(&mut *self).await?)
     }
 
-    async fn grant_holder(&mut self, grant_id: &str) -> StoreResult<Option<GrantHolderRow>> {
+    async fn grant_holder(&mut self, grant_id: &GrantId) -> StoreResult<Option<GrantHolderRow>> {
         Ok(sqlx::query_as::<_, GrantHolderRow>(
             "SELECT g.id, g.user_id, u.organisation_id, g.client_id, g.ground, g.expires_at, g.ended_at \
              FROM access_grants g JOIN users u ON u.id = g.user_id WHERE g.id = $1",
@@ -366,7 +368,7 @@ queries! {
 
     /// Whether the organisation shares (any source, any consent) or treats (a user of it
     /// holds or held a grant) the client.
-    async fn organisation_knows_client(&mut self, organisation_id: &str, client_id: &str) -> StoreResult<bool> {
+    async fn organisation_knows_client(&mut self, organisation_id: &str, client_id: &ClientId) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM shares sh JOIN sources so ON so.id = sh.source_id \
                      WHERE sh.client_id = $1 AND so.organisation_id = $2) \
@@ -535,7 +537,7 @@ impl Store {
         &self,
         event_id: i64,
         organisation_id: &str,
-        reviewed_by: &str,
+        reviewed_by: &UserId,
         note: &str,
         event: NewAuditEvent,
     ) -> StoreResult<()> {
@@ -556,14 +558,14 @@ impl Store {
             .await)
     }
 
-    pub async fn grant_holder(&self, grant_id: &str) -> StoreResult<Option<GrantHolderRow>> {
+    pub async fn grant_holder(&self, grant_id: &GrantId) -> StoreResult<Option<GrantHolderRow>> {
         read_conn!(self, |c| c.grant_holder(grant_id).await)
     }
 
     pub async fn organisation_knows_client(
         &self,
         organisation_id: &str,
-        client_id: &str,
+        client_id: &ClientId,
     ) -> StoreResult<bool> {
         read_conn!(self, |c| c
             .organisation_knows_client(organisation_id, client_id)

@@ -8,6 +8,7 @@ use super::Entity;
 use super::{now_ms, write_tx, Store, StoreError, StoreResult};
 use domain::share::ConsentStatus;
 use domain::{Category, Sensitivity};
+use domain::{ClientId, SourceId};
 
 /// A pregnancy as a source sends it (already validated).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -57,7 +58,7 @@ impl Store {
     pub async fn change_consent(
         &self,
         bsn: &str,
-        source_id: &str,
+        source_id: &SourceId,
         consent: ConsentStatus,
         mut event: NewAuditEvent,
     ) -> StoreResult<()> {
@@ -85,7 +86,7 @@ impl Store {
     pub async fn replace_share(
         &self,
         bsn: &str,
-        source_id: &str,
+        source_id: &SourceId,
         content: &ShareContent,
         event: NewAuditEvent,
     ) -> StoreResult<ReplaceCounts> {
@@ -100,7 +101,7 @@ impl Store {
     pub async fn replace_share_counted<T: Send>(
         &self,
         bsn: &str,
-        source_id: &str,
+        source_id: &SourceId,
         content: &ShareContent,
         mut event: NewAuditEvent,
         diff: impl FnOnce(&[EntryRow], &[EntryRow]) -> T + Send,
@@ -113,7 +114,8 @@ impl Store {
                     // Another source may be creating this client at this moment: the insert
                     // then waits for it and does nothing, and the id is read again (on
                     // PostgreSQL each statement sees what committed before it).
-                    c.insert_client(&new_opaque_id(), bsn, now).await?;
+                    c.insert_client(&ClientId::from(new_opaque_id()), bsn, now)
+                        .await?;
                     c.client_id_by_bsn(bsn)
                         .await?
                         .ok_or(StoreError::NotFound(Entity::Client))?
@@ -191,7 +193,7 @@ queries! {
     /// The statements of what sources share: clients, shares, pregnancies, entries.
     trait ShareQueries;
 
-    async fn client_id_by_bsn(&mut self, bsn: &str) -> StoreResult<Option<String>> {
+    async fn client_id_by_bsn(&mut self, bsn: &str) -> StoreResult<Option<ClientId>> {
         Ok(sqlx::query_scalar("SELECT id FROM clients WHERE bsn = $1")
             .bind(bsn)
             .fetch_optional(&mut *self)
@@ -201,7 +203,7 @@ queries! {
     /// Creates the client record unless one with this BSN exists (also one that a concurrent
     /// transaction committed meanwhile: no unique violation when two sources share a new BSN
     /// at once). Read the id afterwards with `client_id_by_bsn`.
-    async fn insert_client(&mut self, id: &str, bsn: &str, now: i64) -> StoreResult<()> {
+    async fn insert_client(&mut self, id: &ClientId, bsn: &str, now: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO clients (id, bsn, created_at) VALUES ($1, $2, $3) ON CONFLICT (bsn) DO NOTHING")
             .bind(id).bind(bsn).bind(now)
             .execute(&mut *self)
@@ -210,7 +212,7 @@ queries! {
     }
 
     /// Consent state of one share: `None` when the source never shared this client.
-    async fn share_consent(&mut self, client_id: &str, source_id: &str) -> StoreResult<Option<ConsentStatus>> {
+    async fn share_consent(&mut self, client_id: &ClientId, source_id: &SourceId) -> StoreResult<Option<ConsentStatus>> {
         Ok(sqlx::query_scalar("SELECT consent FROM shares WHERE client_id = $1 AND source_id = $2")
             .bind(client_id).bind(source_id)
             .fetch_optional(&mut *self)
@@ -218,7 +220,7 @@ queries! {
     }
 
     /// Creates or refreshes an active share with the source's view of the client.
-    async fn upsert_active_share(&mut self, client_id: &str, source_id: &str, name: &str, birth_date: &str, now: i64) -> StoreResult<()> {
+    async fn upsert_active_share(&mut self, client_id: &ClientId, source_id: &SourceId, name: &str, birth_date: &str, now: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO shares (client_id, source_id, consent, name, birth_date, received_at, consent_changed_at, created_at, updated_at) \
              VALUES ($1, $2, 'active', $3, $4, $5, $5, $5, $5) \
@@ -232,7 +234,7 @@ queries! {
     }
 
     /// Removes a share's pregnancies and entries (before a replace, or on withdrawal).
-    async fn purge_share_content(&mut self, client_id: &str, source_id: &str) -> StoreResult<()> {
+    async fn purge_share_content(&mut self, client_id: &ClientId, source_id: &SourceId) -> StoreResult<()> {
         sqlx::query("DELETE FROM entries WHERE client_id = $1 AND source_id = $2")
             .bind(client_id).bind(source_id)
             .execute(&mut *self)
@@ -244,7 +246,7 @@ queries! {
         Ok(())
     }
 
-    async fn insert_pregnancy(&mut self, client_id: &str, source_id: &str, p: &PregnancyRow) -> StoreResult<()> {
+    async fn insert_pregnancy(&mut self, client_id: &ClientId, source_id: &SourceId, p: &PregnancyRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO pregnancies (client_id, source_id, source_pregnancy_id, edd, gravidity, parity, status, ended_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -256,7 +258,7 @@ queries! {
         Ok(())
     }
 
-    async fn insert_entry(&mut self, client_id: &str, source_id: &str, e: &EntryRow) -> StoreResult<()> {
+    async fn insert_entry(&mut self, client_id: &ClientId, source_id: &SourceId, e: &EntryRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO entries (client_id, source_id, source_entry_id, source_pregnancy_id, category, code, label, value, unit, observed_at, sensitivity) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -270,7 +272,7 @@ queries! {
     }
 
     /// The entries a share holds now, for the added/changed/removed counts of a replace.
-    async fn share_entries(&mut self, client_id: &str, source_id: &str) -> StoreResult<Vec<EntryRow>> {
+    async fn share_entries(&mut self, client_id: &ClientId, source_id: &SourceId) -> StoreResult<Vec<EntryRow>> {
         Ok(sqlx::query_as::<_, EntryRow>(
             "SELECT source_entry_id AS id, source_pregnancy_id AS pregnancy_id, category, code, label, value, unit, observed_at, sensitivity \
              FROM entries WHERE client_id = $1 AND source_id = $2",
@@ -281,7 +283,7 @@ queries! {
     }
 
     /// Sets a share's consent; a withdrawal also drops the source's copy of name and birth date.
-    async fn set_share_consent(&mut self, client_id: &str, source_id: &str, consent: ConsentStatus, now: i64) -> StoreResult<()> {
+    async fn set_share_consent(&mut self, client_id: &ClientId, source_id: &SourceId, consent: ConsentStatus, now: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE shares SET consent = $3, consent_changed_at = $4, updated_at = $4, \
              name = CASE WHEN $3 = 'withdrawn' THEN NULL ELSE name END, \

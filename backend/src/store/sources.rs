@@ -4,10 +4,11 @@ use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
 use super::Entity;
 use super::{now_ms, read_conn, write_tx, Store, StoreError, StoreResult};
+use domain::SourceId;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SourceRow {
-    pub id: String,
+    pub id: SourceId,
     pub organisation_id: String,
 }
 
@@ -15,7 +16,7 @@ pub struct SourceRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SourceKeyRow {
     pub id: String,
-    pub source_id: String,
+    pub source_id: SourceId,
     /// `ES256` or `RS256`; tokens must use exactly this algorithm with this key.
     pub algorithm: String,
     pub public_key_pem: String,
@@ -26,7 +27,7 @@ impl Store {
     /// Registers a source system of an organisation (keys are added separately).
     pub async fn add_source(
         &self,
-        id: &str,
+        id: &SourceId,
         organisation_id: &str,
         event: NewAuditEvent,
     ) -> StoreResult<()> {
@@ -37,16 +38,16 @@ impl Store {
         Ok(())
     }
 
-    pub async fn source(&self, id: &str) -> StoreResult<Option<SourceRow>> {
+    pub async fn source(&self, id: &SourceId) -> StoreResult<Option<SourceRow>> {
         read_conn!(self, |c| c.source(id).await)
     }
 
     /// The keys that may verify tokens of a source.
-    pub async fn active_source_keys(&self, source_id: &str) -> StoreResult<Vec<SourceKeyRow>> {
+    pub async fn active_source_keys(&self, source_id: &SourceId) -> StoreResult<Vec<SourceKeyRow>> {
         read_conn!(self, |c| c.source_keys(source_id, false).await)
     }
 
-    pub async fn all_source_keys(&self, source_id: &str) -> StoreResult<Vec<SourceKeyRow>> {
+    pub async fn all_source_keys(&self, source_id: &SourceId) -> StoreResult<Vec<SourceKeyRow>> {
         read_conn!(self, |c| c.source_keys(source_id, true).await)
     }
 
@@ -84,7 +85,7 @@ impl Store {
     /// Revokes an active key; `NotFound(Entity::Key)` when the source has no such active key.
     pub async fn revoke_source_key(
         &self,
-        source_id: &str,
+        source_id: &SourceId,
         key_id: &str,
         event: NewAuditEvent,
     ) -> StoreResult<()> {
@@ -102,7 +103,7 @@ impl Store {
     /// so the token's checks and the replay cache use one clock.
     pub async fn remember_token_id(
         &self,
-        source_id: &str,
+        source_id: &SourceId,
         jti: &str,
         expires_at_ms: i64,
         now_ms: i64,
@@ -116,7 +117,11 @@ impl Store {
     /// The source's *verified* API calls since `since_ms` (for its rate limit): shares, consent
     /// changes and refused contents, counted from the access log. Refused tokens never count
     /// (they name no source), nor do the rate limit's own refusals (DESIGN 8.1, rule 9).
-    pub async fn source_calls_since(&self, source_id: &str, since_ms: i64) -> StoreResult<i64> {
+    pub async fn source_calls_since(
+        &self,
+        source_id: &SourceId,
+        since_ms: i64,
+    ) -> StoreResult<i64> {
         read_conn!(self, |c| c.source_calls_since(source_id, since_ms).await)
     }
 }
@@ -125,7 +130,7 @@ queries! {
     /// The statements of source systems, their keys and the token replay guard.
     trait SourceQueries;
 
-    async fn insert_source(&mut self, id: &str, organisation_id: &str, now: i64) -> StoreResult<()> {
+    async fn insert_source(&mut self, id: &SourceId, organisation_id: &str, now: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO sources (id, organisation_id, created_at) VALUES ($1, $2, $3)")
             .bind(id).bind(organisation_id).bind(now)
             .execute(&mut *self)
@@ -134,14 +139,14 @@ queries! {
         Ok(())
     }
 
-    async fn source(&mut self, id: &str) -> StoreResult<Option<SourceRow>> {
+    async fn source(&mut self, id: &SourceId) -> StoreResult<Option<SourceRow>> {
         Ok(sqlx::query_as::<_, SourceRow>("SELECT id, organisation_id FROM sources WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *self)
             .await?)
     }
 
-    async fn source_keys(&mut self, source_id: &str, include_revoked: bool) -> StoreResult<Vec<SourceKeyRow>> {
+    async fn source_keys(&mut self, source_id: &SourceId, include_revoked: bool) -> StoreResult<Vec<SourceKeyRow>> {
         Ok(sqlx::query_as::<_, SourceKeyRow>(
             "SELECT id, source_id, algorithm, public_key_pem, revoked_at FROM source_keys \
              WHERE source_id = $1 AND ($2 OR revoked_at IS NULL) ORDER BY created_at",
@@ -163,7 +168,7 @@ queries! {
         Ok(())
     }
 
-    async fn revoke_source_key(&mut self, source_id: &str, key_id: &str, now: i64) -> StoreResult<u64> {
+    async fn revoke_source_key(&mut self, source_id: &SourceId, key_id: &str, now: i64) -> StoreResult<u64> {
         Ok(sqlx::query("UPDATE source_keys SET revoked_at = $3 WHERE source_id = $1 AND id = $2 AND revoked_at IS NULL")
             .bind(source_id).bind(key_id).bind(now)
             .execute(&mut *self)
@@ -172,7 +177,7 @@ queries! {
     }
 
     /// Records a token id; `false` when it was already seen (a replay). Expired ids are pruned.
-    async fn remember_token_id(&mut self, source_id: &str, jti: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+    async fn remember_token_id(&mut self, source_id: &SourceId, jti: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
         sqlx::query("DELETE FROM token_replays WHERE expires_at < $1")
             .bind(now)
             .execute(&mut *self)
@@ -190,7 +195,7 @@ queries! {
     /// Verified API calls of a source since `since_ms`, counted from the access log (the rate
     /// limit keeps no state outside the database): the actions a verified call writes, without
     /// the rate limit's own refusals (whose detail is exactly `{"reason":"rate_limited"}`).
-    async fn source_calls_since(&mut self, source_id: &str, since_ms: i64) -> StoreResult<i64> {
+    async fn source_calls_since(&mut self, source_id: &SourceId, since_ms: i64) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_events WHERE source_id = $1 AND occurred_at >= $2 \
              AND action IN ('share_received', 'share_refused', 'consent_withdrawn', 'consent_restored') \

@@ -6,7 +6,7 @@ use super::audit_log::NewAuditEvent;
 use super::*;
 use crate::integrity::{ChainBreak, VerifyReport};
 use crate::test_support::{fresh_store, Backend};
-use domain::{AuditAction, Outcome, Policy};
+use domain::{AuditAction, Outcome, Policy, SourceId};
 
 crate::on_both_backends!(
     the_migrated_policy_equals_the_design_table,
@@ -306,7 +306,10 @@ async fn with_two_sources(store: &Store) {
             .add_organisation(org, org, domain::OrganisationKind::Ziekenhuis, event(0))
             .await
             .unwrap();
-        store.add_source(source, org, event(0)).await.unwrap();
+        store
+            .add_source(&SourceId::from(source), org, event(0))
+            .await
+            .unwrap();
     }
 }
 
@@ -321,21 +324,31 @@ async fn a_share_replaces_only_its_own_content_and_is_idempotent(backend: Backen
     store
         .replace_share(
             bsn,
-            "src-a",
+            &SourceId::from("src-a"),
             &share(&[("e1", "7.1"), ("e2", "7.2")]),
             received(),
         )
         .await
         .unwrap();
     store
-        .replace_share(bsn, "src-b", &share(&[("e1", "6.9")]), received())
+        .replace_share(
+            bsn,
+            &SourceId::from("src-b"),
+            &share(&[("e1", "6.9")]),
+            received(),
+        )
         .await
         .unwrap();
     assert_eq!(store.shared_data_counts().await.unwrap(), [1, 2, 2, 3]);
     // Replace: src-a now shares one entry; src-b untouched. Twice: same state.
     for _ in 0..2 {
         let counts = store
-            .replace_share(bsn, "src-a", &share(&[("e3", "7.5")]), received())
+            .replace_share(
+                bsn,
+                &SourceId::from("src-a"),
+                &share(&[("e3", "7.5")]),
+                received(),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -359,7 +372,12 @@ async fn a_share_is_refused_while_consent_is_withdrawn(backend: Backend) {
     with_two_sources(&store).await;
     let bsn = "999990019";
     store
-        .replace_share(bsn, "src-a", &share(&[("e1", "7.1")]), received())
+        .replace_share(
+            bsn,
+            &SourceId::from("src-a"),
+            &share(&[("e1", "7.1")]),
+            received(),
+        )
         .await
         .unwrap();
     raw(
@@ -371,7 +389,12 @@ async fn a_share_is_refused_while_consent_is_withdrawn(backend: Backend) {
     let before = store.shared_data_counts().await.unwrap();
     let events_before = store.audit_events_after(0, 1000).await.unwrap().len();
     let refused = store
-        .replace_share(bsn, "src-a", &share(&[("e9", "1")]), received())
+        .replace_share(
+            bsn,
+            &SourceId::from("src-a"),
+            &share(&[("e9", "1")]),
+            received(),
+        )
         .await;
     assert!(matches!(refused, Err(StoreError::ConsentWithdrawn)));
     assert_eq!(store.shared_data_counts().await.unwrap(), before);

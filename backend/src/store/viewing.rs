@@ -8,14 +8,15 @@ use super::{
 };
 use domain::grant::Ground;
 use domain::{Category, Sensitivity};
+use domain::{ClientId, GrantId, SourceId, UserId};
 
 /// Who the client is, from her most recently received active share.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IdentityRow {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub bsn: String,
     /// The source whose share the name and birth date come from.
-    pub source_id: String,
+    pub source_id: SourceId,
     pub name: Option<String>,
     pub birth_date: Option<String>,
 }
@@ -23,7 +24,7 @@ pub struct IdentityRow {
 /// A source with an active share of the client.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SharingSourceRow {
-    pub source_id: String,
+    pub source_id: SourceId,
     pub organisation_id: String,
     pub organisation_name: String,
     pub received_at: Option<i64>,
@@ -32,9 +33,9 @@ pub struct SharingSourceRow {
 /// An access grant (DESIGN 5.3, 5.4).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantRow {
-    pub id: String,
-    pub user_id: String,
-    pub client_id: String,
+    pub id: GrantId,
+    pub user_id: UserId,
+    pub client_id: ClientId,
     pub ground: Ground,
     pub reason: String,
     pub created_at: i64,
@@ -45,7 +46,7 @@ pub struct GrantRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct VisibleEntryRow {
     pub id: String,
-    pub source_id: String,
+    pub source_id: SourceId,
     pub organisation_name: String,
     pub category: Category,
     pub code: String,
@@ -73,8 +74,8 @@ pub struct ViewRows {
 impl ViewRows {
     /// Every source any shown datum came from: the identity, the sharing organisations (the
     /// page lists them all), the pregnancies (from those same shares) and the entries.
-    pub fn shown_sources(&self) -> Vec<String> {
-        let mut sources: Vec<String> = std::iter::once(self.identity.source_id.clone())
+    pub fn shown_sources(&self) -> Vec<SourceId> {
+        let mut sources: Vec<SourceId> = std::iter::once(self.identity.source_id.clone())
             .chain(self.sources.iter().map(|s| s.source_id.clone()))
             .chain(self.entries.iter().map(|e| e.source_id.clone()))
             .collect();
@@ -95,8 +96,8 @@ pub struct FoundClient {
 
 impl FoundClient {
     /// Every source a shown datum of the hit came from (identity and sharing organisations).
-    pub fn shown_sources(&self) -> Vec<String> {
-        let mut sources: Vec<String> = std::iter::once(self.identity.source_id.clone())
+    pub fn shown_sources(&self) -> Vec<SourceId> {
+        let mut sources: Vec<SourceId> = std::iter::once(self.identity.source_id.clone())
             .chain(self.sources.iter().map(|s| s.source_id.clone()))
             .collect();
         sources.sort();
@@ -111,7 +112,7 @@ pub struct SearchRows {
     /// The client, if an active share knows this BSN with this birth date.
     pub found: Option<FoundClient>,
     /// The client record of the BSN whatever its consent (the log's real outcome only).
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
 }
 
 /// A client on the user's "my clients" list, as read under the chain lock (one query: the
@@ -135,36 +136,39 @@ pub enum ViewDenied {
 
 impl Store {
     /// The client's id if `bsn` and `birth_date` match an active share.
-    pub async fn find_client(&self, bsn: &str, birth_date: &str) -> StoreResult<Option<String>> {
+    pub async fn find_client(&self, bsn: &str, birth_date: &str) -> StoreResult<Option<ClientId>> {
         read_conn!(self, |c| c.find_client(bsn, birth_date).await)
     }
 
     /// The client record of a BSN, whatever its consent (for the log's real outcome only).
-    pub async fn client_id_by_bsn(&self, bsn: &str) -> StoreResult<Option<String>> {
+    pub async fn client_id_by_bsn(&self, bsn: &str) -> StoreResult<Option<ClientId>> {
         read_conn!(self, |c| c.client_id_by_bsn(bsn).await)
     }
 
-    pub async fn client_identity(&self, client_id: &str) -> StoreResult<Option<IdentityRow>> {
+    pub async fn client_identity(&self, client_id: &ClientId) -> StoreResult<Option<IdentityRow>> {
         read_conn!(self, |c| c.client_identity(client_id).await)
     }
 
-    pub async fn sharing_sources(&self, client_id: &str) -> StoreResult<Vec<SharingSourceRow>> {
+    pub async fn sharing_sources(
+        &self,
+        client_id: &ClientId,
+    ) -> StoreResult<Vec<SharingSourceRow>> {
         read_conn!(self, |c| c.sharing_sources(client_id).await)
     }
 
-    pub async fn client_pregnancies(&self, client_id: &str) -> StoreResult<Vec<PregnancyRow>> {
+    pub async fn client_pregnancies(&self, client_id: &ClientId) -> StoreResult<Vec<PregnancyRow>> {
         read_conn!(self, |c| c.client_pregnancies(client_id).await)
     }
 
     pub async fn valid_grant(
         &self,
-        user_id: &str,
-        client_id: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
     ) -> StoreResult<Option<GrantRow>> {
         read_conn!(self, |c| c.valid_grant(user_id, client_id, now_ms()).await)
     }
 
-    pub async fn granted_clients(&self, user_id: &str) -> StoreResult<Vec<GrantRow>> {
+    pub async fn granted_clients(&self, user_id: &UserId) -> StoreResult<Vec<GrantRow>> {
         read_conn!(self, |c| c.granted_clients(user_id, now_ms()).await)
     }
 
@@ -200,8 +204,8 @@ impl Store {
     /// Ends an open grant (by its holder or an officer) with its audit event.
     pub async fn end_grant(
         &self,
-        grant_id: &str,
-        ended_by: &str,
+        grant_id: &GrantId,
+        ended_by: &UserId,
         reason: &str,
         event: NewAuditEvent,
     ) -> StoreResult<()> {
@@ -224,8 +228,8 @@ impl Store {
     /// role's policy shows the pregnancy block (otherwise it is not read).
     pub async fn audited_view(
         &self,
-        user_id: &str,
-        client_id: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
         allowed: &[String],
         pregnancies: bool,
         event: impl FnOnce(&ViewRows) -> NewAuditEvent + Send,
@@ -261,7 +265,7 @@ impl Store {
     /// is not found) or wholly after it (its event follows the search's).
     pub async fn audited_search(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         bsn: &str,
         birth_date: &str,
         event: impl FnOnce(&SearchRows) -> NewAuditEvent + Send,
@@ -297,7 +301,7 @@ impl Store {
     /// builds from them (none when it returns `None`, e.g. for an empty list).
     pub async fn audited_my_clients(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         event: impl FnOnce(&[MyClientRow]) -> Option<NewAuditEvent> + Send,
     ) -> StoreResult<Vec<MyClientRow>> {
         let rows = write_tx!(self, |c| {
@@ -317,7 +321,7 @@ queries! {
     trait ViewingQueries;
 
     /// The client with this BSN if an active share knows this birth date (DESIGN flow 3/4).
-    async fn find_client(&mut self, bsn: &str, birth_date: &str) -> StoreResult<Option<String>> {
+    async fn find_client(&mut self, bsn: &str, birth_date: &str) -> StoreResult<Option<ClientId>> {
         Ok(sqlx::query_scalar(
             "SELECT c.id FROM clients c JOIN shares s ON s.client_id = c.id \
              WHERE c.bsn = $1 AND s.consent = 'active' AND s.birth_date = $2 LIMIT 1",
@@ -330,7 +334,7 @@ queries! {
     /// BSN, name and birth date from the most recently received active share (and which
     /// source that is); `None` when the client has no active share (then she is unknown
     /// everywhere).
-    async fn client_identity(&mut self, client_id: &str) -> StoreResult<Option<IdentityRow>> {
+    async fn client_identity(&mut self, client_id: &ClientId) -> StoreResult<Option<IdentityRow>> {
         Ok(sqlx::query_as::<_, IdentityRow>(
             "SELECT c.id AS client_id, c.bsn, s.source_id, s.name, s.birth_date FROM clients c \
              JOIN shares s ON s.client_id = c.id AND s.consent = 'active' \
@@ -342,7 +346,7 @@ queries! {
     }
 
     /// The sources with an active share of the client, their organisation and last receipt.
-    async fn sharing_sources(&mut self, client_id: &str) -> StoreResult<Vec<SharingSourceRow>> {
+    async fn sharing_sources(&mut self, client_id: &ClientId) -> StoreResult<Vec<SharingSourceRow>> {
         Ok(sqlx::query_as::<_, SharingSourceRow>(
             "SELECT s.source_id, o.id AS organisation_id, o.name AS organisation_name, s.received_at \
              FROM shares s JOIN sources src ON src.id = s.source_id JOIN organisations o ON o.id = src.organisation_id \
@@ -354,7 +358,7 @@ queries! {
     }
 
     /// The user's valid grant for the client (not ended, not expired), newest first.
-    async fn valid_grant(&mut self, user_id: &str, client_id: &str, now: i64) -> StoreResult<Option<GrantRow>> {
+    async fn valid_grant(&mut self, user_id: &UserId, client_id: &ClientId, now: i64) -> StoreResult<Option<GrantRow>> {
         Ok(sqlx::query_as::<_, GrantRow>(
             "SELECT id, user_id, client_id, ground, reason, created_at, expires_at FROM access_grants \
              WHERE user_id = $1 AND client_id = $2 AND ended_at IS NULL AND expires_at > $3 \
@@ -378,7 +382,7 @@ queries! {
     }
 
     /// Ends a grant that is still open; returns whether one was ended.
-    async fn end_grant(&mut self, grant_id: &str, ended_by: &str, reason: &str, now: i64) -> StoreResult<bool> {
+    async fn end_grant(&mut self, grant_id: &GrantId, ended_by: &UserId, reason: &str, now: i64) -> StoreResult<bool> {
         Ok(sqlx::query(
             "UPDATE access_grants SET ended_at = $4, ended_by = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL",
         )
@@ -389,7 +393,7 @@ queries! {
     }
 
     /// The clients the user holds a valid grant for, newest grant first.
-    async fn granted_clients(&mut self, user_id: &str, now: i64) -> StoreResult<Vec<GrantRow>> {
+    async fn granted_clients(&mut self, user_id: &UserId, now: i64) -> StoreResult<Vec<GrantRow>> {
         Ok(sqlx::query_as::<_, GrantRow>(
             "SELECT id, user_id, client_id, ground, reason, created_at, expires_at FROM access_grants \
              WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 200",
@@ -402,7 +406,7 @@ queries! {
     /// The user's valid grants whose client has an active share, each with the client's
     /// identity from her most recently received active share (as [`Self::client_identity`]),
     /// newest grant first; at most 200.
-    async fn my_clients(&mut self, user_id: &str, now: i64) -> StoreResult<Vec<MyClientRow>> {
+    async fn my_clients(&mut self, user_id: &UserId, now: i64) -> StoreResult<Vec<MyClientRow>> {
         Ok(sqlx::query_as::<_, MyClientRow>(
             "SELECT g.id, g.user_id, g.client_id, g.ground, g.reason, g.created_at, g.expires_at, \
              c.bsn, s.source_id, s.name, s.birth_date \
@@ -421,7 +425,7 @@ queries! {
     }
 
     /// Pregnancies of the client from active shares only.
-    async fn client_pregnancies(&mut self, client_id: &str) -> StoreResult<Vec<PregnancyRow>> {
+    async fn client_pregnancies(&mut self, client_id: &ClientId) -> StoreResult<Vec<PregnancyRow>> {
         Ok(sqlx::query_as::<_, PregnancyRow>(
             "SELECT p.source_pregnancy_id AS id, p.edd, p.gravidity, p.parity, p.status, p.ended_on \
              FROM pregnancies p JOIN shares s ON s.client_id = p.client_id AND s.source_id = p.source_id \
@@ -434,7 +438,7 @@ queries! {
 
     /// The entries of the client's active shares whose `category:sensitivity` is in `allowed`
     /// (computed by the access policy), newest first. Consent is re-checked by the join.
-    async fn permitted_entries(&mut self, client_id: &str, allowed: &[String]) -> StoreResult<Vec<VisibleEntryRow>> {
+    async fn permitted_entries(&mut self, client_id: &ClientId, allowed: &[String]) -> StoreResult<Vec<VisibleEntryRow>> {
         if allowed.is_empty() {
             return Ok(Vec::new());
         }

@@ -16,6 +16,7 @@
 //! exist; the audit event keeps the precise [`Refusal::code`].
 
 use backend::store::{SourceKeyRow, Store, StoreError};
+use domain::SourceId;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
@@ -29,7 +30,7 @@ pub const MAX_LIFETIME_SECS: i64 = 300;
 /// A verified caller.
 #[derive(Debug, Clone)]
 pub struct SourceIdentity {
-    pub source_id: String,
+    pub source_id: SourceId,
     pub organisation_id: String,
     pub key_id: String,
 }
@@ -188,7 +189,7 @@ pub async fn verify(
             claimed_issuer: Some(claimed_issuer.clone()),
         }))
     };
-    let Some(source) = store.source(&issuer).await? else {
+    let Some(source) = store.source(&SourceId::from(issuer.as_str())).await? else {
         return refuse(Refusal::UnknownSource);
     };
     let keys: Vec<SourceKeyRow> = store

@@ -38,7 +38,9 @@ use backend::audit::{Actor, NewAuditEvent, RequestMeta};
 use backend::clock::{amsterdam, start_of_local_day};
 use backend::store::{now_ms, Store, StoreError};
 use domain::audit_detail::{self as detail, AuditDetail};
+use domain::grant::Ground;
 use domain::{AuditAction, Bsn, Category, Outcome, Policy, Role};
+use domain::{ClientId, GrantId, SourceId, UserId};
 use rand::distributions::{Distribution, WeightedIndex};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -203,7 +205,7 @@ pub async fn generate_with(
 /// A demo user as the store knows her.
 #[derive(Debug, Clone)]
 struct KnownUser {
-    id: String,
+    id: UserId,
     username: String,
     role: Role,
     organisation_id: String,
@@ -214,14 +216,14 @@ struct KnownUser {
 struct Facts {
     users: Vec<KnownUser>,
     /// (BSN, client id, sharing source ids)
-    demo_clients: Vec<(String, String, Vec<String>)>,
+    demo_clients: Vec<(String, ClientId, Vec<SourceId>)>,
     policy: Policy,
 }
 
 impl Facts {
     async fn gather(store: &Store) -> Result<Self, StoreError> {
         for org in &demo::ORGANISATIONS {
-            match store.source(org.source).await? {
+            match store.source(&SourceId::from(org.source)).await? {
                 Some(s) if s.organisation_id == org.id => {}
                 _ => return Err(StoreError::NotFound(backend::store::Entity::DemoNetwork)),
             }
@@ -265,8 +267,8 @@ impl Facts {
 #[derive(Debug, Clone)]
 struct Grant {
     client: usize,
-    id: String,
-    ground: &'static str,
+    id: GrantId,
+    ground: Ground,
     expires: i64,
 }
 
@@ -288,7 +290,7 @@ struct Person {
 #[derive(Debug)]
 struct Client {
     bsn: String,
-    id: String,
+    id: ClientId,
     sources: Vec<usize>,
     categories: Vec<Category>,
     /// Sources whose consent is withdrawn.
@@ -383,7 +385,7 @@ impl Network {
                 n += 1;
                 let person = Person {
                     actor: Actor {
-                        user_id: format!("gen-{n:04}"),
+                        user_id: UserId::from(format!("gen-{n:04}")),
                         user_name: format!("gen-{short}-{n:04}"),
                         role,
                         organisation_id: demo::ORGANISATIONS[org].id.to_owned(),
@@ -415,7 +417,11 @@ impl Network {
         for (bsn, id, sources) in &facts.demo_clients {
             let mut sources: Vec<usize> = sources
                 .iter()
-                .filter_map(|s| demo::ORGANISATIONS.iter().position(|o| o.source == s))
+                .filter_map(|s| {
+                    demo::ORGANISATIONS
+                        .iter()
+                        .position(|o| o.source == s.as_str())
+                })
                 .collect();
             sources.sort_unstable();
             clients.push(Client {
@@ -447,7 +453,7 @@ impl Network {
                 .collect();
             clients.push(Client {
                 bsn,
-                id: uuid(rng).simple().to_string(),
+                id: ClientId::from(uuid(rng).simple().to_string()),
                 sources,
                 categories,
                 withdrawn: Vec::new(),
@@ -635,9 +641,9 @@ fn sample_time(day: &Day, rng: &mut StdRng) -> i64 {
 #[derive(Default)]
 struct Focus {
     client: Option<usize>,
-    grant: Option<(String, &'static str)>,
+    grant: Option<(GrantId, Ground)>,
     /// The ground of the access request her next read needs (no grant yet).
-    ground: Option<&'static str>,
+    ground: Option<Ground>,
 }
 
 struct Generator {
@@ -672,8 +678,12 @@ impl Generator {
                 let client = Self::pick_new_client(&net, p, &mut rng);
                 let grant = Grant {
                     client,
-                    id: uuid(&mut rng).to_string(),
-                    ground: ["behandelrelatie", "verwijzing", "waarneming"][rng.gen_range(0..3)],
+                    id: GrantId::from(uuid(&mut rng).to_string()),
+                    ground: [
+                        Ground::Behandelrelatie,
+                        Ground::Verwijzing,
+                        Ground::Waarneming,
+                    ][rng.gen_range(0..3)],
                     expires: start + rng.gen_range(1..=240) * DAY_MS,
                 };
                 net.people[p].grants.push(grant);
@@ -923,14 +933,14 @@ impl Generator {
         client
     }
 
-    fn ground(&mut self) -> &'static str {
+    fn ground(&mut self) -> Ground {
         let u: f64 = self.rng.gen();
         if u < 0.6 {
-            "behandelrelatie"
+            Ground::Behandelrelatie
         } else if u < 0.85 {
-            "verwijzing"
+            Ground::Verwijzing
         } else {
-            "waarneming"
+            Ground::Waarneming
         }
     }
 
@@ -1050,7 +1060,7 @@ impl Generator {
                 .with_request(request)
                 .with_detail(detail);
             event.organisation_id = Some(organisation.to_owned());
-            event.source_id = Some(source.to_owned());
+            event.source_id = Some(SourceId::from(source));
             event.client_id = Some(client.id.clone());
             event.bsn = Some(client.bsn.clone());
             out.push((event, start + offset));
@@ -1085,7 +1095,7 @@ impl Generator {
         sources.dedup();
         AuditDetail::Read(detail::Read {
             categories: categories.iter().map(|&c| c.to_owned()).collect(),
-            sources: sources.iter().map(|&s| s.to_owned()).collect(),
+            sources: sources.iter().map(|&s| SourceId::from(s)).collect(),
             entries: Some(entries as i64),
             ..Default::default()
         })
@@ -1139,7 +1149,7 @@ impl Generator {
                 }
                 Step::New { spoed } => {
                     let client = Self::pick_new_client(&self.net, p, &mut self.rng);
-                    let ground = if *spoed { "spoed" } else { self.ground() };
+                    let ground = if *spoed { Ground::Spoed } else { self.ground() };
                     focus = Focus {
                         client: Some(client),
                         grant: None,
@@ -1213,8 +1223,8 @@ impl Generator {
                     e
                 }
                 Step::AccessRequest => {
-                    let ground = focus.ground.unwrap_or("behandelrelatie");
-                    let spoed = ground == "spoed";
+                    let ground = focus.ground.unwrap_or(Ground::Behandelrelatie);
+                    let spoed = ground == Ground::Spoed;
                     let expires = if spoed {
                         at + DAY_MS
                     } else {
@@ -1225,7 +1235,7 @@ impl Generator {
                     } else {
                         ""
                     };
-                    let id = uuid(&mut self.rng).to_string();
+                    let id = GrantId::from(uuid(&mut self.rng).to_string());
                     self.net.people[p].grants.push(Grant {
                         client,
                         id: id.clone(),
@@ -1247,7 +1257,7 @@ impl Generator {
                         },
                     ));
                     e.grant_id = Some(id);
-                    e.ground = Some(ground.to_owned());
+                    e.ground = Some(ground);
                     e
                 }
                 Step::Read => {
@@ -1256,7 +1266,7 @@ impl Generator {
                     let mut e = about(event(AuditAction::Read, Outcome::Success), &self.net)
                         .with_detail(detail);
                     e.grant_id = Some(grant);
-                    e.ground = Some(ground.to_owned());
+                    e.ground = Some(ground);
                     e
                 }
                 Step::Denied => about(event(AuditAction::AccessDenied, Outcome::Denied), &self.net)
@@ -1274,7 +1284,7 @@ impl Generator {
                     e.client_id = Some(self.net.clients[grant.client].id.clone());
                     e.bsn = Some(self.net.clients[grant.client].bsn.clone());
                     e.grant_id = Some(grant.id);
-                    e.ground = Some(grant.ground.to_owned());
+                    e.ground = Some(grant.ground);
                     e
                 }
                 Step::LogRead => {
@@ -1319,7 +1329,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(n, (username, _, role, organisation))| KnownUser {
-                id: format!("user-{n}"),
+                id: UserId::from(format!("user-{n}")),
                 username: (*username).to_owned(),
                 role: Role::parse(role).unwrap(),
                 organisation_id: (*organisation).to_owned(),
@@ -1331,9 +1341,13 @@ mod tests {
             .map(|(n, bsn)| {
                 let sources = demo::client_sources(n)
                     .iter()
-                    .map(|s| demo::ORGANISATIONS[*s].source.to_owned())
+                    .map(|s| SourceId::from(demo::ORGANISATIONS[*s].source))
                     .collect();
-                (bsn.as_ref().to_owned(), format!("client-{n}"), sources)
+                (
+                    bsn.as_ref().to_owned(),
+                    ClientId::from(format!("client-{n}")),
+                    sources,
+                )
             })
             .collect();
         Facts {
@@ -1367,7 +1381,10 @@ mod tests {
                 &e.bsn,
                 domain::audit_flag::is_client_access(e.action),
             ) {
-                by_user.entry(&actor.user_id).or_default().push((*at, bsn));
+                by_user
+                    .entry(actor.user_id.as_str())
+                    .or_default()
+                    .push((*at, bsn));
             }
         }
         let mut most = 0;
@@ -1429,7 +1446,7 @@ mod tests {
             .collect();
         let spoed = requests
             .iter()
-            .filter(|(e, _)| e.ground.as_deref() == Some("spoed"))
+            .filter(|(e, _)| e.ground == Some(Ground::Spoed))
             .count() as f64
             / requests.len() as f64;
         assert!((0.02..0.09).contains(&spoed), "spoed {spoed}");

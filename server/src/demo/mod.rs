@@ -14,7 +14,7 @@ use backend::sharing::{self, Caller, SharingError};
 use backend::store::Store;
 use domain::error::AppError;
 use domain::share::{ValidEntry, ValidPregnancy, ValidShare};
-use domain::{AuditAction, Bsn, Category, Outcome, Sensitivity};
+use domain::{AuditAction, Bsn, Category, Outcome, Sensitivity, SourceId};
 use secrecy::SecretString;
 use time::{Date, Duration, OffsetDateTime};
 
@@ -687,7 +687,9 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
         event.organisation_id = Some(org.id.into());
         event.source_id = Some(org.source.into());
         event.request.user_agent = Some("ooievaar-cli demo seed".into());
-        store.add_source(org.source, org.id, event).await?;
+        store
+            .add_source(&SourceId::from(org.source), org.id, event)
+            .await?;
     }
     for (username, name, role, organisation) in USERS {
         accounts::add_user(

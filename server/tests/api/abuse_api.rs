@@ -214,7 +214,11 @@ async fn a_source_over_its_rate_limit_still_withdraws(backend: Backend) {
 async fn refused_tokens_and_rate_refusals_never_count_against_a_source(backend: Backend) {
     let app = app_with_keys(backend, Settings::default()).await;
     let since = now_ms() - 1;
-    let baseline = app.store.source_calls_since(FRESH, since).await.unwrap();
+    let baseline = app
+        .store
+        .source_calls_since(&FRESH.into(), since)
+        .await
+        .unwrap();
     assert_eq!(baseline, 0);
     let event = |action, outcome, detail: AuditDetail| {
         let mut e = NewAuditEvent::new(action, outcome).with_detail(detail);
@@ -247,7 +251,10 @@ async fn refused_tokens_and_rate_refusals_never_count_against_a_source(backend: 
             .unwrap();
     }
     assert_eq!(
-        app.store.source_calls_since(FRESH, since).await.unwrap(),
+        app.store
+            .source_calls_since(&FRESH.into(), since)
+            .await
+            .unwrap(),
         0,
         "refusals of tokens and of the rate limit are no calls"
     );
@@ -267,7 +274,13 @@ async fn refused_tokens_and_rate_refusals_never_count_against_a_source(backend: 
             .status(),
         200
     );
-    assert_eq!(app.store.source_calls_since(FRESH, since).await.unwrap(), 3);
+    assert_eq!(
+        app.store
+            .source_calls_since(&FRESH.into(), since)
+            .await
+            .unwrap(),
+        3
+    );
 }
 
 /// Rule 9 (no existence leak for sources): a token of an unknown issuer, one naming a real

@@ -343,7 +343,7 @@ async fn sources_and_keys_are_registered_rotated_and_revoked_with_audit_events()
     );
     assert!(rotate.status.success(), "{}", text(&rotate.stderr));
     let store = Store::connect(&db).await.unwrap();
-    let keys = store.active_source_keys("zh-b-epd").await.unwrap();
+    let keys = store.active_source_keys(&"zh-b-epd".into()).await.unwrap();
     assert_eq!(
         keys.iter()
             .map(|k| k.algorithm.as_str())
@@ -364,7 +364,14 @@ async fn sources_and_keys_are_registered_rotated_and_revoked_with_audit_events()
         None,
     );
     assert!(revoke.status.success(), "{}", text(&revoke.stderr));
-    assert_eq!(store.active_source_keys("zh-b-epd").await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .active_source_keys(&"zh-b-epd".into())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let actions: Vec<_> = store
         .audit_events_after(0, 100)
         .await
@@ -439,7 +446,7 @@ async fn a_bad_key_or_unknown_organisation_stores_nothing() {
     );
     assert!(!out.status.success());
     let store = Store::connect(&db).await.unwrap();
-    assert!(store.source("x-epd").await.unwrap().is_none());
+    assert!(store.source(&"x-epd".into()).await.unwrap().is_none());
     assert_eq!(
         store.audit_events_after(0, 100).await.unwrap().len(),
         1,

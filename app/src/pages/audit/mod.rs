@@ -343,7 +343,7 @@ fn GrantsCard(grants: Vec<OrganisationGrant>, actions: Actions) -> impl IntoView
                                     <td class="nowrap">{g.created}</td><td class="nowrap">{g.expires}</td>
                                     <td>
                                         <ActionForm action=actions.revoke attr:class="review-form">
-                                            <input type="hidden" name="grant_id" value=g.id/>
+                                            <input type="hidden" name="grant_id" value=g.id.to_string()/>
                                             <label for=field_id.clone()>"Reden"</label>
                                             <input id=field_id type="text" name="reason" required maxlength="1000"/>
                                             <button type="submit" class="button secondary-dark">"Trek toegang in"</button>

@@ -99,6 +99,7 @@ pub async fn review_flag(event_id: String, note: String) -> Result<(), AppError>
 #[server(endpoint = "audit_revoke")]
 pub async fn revoke_grant(grant_id: String, reason: String) -> Result<(), AppError> {
     as_user(Allowed::AnyUser, |call, officer| async move {
+        let grant_id = domain::GrantId::from(grant_id);
         backend::review::revoke(&call.state.store, &officer, &grant_id, &reason, call.meta).await?;
         leptos_axum::redirect("/audit");
         Ok(())

@@ -70,7 +70,7 @@ fn RequestAccessForm(
 #[component]
 fn Granted(page: ClientPage) -> impl IntoView {
     let end = create_end_grant_action();
-    let client_id = page.client_id.clone();
+    let client_id = page.client_id.to_string();
     view! {
         <header class="client-header card">
             <h1>{page.name.clone()}</h1>

@@ -68,6 +68,7 @@ pub async fn my_clients() -> Result<Vec<MyClient>, AppError> {
 #[server(endpoint = "client")]
 pub async fn client_page(client_id: String) -> Result<ClientAccess, AppError> {
     as_user(Allowed::AnyUser, |call, user| async move {
+        let client_id = domain::ClientId::from(client_id);
         backend::viewing::view_client(&call.state.store, &user, &client_id, call.meta).await
     })
     .await
@@ -82,6 +83,7 @@ pub async fn request_access(
     attest: Option<String>,
 ) -> Result<(), AppError> {
     as_user(Allowed::AnyUser, |call, user| async move {
+        let client_id = domain::ClientId::from(client_id);
         let form = backend::viewing::AccessRequest {
             client_id: &client_id,
             ground: &ground,
@@ -106,6 +108,7 @@ pub async fn request_access(
 #[server(endpoint = "end_grant")]
 pub async fn end_grant(client_id: String) -> Result<(), AppError> {
     as_user(Allowed::AnyUser, |call, user| async move {
+        let client_id = domain::ClientId::from(client_id);
         backend::viewing::end_own_grant(&call.state.store, &user, &client_id, call.meta).await?;
         leptos_axum::redirect("/");
         Ok(())
