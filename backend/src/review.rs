@@ -22,6 +22,27 @@ pub const PAGE_SIZE: i64 = 50;
 /// Longest note or reason an officer may write.
 const MAX_TEXT: usize = 1000;
 
+/// The officer's free text of `field` (a review note, a revocation reason), trimmed: required,
+/// and at most [`MAX_TEXT`] characters.
+fn required_text<'a>(
+    field: &str,
+    text: &'a str,
+    when_empty: &str,
+    what: &str,
+) -> Result<&'a str, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AppError::field(field, when_empty));
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err(AppError::field(
+            field,
+            format!("{what} mag hoogstens {MAX_TEXT} tekens hebben"),
+        ));
+    }
+    Ok(text)
+}
+
 fn require_officer(user: &SessionUser) -> Result<(), AppError> {
     if user.role == Role::PrivacyOfficer {
         Ok(())
@@ -320,19 +341,12 @@ pub async fn mark_reviewed(
     meta: RequestMeta,
 ) -> Result<(), AppError> {
     require_officer(user)?;
-    let note = note.trim();
-    if note.is_empty() {
-        return Err(AppError::field(
-            "note",
-            "schrijf kort op wat u heeft vastgesteld",
-        ));
-    }
-    if note.chars().count() > MAX_TEXT {
-        return Err(AppError::field(
-            "note",
-            "de notitie mag hoogstens 1000 tekens hebben",
-        ));
-    }
+    let note = required_text(
+        "note",
+        note,
+        "schrijf kort op wat u heeft vastgesteld",
+        "de notitie",
+    )?;
     let Some(row) = store.scoped_event(&user.organisation_id, event_id).await? else {
         return Err(AppError::NotFound);
     };
@@ -372,19 +386,12 @@ pub async fn revoke(
     meta: RequestMeta,
 ) -> Result<(), AppError> {
     require_officer(user)?;
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::field(
-            "reason",
-            "geef een reden voor het intrekken",
-        ));
-    }
-    if reason.chars().count() > MAX_TEXT {
-        return Err(AppError::field(
-            "reason",
-            "de reden mag hoogstens 1000 tekens hebben",
-        ));
-    }
+    let reason = required_text(
+        "reason",
+        reason,
+        "geef een reden voor het intrekken",
+        "de reden",
+    )?;
     let grant = store
         .grant_holder(grant_id)
         .await?
