@@ -42,18 +42,7 @@ macro_rules! id_type {
         }
 
         // Stored as text on both backends, like the `string_enum!` keys.
-        #[cfg(feature = "sqlx")]
-        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
-        where
-            str: sqlx::Type<DB>,
-        {
-            fn type_info() -> DB::TypeInfo {
-                <str as sqlx::Type<DB>>::type_info()
-            }
-            fn compatible(ty: &DB::TypeInfo) -> bool {
-                <str as sqlx::Type<DB>>::compatible(ty)
-            }
-        }
+        $crate::sqlx_text_type!($name);
 
         #[cfg(feature = "sqlx")]
         impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name

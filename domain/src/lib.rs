@@ -89,18 +89,7 @@ macro_rules! string_enum {
         // Stored as its key in a text column on both backends. Reading a key that is not one
         // of `ALL` is an error, never a default: an unknown stored value must not quietly
         // become, say, another role or ground.
-        #[cfg(feature = "sqlx")]
-        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
-        where
-            str: sqlx::Type<DB>,
-        {
-            fn type_info() -> DB::TypeInfo {
-                <str as sqlx::Type<DB>>::type_info()
-            }
-            fn compatible(ty: &DB::TypeInfo) -> bool {
-                <str as sqlx::Type<DB>>::compatible(ty)
-            }
-        }
+        $crate::sqlx_text_type!($name);
 
         #[cfg(feature = "sqlx")]
         impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
@@ -127,6 +116,27 @@ macro_rules! string_enum {
                 Self::parse(key).ok_or_else(|| {
                     format!("unknown {} '{key}' in the database", stringify!($name)).into()
                 })
+            }
+        }
+    };
+}
+
+/// The database type of a value stored as text on both backends (the `string_enum!` keys and
+/// the ids of `ids`); each says itself how it encodes and decodes.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! sqlx_text_type {
+    ($name:ident) => {
+        #[cfg(feature = "sqlx")]
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
             }
         }
     };
