@@ -317,40 +317,30 @@ fn received() -> NewAuditEvent {
     NewAuditEvent::new(AuditAction::ShareReceived, Outcome::Success)
 }
 
+/// `source` shares `entries` of the client `bsn` (with one pregnancy), logged as received.
+async fn push(
+    store: &Store,
+    bsn: &str,
+    source: &str,
+    entries: &[(&str, &str)],
+) -> StoreResult<ReplaceCounts> {
+    store
+        .replace_share(bsn, &SourceId::from(source), &share(entries), received())
+        .await
+}
+
 async fn a_share_replaces_only_its_own_content_and_is_idempotent(backend: Backend) {
     let (store, _guard) = fresh_store(backend).await;
     with_two_sources(&store).await;
     let bsn = "999990019";
-    store
-        .replace_share(
-            bsn,
-            &SourceId::from("src-a"),
-            &share(&[("e1", "7.1"), ("e2", "7.2")]),
-            received(),
-        )
+    push(&store, bsn, "src-a", &[("e1", "7.1"), ("e2", "7.2")])
         .await
         .unwrap();
-    store
-        .replace_share(
-            bsn,
-            &SourceId::from("src-b"),
-            &share(&[("e1", "6.9")]),
-            received(),
-        )
-        .await
-        .unwrap();
+    push(&store, bsn, "src-b", &[("e1", "6.9")]).await.unwrap();
     assert_eq!(store.shared_data_counts().await.unwrap(), [1, 2, 2, 3]);
     // Replace: src-a now shares one entry; src-b untouched. Twice: same state.
     for _ in 0..2 {
-        let counts = store
-            .replace_share(
-                bsn,
-                &SourceId::from("src-a"),
-                &share(&[("e3", "7.5")]),
-                received(),
-            )
-            .await
-            .unwrap();
+        let counts = push(&store, bsn, "src-a", &[("e3", "7.5")]).await.unwrap();
         assert_eq!(
             counts,
             ReplaceCounts {
@@ -371,15 +361,7 @@ async fn a_share_is_refused_while_consent_is_withdrawn(backend: Backend) {
     let (store, _guard) = fresh_store(backend).await;
     with_two_sources(&store).await;
     let bsn = "999990019";
-    store
-        .replace_share(
-            bsn,
-            &SourceId::from("src-a"),
-            &share(&[("e1", "7.1")]),
-            received(),
-        )
-        .await
-        .unwrap();
+    push(&store, bsn, "src-a", &[("e1", "7.1")]).await.unwrap();
     raw(
         &store,
         "UPDATE shares SET consent = 'withdrawn', name = NULL, birth_date = NULL",
@@ -388,14 +370,7 @@ async fn a_share_is_refused_while_consent_is_withdrawn(backend: Backend) {
     .unwrap();
     let before = store.shared_data_counts().await.unwrap();
     let events_before = store.audit_events_after(0, 1000).await.unwrap().len();
-    let refused = store
-        .replace_share(
-            bsn,
-            &SourceId::from("src-a"),
-            &share(&[("e9", "1")]),
-            received(),
-        )
-        .await;
+    let refused = push(&store, bsn, "src-a", &[("e9", "1")]).await;
     assert!(matches!(refused, Err(StoreError::ConsentWithdrawn)));
     assert_eq!(store.shared_data_counts().await.unwrap(), before);
     assert_eq!(
