@@ -346,16 +346,7 @@ pub async fn sign_if_intact<S: CheckpointSigner>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewAuditEvent;
-    use domain::{AuditAction, Outcome};
-
-    fn event() -> AuditRow {
-        NewAuditEvent::new(AuditAction::Login, Outcome::Success).into_row(
-            1,
-            1_700_000_000_000,
-            GENESIS_HASH.into(),
-        )
-    }
+    use crate::store::audit_log::first_event as event;
 
     #[test]
     fn a_fresh_event_links_to_genesis() {

@@ -428,16 +428,22 @@ impl Store {
     }
 }
 
+/// A first event (a login) as appended, for the unit tests of the chain.
+#[cfg(test)]
+pub(crate) fn first_event() -> AuditRow {
+    NewAuditEvent::new(AuditAction::Login, Outcome::Success).into_row(
+        1,
+        1_700_000_000_000,
+        GENESIS_HASH.into(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn event() -> AuditRow {
-        NewAuditEvent::new(AuditAction::Login, Outcome::Success).into_row(
-            1,
-            1_700_000_000_000,
-            GENESIS_HASH.into(),
-        )
+        first_event()
     }
 
     #[test]
