@@ -93,12 +93,17 @@ E2E_DIR=$(mktemp -d /tmp/ooievaar-e2e.XXXXXX)
 export LEPTOS_SITE_ADDR="127.0.0.1:3100"
 export BASE_URL="http://127.0.0.1:3100"
 export DATABASE_URL="sqlite://$E2E_DIR/e2e.db"
+# Passkeys need a host name as relying party (WebAuthn refuses an IP address): the passkey
+# test opens the app at localhost.
+export OOIEVAAR_PUBLIC_URL="http://localhost:3100"
+# The browser tests add their own accounts (first-login enrolment) with the command line.
+export OOIEVAAR_BIN="$CARGO_TARGET_DIR/debug/ooievaar"
 cargo leptos build
 "$CARGO_TARGET_DIR/debug/ooievaar" demo seed >/dev/null
 cargo leptos end-to-end 2>&1 | tee "$CARGO_TARGET_DIR/e2e-tests.log"
 [ "${PIPESTATUS[0]}" = 0 ]
 "$CARGO_TARGET_DIR/debug/ooievaar" audit verify
-unset DATABASE_URL LEPTOS_SITE_ADDR BASE_URL
+unset DATABASE_URL LEPTOS_SITE_ADDR BASE_URL OOIEVAAR_PUBLIC_URL OOIEVAAR_BIN
 
 step "release build (what make run serves)"
 cargo leptos build --release

@@ -25,6 +25,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                // Passkeys (WebAuthn) need the browser's API; everything else works without it.
+                <script src="/passkeys.js" defer></script>
                 <MetaTags/>
             </head>
             <body>
@@ -46,6 +48,9 @@ pub fn App() -> impl IntoView {
             <Frame>
                 <Routes fallback=|| view! { <crate::components::ErrorNotice error=AppError::NotFound/> }>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/code") view=crate::pages::auth::CodePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/instellen") view=crate::pages::auth::EnrolPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/herstelcodes") view=crate::pages::account::RecoveryCodesPage ssr=SsrMode::Async/>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/clients/:id") view=crate::pages::clients::ClientPageView ssr=SsrMode::Async/>

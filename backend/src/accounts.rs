@@ -219,9 +219,31 @@ fn actor_of(row: &UserRow) -> Option<Actor> {
     })
 }
 
+/// A login after both steps (rule 10): ends the account's run of failures and logs `login`
+/// with the factor that completed it.
+pub async fn complete_login(
+    store: &Store,
+    user: &SessionUser,
+    factor: &str,
+    meta: RequestMeta,
+) -> Result<(), AppError> {
+    store
+        .record_login(
+            &user.id,
+            NewAuditEvent::new(AuditAction::Login, Outcome::Success)
+                .by(user.actor())
+                .with_request(meta)
+                .with_detail(AuditDetail::Login(detail::Login {
+                    factor: factor.to_owned(),
+                })),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Counts a wrong password of a known account toward its lock-out (rule 10); the failure that
 /// reaches the limit locks it and writes `login_locked` in the same transaction.
-async fn count_failure(
+pub(crate) async fn count_failure(
     store: &Store,
     settings: &super::Settings,
     row: &UserRow,
@@ -250,11 +272,12 @@ async fn count_failure(
         .await?)
 }
 
-/// Checks a username and password. Every failure gives the same `LoginFailed` (unknown user,
-/// wrong password, disabled or locked account); a right password is never delayed and is
-/// logged as `login`. See the module documentation for the bounds. `Busy` when the hasher had
+/// Checks a username and password (the first step of a login). Every failure gives the same
+/// `LoginFailed` (unknown user, wrong password, disabled or locked account); a right password
+/// is never delayed. The login itself is recorded by [`complete_login`] after the second step
+/// (`crate::second_factor`). See the module documentation for the bounds. `Busy` when the hasher had
 /// no permit in time (nothing was checked or counted).
-pub async fn login(
+pub async fn check_password(
     state: &AppState,
     username: &str,
     password: SecretString,
@@ -298,18 +321,10 @@ pub async fn login(
         Some(r) if r.is_disabled() => "disabled",
         Some(r) if r.is_locked_at(now) => "locked",
         Some(_) if !matches => "wrong_password",
-        Some(r) => {
-            let user = SessionUser::from_row(r.clone()).ok_or(AppError::Internal)?;
-            store
-                .record_login(
-                    &user.id,
-                    NewAuditEvent::new(AuditAction::Login, Outcome::Success)
-                        .by(user.actor())
-                        .with_request(meta),
-                )
-                .await?;
-            return Ok(user);
-        }
+        // The right password: nothing is recorded or reset yet. The login happens, and the run
+        // of failures ends, only when the second step succeeds (`complete_login`), so wrong
+        // codes after a right password still lead to the lock-out.
+        Some(r) => return SessionUser::from_row(r.clone()).ok_or(AppError::Internal),
     };
 
     let mut detail = detail::LoginFailed {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod flood;
 pub mod integrity;
 pub mod request;
+pub mod second_factor;
 pub mod review;
 pub mod session;
 pub mod sharing;

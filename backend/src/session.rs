@@ -28,6 +28,32 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 const USER_ID: &str = "uid";
 const LOGIN_AT: &str = "login_at";
 const GENERATION: &str = "generation";
+const PENDING_USER: &str = "pending_uid";
+const PENDING_AT: &str = "pending_at";
+const PENDING_STEP: &str = "pending_step";
+const PENDING_FAILURES: &str = "pending_failures";
+
+/// How long the second step waits after a right password (DESIGN 9): then back to the password.
+pub const PENDING_LIFETIME_MS: i64 = 5 * 60 * 1000;
+
+/// The step a half-logged-in session waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PendingStep {
+    /// A code (or passkey) of a user who has a second factor.
+    Code,
+    /// Setting up the authenticator app, for a user who must have a second factor and has none.
+    Enrol,
+}
+
+/// A session after a right password, before the second step: it acts for nobody ([`user_of`]
+/// is `None`); only the second-step functions read it.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub user: SessionUser,
+    pub step: PendingStep,
+    /// Wrong codes in this step so far.
+    pub failures: i64,
+}
 
 /// The session store of the active backend.
 #[derive(Debug, Clone)]
@@ -152,6 +178,90 @@ pub async fn start(session: &Session, user: &SessionUser) -> Result<(), AppError
     Ok(())
 }
 
+/// Starts a clean, half-logged-in session after a right password (rule 10): like [`start`], a
+/// new id and nothing of the previous session, but it holds only who is waiting for which
+/// step, so no page and no server function acts for her until [`start`] follows the second
+/// step.
+pub async fn start_pending(
+    session: &Session,
+    user: &SessionUser,
+    step: PendingStep,
+) -> Result<(), AppError> {
+    session.clear().await;
+    session.cycle_id().await.map_err(session_failed)?;
+    for (key, value) in [
+        (PENDING_USER, serde_json::json!(user.id)),
+        (PENDING_STEP, serde_json::json!(step)),
+        (PENDING_AT, serde_json::json!(now_ms())),
+        (PENDING_FAILURES, serde_json::json!(0)),
+        (GENERATION, serde_json::json!(user.session_generation)),
+    ] {
+        session.insert(key, value).await.map_err(session_failed)?;
+    }
+    Ok(())
+}
+
+/// The half-logged-in state of `session`, if any and still valid: within
+/// [`PENDING_LIFETIME_MS`] of the password, the user not disabled and of the same session
+/// generation. Otherwise the pending state is ended (back to the password).
+pub async fn pending(
+    state: &crate::AppState,
+    session: &Session,
+) -> Result<Option<Pending>, AppError> {
+    let Some(user_id) = session
+        .get::<UserId>(PENDING_USER)
+        .await
+        .map_err(session_failed)?
+    else {
+        return Ok(None);
+    };
+    let at: i64 = session
+        .get(PENDING_AT)
+        .await
+        .map_err(session_failed)?
+        .unwrap_or(0);
+    let step: Option<PendingStep> = session.get(PENDING_STEP).await.map_err(session_failed)?;
+    let failures: i64 = session
+        .get(PENDING_FAILURES)
+        .await
+        .map_err(session_failed)?
+        .unwrap_or(0);
+    let generation: i64 = session
+        .get(GENERATION)
+        .await
+        .map_err(session_failed)?
+        .unwrap_or(0);
+    let user = if now_ms() - at > PENDING_LIFETIME_MS {
+        None
+    } else {
+        state
+            .store
+            .user_by_id(&user_id)
+            .await?
+            .and_then(SessionUser::from_row)
+            .filter(|u| u.session_generation == generation)
+    };
+    match (user, step) {
+        (Some(user), Some(step)) => Ok(Some(Pending {
+            user,
+            step,
+            failures,
+        })),
+        _ => {
+            end(session).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Records the wrong codes of the pending step so far.
+pub async fn set_pending_failures(session: &Session, failures: i64) -> Result<(), AppError> {
+    session
+        .insert(PENDING_FAILURES, failures)
+        .await
+        .map_err(session_failed)
+}
+
 /// After the user changed her password in this session: a new session id, and the session
 /// takes her new `generation` (every other session has ended). Its data and login time stay,
 /// so the absolute lifetime still counts from the original login.
@@ -211,6 +321,15 @@ pub async fn user_of(
         end(session).await?;
     }
     Ok(user)
+}
+
+/// Removes a kept value.
+pub async fn forget(session: &Session, key: &str) -> Result<(), AppError> {
+    session
+        .remove_value(&format!("kept:{key}"))
+        .await
+        .map_err(session_failed)?;
+    Ok(())
 }
 
 /// Keeps a value in the session until replaced (the officer's filters: they hold a BSN, so

@@ -37,6 +37,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`OOIEVAAR_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Every user must have a second factor (`OOIEVAAR_REQUIRE_2FA`, default on): one without
+    /// is taken to enrolment after her password. Off, a user without one logs in with her
+    /// password alone, and one who has one is still asked for it.
+    pub require_second_factor: bool,
 }
 
 impl Default for Settings {
@@ -55,6 +59,7 @@ impl Default for Settings {
             flood_limits: super::flood::FloodLimits::default(),
             public_url: None,
             trusted_proxies: Vec::new(),
+            require_second_factor: true,
         }
     }
 }
@@ -70,4 +75,6 @@ pub struct AppState {
     pub flood: Arc<super::flood::FloodGuard>,
     /// The per-instance bound on password hashing (rule 9; `backend::accounts::Hasher`).
     pub hasher: super::accounts::Hasher,
+    /// The second-factor keys: the secret key and the passkeys' relying party.
+    pub factors: super::second_factor::Factors,
 }

@@ -32,6 +32,13 @@ crate::string_enum! {
         LoginLocked => "login_locked",
         LoginUnlocked => "login_unlocked",
         RefusalsSummary => "refusals_summary",
+        SecondFactorEnrolled => "second_factor_enrolled",
+        SecondFactorFailed => "second_factor_failed",
+        SecondFactorReset => "second_factor_reset",
+        RecoveryCodeUsed => "recovery_code_used",
+        RecoveryCodesRenewed => "recovery_codes_renewed",
+        PasskeyAdded => "passkey_added",
+        PasskeyRemoved => "passkey_removed",
     }
 }
 
@@ -78,6 +85,13 @@ impl AuditAction {
             LoginLocked => "Account tijdelijk vergrendeld",
             LoginUnlocked => "Account ontgrendeld",
             RefusalsSummary => "Herhaalde weigeringen (samengevat)",
+            SecondFactorEnrolled => "Tweede stap ingesteld",
+            SecondFactorFailed => "Verkeerde code bij tweede stap",
+            SecondFactorReset => "Tweede stap gewist (beheer)",
+            RecoveryCodeUsed => "Herstelcode gebruikt",
+            RecoveryCodesRenewed => "Nieuwe herstelcodes gemaakt",
+            PasskeyAdded => "Passkey toegevoegd",
+            PasskeyRemoved => "Passkey verwijderd",
         }
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// The detail of one event. Actions that never carry one have a unit variant (`{}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditDetail {
-    Login,
+    Login(Login),
     LoginFailed(LoginFailed),
     Logout,
     PasswordChanged,
@@ -46,6 +46,54 @@ pub enum AuditDetail {
     LoginLocked(LoginLocked),
     LoginUnlocked(UserNamed),
     RefusalsSummary(RefusalsSummary),
+    SecondFactorEnrolled(SecondFactorEnrolled),
+    SecondFactorFailed(SecondFactorFailed),
+    SecondFactorReset(UserNamed),
+    RecoveryCodeUsed(RecoveryCodes),
+    RecoveryCodesRenewed(RecoveryCodes),
+    PasskeyAdded(PasskeyNamed),
+    PasskeyRemoved(PasskeyNamed),
+}
+
+/// A login: which second factor completed it (`totp`, `recovery_code`, `passkey`, or
+/// `password_only` where no second factor is required and she has none). Logins logged before
+/// the second factor have `{}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    pub factor: String,
+}
+
+/// A second factor set up: the kind (`totp`) and how many recovery codes came with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorEnrolled {
+    pub factor: String,
+    pub recovery_codes: i64,
+}
+
+/// A wrong code: where (`login`, `enrolment`, `account`), the wrong codes in this step, the
+/// account's run of failures toward the lock-out, and whether she was sent back to her password.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorFailed {
+    pub at: String,
+    pub failures: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_failures: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_to_password: Option<bool>,
+}
+
+/// Recovery codes: how many unused ones she has after the event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub remaining: i64,
+}
+
+/// The passkey an event is about (its id; the name she gave it stays out of the log).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyNamed {
+    pub passkey_id: String,
 }
 
 /// A failed login (at the login form, or the current password at a password change).
@@ -239,13 +287,13 @@ impl Serialize for AuditDetail {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use AuditDetail as D;
         match self {
-            D::Login
-            | D::Logout
+            D::Logout
             | D::PasswordChanged
             | D::GrantEnded
             | D::ConsentWithdrawn
             | D::ConsentRestored
             | D::DemoSeeded => serde_json::Map::new().serialize(s),
+            D::Login(d) => d.serialize(s),
             D::LoginFailed(d) => d.serialize(s),
             D::Search(d) => d.serialize(s),
             D::Read(d) => d.serialize(s),
@@ -264,6 +312,11 @@ impl Serialize for AuditDetail {
             D::SourceAdded(d) | D::KeyAdded(d) | D::KeyRevoked(d) => d.serialize(s),
             D::LoginLocked(d) => d.serialize(s),
             D::RefusalsSummary(d) => d.serialize(s),
+            D::SecondFactorEnrolled(d) => d.serialize(s),
+            D::SecondFactorFailed(d) => d.serialize(s),
+            D::SecondFactorReset(d) => d.serialize(s),
+            D::RecoveryCodeUsed(d) | D::RecoveryCodesRenewed(d) => d.serialize(s),
+            D::PasskeyAdded(d) | D::PasskeyRemoved(d) => d.serialize(s),
         }
     }
 }
@@ -274,7 +327,7 @@ impl AuditDetail {
         use AuditAction as A;
         use AuditDetail as D;
         match self {
-            D::Login => A::Login,
+            D::Login(_) => A::Login,
             D::LoginFailed(_) => A::LoginFailed,
             D::Logout => A::Logout,
             D::PasswordChanged => A::PasswordChanged,
@@ -303,6 +356,13 @@ impl AuditDetail {
             D::LoginLocked(_) => A::LoginLocked,
             D::LoginUnlocked(_) => A::LoginUnlocked,
             D::RefusalsSummary(_) => A::RefusalsSummary,
+            D::SecondFactorEnrolled(_) => A::SecondFactorEnrolled,
+            D::SecondFactorFailed(_) => A::SecondFactorFailed,
+            D::SecondFactorReset(_) => A::SecondFactorReset,
+            D::RecoveryCodeUsed(_) => A::RecoveryCodeUsed,
+            D::RecoveryCodesRenewed(_) => A::RecoveryCodesRenewed,
+            D::PasskeyAdded(_) => A::PasskeyAdded,
+            D::PasskeyRemoved(_) => A::PasskeyRemoved,
         }
     }
 
@@ -344,13 +404,13 @@ impl AuditDetail {
         }
         let v = value.clone();
         Ok(Some(match action {
-            A::Login => return unit(D::Login),
             A::Logout => return unit(D::Logout),
             A::PasswordChanged => return unit(D::PasswordChanged),
             A::GrantEnded => return unit(D::GrantEnded),
             A::ConsentWithdrawn => return unit(D::ConsentWithdrawn),
             A::ConsentRestored => return unit(D::ConsentRestored),
             A::DemoSeeded => return unit(D::DemoSeeded),
+            A::Login => D::Login(de(v)?),
             A::LoginFailed => D::LoginFailed(de(v)?),
             A::Search => D::Search(de(v)?),
             A::Read => D::Read(de(v)?),
@@ -373,6 +433,13 @@ impl AuditDetail {
             A::LoginLocked => D::LoginLocked(de(v)?),
             A::LoginUnlocked => D::LoginUnlocked(de(v)?),
             A::RefusalsSummary => D::RefusalsSummary(de(v)?),
+            A::SecondFactorEnrolled => D::SecondFactorEnrolled(de(v)?),
+            A::SecondFactorFailed => D::SecondFactorFailed(de(v)?),
+            A::SecondFactorReset => D::SecondFactorReset(de(v)?),
+            A::RecoveryCodeUsed => D::RecoveryCodeUsed(de(v)?),
+            A::RecoveryCodesRenewed => D::RecoveryCodesRenewed(de(v)?),
+            A::PasskeyAdded => D::PasskeyAdded(de(v)?),
+            A::PasskeyRemoved => D::PasskeyRemoved(de(v)?),
         }))
     }
 
@@ -400,8 +467,7 @@ fn is_unit(action: AuditAction) -> bool {
     use AuditAction as A;
     matches!(
         action,
-        A::Login
-            | A::Logout
+        A::Logout
             | A::PasswordChanged
             | A::GrantEnded
             | A::ConsentWithdrawn
@@ -419,7 +485,18 @@ mod tests {
     #[test]
     fn every_shape_the_log_wrote_round_trips_byte_for_byte() {
         let cases: &[(AuditAction, serde_json::Value)] = &[
-            (AuditAction::Login, serde_json::json!({})),
+            (AuditAction::Logout, serde_json::json!({})),
+            (AuditAction::Login, serde_json::json!({ "factor": "totp" })),
+            (
+                AuditAction::SecondFactorFailed,
+                serde_json::json!({ "at": "login", "failures": 5, "consecutive_failures": 7, "back_to_password": true }),
+            ),
+            (
+                AuditAction::SecondFactorEnrolled,
+                serde_json::json!({ "factor": "totp", "recovery_codes": 10 }),
+            ),
+            (AuditAction::RecoveryCodeUsed, serde_json::json!({ "remaining": 9 })),
+            (AuditAction::PasskeyRemoved, serde_json::json!({ "passkey_id": "p" })),
             (
                 AuditAction::LoginFailed,
                 serde_json::json!({ "reason": "wrong_password", "consecutive_failures": 3 }),
@@ -556,6 +633,8 @@ mod tests {
     #[test]
     fn an_empty_detail_of_an_action_with_fields_reads_as_none() {
         assert_eq!(AuditDetail::read(AuditAction::Search, "{}").unwrap(), None);
+        // A login logged before the second factor.
+        assert_eq!(AuditDetail::read(AuditAction::Login, "{}").unwrap(), None);
         assert_eq!(AuditDetail::to_json(None), "{}");
     }
 

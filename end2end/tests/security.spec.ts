@@ -4,6 +4,7 @@ import type { Page } from "@playwright/test";
 import { DEMO_PASSWORD, JOYCE_KRAMER, SANNE_VERBEEK } from "./fixtures/demo";
 import { LoginPage } from "./fixtures/login_page";
 import { expect, onPath, test } from "./fixtures/test";
+import { nextCode } from "./fixtures/totp";
 
 // DESIGN section 9 ("Every response", "Cross-site requests") and rules 3 and 10 in a real
 // browser, with JavaScript off (plain form posts) and on (the hydrated app under the
@@ -52,6 +53,9 @@ test.describe("response headers", () => {
     // Under that policy the form still works; with JavaScript the hydrated client sends it
     // (a fetch), which only happens when the wasm bundle ran (LoginPage.login checks it).
     await loginPage.login("verloskundige", DEMO_PASSWORD);
+    await expect(page).toHaveURL(onPath("/login/code"));
+    await page.waitForLoadState("networkidle");
+    await loginPage.submitCode(await nextCode("verloskundige"));
     await expect(page).toHaveURL(onPath("/"));
     await expect(page.locator("[data-testid=who]")).toContainText("Anna de Vries");
     if (javaScriptEnabled) {
@@ -197,6 +201,9 @@ test.describe("shared tablet", () => {
     // The maternity nurse logs in on the other tab.
     const login = new LoginPage(tab, javaScriptEnabled);
     await login.login("kraamverzorgende", DEMO_PASSWORD);
+    await expect(tab).toHaveURL(onPath("/login/code"));
+    await tab.waitForLoadState("networkidle");
+    await login.submitCode(await nextCode("kraamverzorgende"));
     await expect(tab).toHaveURL(onPath("/"));
     await tab.waitForLoadState("networkidle");
     await expect(tab.locator("[data-testid=who]")).toContainText("Dewi Visser");

@@ -39,55 +39,32 @@ pub struct CheckpointKey {
 
 /// Where the checkpoint key lives for this database.
 pub fn key_path(database_url: &str) -> PathBuf {
-    if let Ok(path) = std::env::var("OOIEVAAR_CHECKPOINT_KEY") {
-        return PathBuf::from(path);
-    }
-    let sqlite_file = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or(rest));
-    match sqlite_file.and_then(|f| Path::new(f).parent()) {
-        Some(dir) => dir.join("checkpoint-key.pem"),
-        None => PathBuf::from("data/checkpoint-key.pem"),
-    }
+    crate::key_file::path("OOIEVAAR_CHECKPOINT_KEY", "checkpoint-key.pem", database_url)
 }
 
 impl CheckpointKey {
     /// Loads the key, creating it (mode 0600) when the file does not exist.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
-        if !path.exists() {
+        let pem = crate::key_file::read_or_create(path, "checkpoint signing key", || {
             let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
-            let pem = secret
+            Ok(secret
                 .to_pkcs8_pem(LineEnding::LF)
-                .context("encoding the checkpoint key")?;
-            if let Some(dir) = path.parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)?;
-                }
-            }
-            write_private(path, pem.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
-            tracing::warn!(path = %path.display(), "created a new checkpoint signing key");
-        }
-        let pem = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the checkpoint key {}", path.display()))?;
+                .context("encoding the checkpoint key")?
+                .to_string())
+        })?;
         Self::from_pem(&pem)
     }
 
     /// Loads the key and refuses to go on when the file is missing (production: `serve` with
     /// secure cookies never creates a key on its own, DESIGN section 9 "Settings").
     pub fn load_existing(path: &Path) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            path.exists(),
-            "the checkpoint key {} does not exist. With OOIEVAAR_SECURE_COOKIES=true (production) \
-             `serve` does not create one beside the database: create it once on purpose \
-             (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out <file>`, or \
-             `ooievaar audit checkpoint`), keep it outside the database's storage and set \
-             OOIEVAAR_CHECKPOINT_KEY to its path (or OOIEVAAR_CHECKPOINT_MINUTES=0 to sign no \
-             checkpoints)",
-            path.display()
-        );
-        Self::load_or_create(path)
+        let pem = crate::key_file::read_existing(
+            path,
+            "OOIEVAAR_CHECKPOINT_KEY (or OOIEVAAR_CHECKPOINT_MINUTES=0 to sign no checkpoints)",
+            "`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out <file>`, or \
+             `ooievaar audit checkpoint`",
+        )?;
+        Self::from_pem(&pem)
     }
 
     pub fn from_pem(private_pem: &str) -> anyhow::Result<Self> {
@@ -152,23 +129,6 @@ pub async fn keep_signing(store: Store, key: CheckpointKey, every: std::time::Du
             Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
         }
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?
-        .write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// What `ooievaar audit checkpoints` prints: everything an outside party needs.

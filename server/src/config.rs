@@ -17,7 +17,12 @@ pub struct Config {
     pub settings: Settings,
     /// How often `serve` signs a checkpoint of the access log (`None`: never).
     pub checkpoint_every: Option<Duration>,
+    /// The key that seals second-factor secrets (`OOIEVAAR_SECRET_KEY`, `crate::key_file`).
+    pub secret_key: backend::second_factor::SecretKey,
 }
+
+/// The relying party of passkeys when `OOIEVAAR_PUBLIC_URL` is not set.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:3000";
 
 /// The thresholds of unusual access (README "Configuration").
 pub fn flag_rules() -> anyhow::Result<domain::FlagRules> {
@@ -165,6 +170,9 @@ impl Config {
             // OOIEVAAR_TRUSTED_PROXIES: comma-separated addresses or CIDR ranges of reverse
             // proxies whose X-Forwarded-For names the client.
             trusted_proxies: trusted_proxies()?,
+            // OOIEVAAR_REQUIRE_2FA: every user must have a second factor (enrolment at her
+            // next login when she has none).
+            require_second_factor: env_or("OOIEVAAR_REQUIRE_2FA", true)?,
             ..defaults
         };
         anyhow::ensure!(
@@ -173,11 +181,15 @@ impl Config {
         );
         // OOIEVAAR_CHECKPOINT_MINUTES: how often the chain head is signed (0: never).
         let minutes = env_or("OOIEVAAR_CHECKPOINT_MINUTES", 60u64)?;
+        let database_url = database_url();
+        // Production (secure cookies) never creates the secret key beside the database.
+        let secret_key = crate::key_file::secret_key(&database_url, !settings.secure_cookies)?;
         Ok(Self {
-            database_url: database_url(),
+            database_url,
             leptos_options,
             settings,
             checkpoint_every: (minutes > 0).then(|| Duration::from_secs(60 * minutes)),
+            secret_key,
         })
     }
 }

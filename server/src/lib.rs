@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod key_file;
 pub mod middleware;
 pub mod source_client;
 pub mod startup;

@@ -61,6 +61,15 @@ impl Application {
                 config.settings.flood_limits,
             )),
             hasher: backend::accounts::Hasher::per_core(),
+            factors: backend::second_factor::Factors::new(
+                config.secret_key.clone(),
+                config
+                    .settings
+                    .public_url
+                    .as_deref()
+                    .unwrap_or(crate::config::DEFAULT_PUBLIC_URL),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?,
         };
         tokio::spawn(write_refusal_summaries(store.clone(), state.flood.clone()));
         tokio::spawn(

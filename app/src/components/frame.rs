@@ -77,8 +77,13 @@ pub fn Protected(#[prop(optional)] roles: &'static [Role], children: ChildrenFn)
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
             {move || shell.get().map(|info| {
-                match info.ok().and_then(|i| i.user) {
-                    None => view! { <Redirect path="/login"/> }.into_any(),
+                let info = info.ok().unwrap_or_default();
+                match info.user {
+                    // Half logged in: every page leads to the second step.
+                    None => match info.pending {
+                        Some(step) => view! { <Redirect path=step.path()/> }.into_any(),
+                        None => view! { <Redirect path="/login"/> }.into_any(),
+                    },
                     Some(u) if !roles.is_empty() && !roles.contains(&u.role) => {
                         view! { <ErrorNotice error=AppError::Forbidden/> }.into_any()
                     }

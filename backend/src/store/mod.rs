@@ -18,6 +18,7 @@ pub mod audit_log;
 mod installation;
 mod queries;
 mod review;
+mod second_factor;
 mod shares;
 mod sources;
 mod viewing;
@@ -31,6 +32,8 @@ pub use review::{
     review_sql, CheckpointRow, GrantHolderRow, Keyset, OrganisationGrantRow, ReviewQueries,
     ReviewQuery, ReviewRow, VerificationRow, MAX_PAGE, OVERVIEW_LIMIT,
 };
+pub use second_factor::SecondFactorQueries;
+pub use second_factor::{NewPasskey, PasskeyRow, TotpRow};
 pub use shares::ShareQueries;
 pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
 pub use sources::SourceQueries;
@@ -94,6 +97,9 @@ pub enum Entity {
     Review,
     /// A shared-data table a test dump asked for.
     Table,
+    /// A second factor of a user (she has one already).
+    SecondFactor,
+    Passkey,
     /// The demo network the audit load generator builds on.
     DemoNetwork,
 }
@@ -110,6 +116,8 @@ impl Entity {
             Entity::Grant => "grant",
             Entity::Review => "review",
             Entity::Table => "table",
+            Entity::SecondFactor => "second factor",
+            Entity::Passkey => "passkey",
             Entity::DemoNetwork => "demo network (run `ooievaar demo seed` first)",
         }
     }

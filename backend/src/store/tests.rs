@@ -19,6 +19,7 @@ crate::on_both_backends!(
     a_share_replaces_only_its_own_content_and_is_idempotent,
     a_share_is_refused_while_consent_is_withdrawn,
     usernames_are_unique,
+    an_authenticator_step_and_a_recovery_code_are_accepted_once,
     an_event_stored_before_the_detail_was_typed_still_verifies_and_reads,
 );
 
@@ -577,4 +578,62 @@ async fn an_event_stored_before_the_detail_was_typed_still_verifies_and_reads(ba
     }
     .unwrap();
     assert_eq!(outcomes, vec![(legacy.id, true)]);
+}
+
+/// The replay guard of the second factor lives in conditional updates: one step after the
+/// last accepted one, and one unused recovery code, each win once, also when raced.
+async fn an_authenticator_step_and_a_recovery_code_are_accepted_once(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    store
+        .add_organisation("org-a", "A", domain::OrganisationKind::Kraamzorg, event(0))
+        .await
+        .unwrap();
+    let user = NewUser {
+        id: "u1".into(),
+        organisation_id: "org-a".into(),
+        username: domain::Username::parse("dewi").unwrap(),
+        display_name: "Dewi".into(),
+        role: domain::Role::Kraamverzorgende,
+    };
+    store.add_user(&user, "$argon2id$x", event(0)).await.unwrap();
+    let id = user.id.clone();
+    store
+        .enrol_totp(&id, "sealed", 100, &["h1".into(), "h2".into()], event(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.enrol_totp(&id, "sealed", 100, &[], event(2)).await,
+        Err(StoreError::AlreadyExists(Entity::SecondFactor))
+    ));
+    assert!(!store.use_totp_step(&id, 100).await.unwrap(), "the enrolment's step is used");
+    assert!(!store.use_totp_step(&id, 99).await.unwrap(), "an earlier step");
+    // Two sessions race with the same code: one wins.
+    let (a, b) = tokio::join!(store.use_totp_step(&id, 101), store.use_totp_step(&id, 101));
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|won| **won).count(), 1);
+    assert_eq!(store.totp_factor(&id).await.unwrap().unwrap().last_step, Some(101));
+
+    let used = |n| move |left| {
+        let mut e = event(n);
+        e.detail = Some(domain::AuditDetail::RecoveryCodeUsed(
+            domain::audit_detail::RecoveryCodes { remaining: left },
+        ));
+        e
+    };
+    let (a, b) = tokio::join!(
+        store.use_recovery_code(&id, "h1", used(3)),
+        store.use_recovery_code(&id, "h1", used(4))
+    );
+    let wins: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(wins, vec![1], "one use of h1, leaving h2");
+    assert_eq!(store.use_recovery_code(&id, "nope", used(5)).await.unwrap(), None);
+    assert_eq!(store.unused_recovery_codes(&id).await.unwrap(), 1);
+    let generation = store.user_by_id(&id).await.unwrap().unwrap().session_generation;
+    store.reset_second_factor(&id, event(6)).await.unwrap();
+    assert!(store.totp_factor(&id).await.unwrap().is_none());
+    assert_eq!(store.unused_recovery_codes(&id).await.unwrap(), 0);
+    assert_eq!(
+        store.user_by_id(&id).await.unwrap().unwrap().session_generation,
+        generation + 1,
+        "a reset ends her sessions"
+    );
 }

@@ -39,6 +39,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<BenchApp> {
         leptos_options,
         settings,
         checkpoint_every: None,
+        secret_key: backend::second_factor::SecretKey::from_hex(
+            &backend::second_factor::SecretKey::generate_hex(),
+        )
+        .map_err(|e| anyhow::anyhow!(e))?,
     })
     .await?;
     let store = app.store().clone();
@@ -81,5 +85,29 @@ pub async fn logged_in_midwife(
         .send()
         .await?;
     anyhow::ensure!(login.status() == 200, "login {}", login.status());
+    // Her first login: she sets up the authenticator app (the second step) as a user would.
+    let enrolment: serde_json::Value = client
+        .post(format!("{base}/api/login_enrolment"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let secret = backend::second_factor::totp::from_base32(
+        enrolment["secret"].as_str().unwrap_or_default(),
+    )
+    .ok_or_else(|| anyhow::anyhow!("no enrolment secret: {enrolment}"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let code = backend::second_factor::totp::code_at_step(
+        &secret,
+        backend::second_factor::totp::step_of(now),
+    );
+    let enrolled = client
+        .post(format!("{base}/api/login_enrol"))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await?;
+    anyhow::ensure!(enrolled.status() == 200, "enrolment {}", enrolled.status());
     Ok(client)
 }

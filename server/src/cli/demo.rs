@@ -11,6 +11,11 @@ pub enum DemoCommand {
     Seed,
     /// Print the demo accounts when this database holds the demo network.
     Logins,
+    /// Print a demo account's current authenticator code (the second login step).
+    Code {
+        /// The demo account, e.g. verloskundige.
+        username: String,
+    },
     /// Fill the access log with realistic events over the past year (creates the demo
     /// network first when missing).
     AuditLoad {
@@ -20,11 +25,23 @@ pub enum DemoCommand {
     },
 }
 
-pub(super) async fn run(command: DemoCommand, store: &Store) -> anyhow::Result<Outcome> {
+pub(super) async fn run(
+    command: DemoCommand,
+    store: &Store,
+    database_url: &str,
+) -> anyhow::Result<Outcome> {
     match command {
         DemoCommand::Seed => {
             eprintln!("demo-netwerk aanmaken...");
-            Ok(finish(demo::seed(store).await.map(|summary| {
+            let seeded = demo::seed(store).await;
+            let key = super::secret_key(database_url)?;
+            let seeded = match seeded {
+                Ok(summary) => demo::enrol_second_factors(store, &key)
+                    .await
+                    .map(|()| summary),
+                Err(e) => Err(e),
+            };
+            Ok(finish(seeded.map(|summary| {
                 if summary.already_seeded {
                     println!("het demo-netwerk bestaat al; niets veranderd");
                 } else {
@@ -45,6 +62,18 @@ pub(super) async fn run(command: DemoCommand, store: &Store) -> anyhow::Result<O
             } else {
                 println!("deze database bevat geen demo-netwerk");
             }
+            Ok(Outcome::Ok)
+        }
+        DemoCommand::Code { username } => {
+            let known = demo::USERS.iter().any(|(u, ..)| *u == username);
+            if !known || !store.is_demo().await? {
+                eprintln!(
+                    "fout: --username: '{username}' is geen demo-account van deze database \
+                     (zie `ooievaar demo logins`)"
+                );
+                return Ok(Outcome::Failed);
+            }
+            println!("{}", demo_code(&username));
             Ok(Outcome::Ok)
         }
         DemoCommand::AuditLoad { events } => audit_load(store, events).await,
@@ -79,14 +108,34 @@ async fn audit_load(store: &Store, events: u64) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// A demo account's current authenticator code.
+fn demo_code(username: &str) -> String {
+    use backend::second_factor::totp;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    totp::code_at_step(&demo::demo_totp_secret(username), totp::step_of(now))
+}
+
 /// The demo accounts, as `make run` shows them.
 pub fn print_demo_logins() {
+    use backend::second_factor::totp;
     println!(
         "\nDemo-accounts (wachtwoord voor allemaal: {}):",
         demo::DEMO_PASSWORD
     );
     for (username, name, role, organisation) in demo::USERS {
         println!("  {username:<18} {name:<18} {role:<19} {organisation}");
+    }
+    println!(
+        "\nTweede stap: de code uit een authenticator-app met het geheim hieronder, of\n\
+         `ooievaar demo code <gebruikersnaam>` (de code van dit moment):"
+    );
+    for (username, ..) in demo::USERS {
+        println!(
+            "  {username:<18} {}",
+            totp::base32(&demo::demo_totp_secret(username))
+        );
     }
     println!("\nDemo-cliënten (zoeken op BSN + geboortedatum):");
     for (bsn, name, birth) in demo::demo_clients() {

@@ -94,6 +94,13 @@ fn finish(result: Result<(), AppError>) -> Outcome {
     }
 }
 
+/// The second-factor secret key of `database_url` for the command line: created when missing,
+/// except in production (`OOIEVAAR_SECURE_COOKIES=true`).
+fn secret_key(database_url: &str) -> anyhow::Result<backend::second_factor::SecretKey> {
+    let production = std::env::var("OOIEVAAR_SECURE_COOKIES").is_ok_and(|v| v.trim() == "true");
+    crate::key_file::secret_key(database_url, !production)
+}
+
 /// Runs a subcommand other than `serve`.
 pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome> {
     // `source push` is the source system's side: it talks HTTP, not to this database.
@@ -118,7 +125,7 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
         Command::User { command } => user::run(command, &store, password).await,
         Command::Source { command } => source::run(command, &store).await,
         Command::Audit { command } => audit::run(command, &store, database_url).await,
-        Command::Demo { command } => demo::run(command, &store).await,
+        Command::Demo { command } => demo::run(command, &store, database_url).await,
     };
     store.close().await;
     outcome

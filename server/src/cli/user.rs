@@ -36,6 +36,13 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Clear a user's second factors, recovery codes and last used code (she lost her phone):
+    /// she sets up the app again at her next login, and her sessions end.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 /// The new password of `user add` (read or generated), before the database is opened.
@@ -103,6 +110,16 @@ pub(super) async fn run(
             accounts::disable_user(store, &username).await.map(|()| {
                 println!("gebruiker '{}' geblokkeerd", username.trim().to_lowercase());
             })
+        }
+        UserCommand::Reset2fa { username } => {
+            backend::second_factor::reset(store, &username)
+                .await
+                .map(|()| {
+                    println!(
+                        "tweede stap van '{}' gewist; zij stelt die opnieuw in bij de volgende keer inloggen",
+                        username.trim().to_lowercase()
+                    );
+                })
         }
         UserCommand::Unlock { username } => {
             accounts::unlock_user(store, &username).await.map(|()| {

@@ -664,6 +664,27 @@ fn observed_on(current: &ValidPregnancy, category: &str, n: usize, i: usize, tod
     }
 }
 
+/// The fixed authenticator-app secret of a demo account, so a newcomer (and the browser
+/// tests) can make her codes (`ooievaar demo code <username>`): 20 bytes derived from the
+/// username. Only the demo network has such secrets; real accounts enrol with random ones.
+pub fn demo_totp_secret(username: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("ooievaar demo authenticator {username}").as_bytes())[..20].to_vec()
+}
+
+/// Sets up every demo account's authenticator app with its fixed secret (those that have one
+/// already are left alone).
+pub async fn enrol_second_factors(
+    store: &Store,
+    key: &backend::second_factor::SecretKey,
+) -> Result<(), AppError> {
+    for (username, ..) in USERS {
+        backend::second_factor::enrol_fixed(store, key, username, &demo_totp_secret(username))
+            .await?;
+    }
+    Ok(())
+}
+
 /// What `demo seed` reports.
 #[derive(Debug, Clone)]
 pub struct SeedSummary {

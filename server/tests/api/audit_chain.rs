@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 struct Instance {
     address: String,
     store: Store,
+    database_url: String,
 }
 
 /// Builds and starts one `Application` on `database_url` (like `spawn_app_with`, without
@@ -49,12 +50,17 @@ async fn start_instance(database_url: &str) -> Instance {
         leptos_options,
         settings: Settings::default(),
         checkpoint_every: None,
+        secret_key: crate::helpers::shared_secret_key(),
     };
     let application = Application::build(config).await.expect("app builds");
     let store = application.store().clone();
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    Instance { address, store }
+    Instance {
+        address,
+        store,
+        database_url: database_url.to_owned(),
+    }
 }
 
 /// A browser-like client that sends a user agent (so `user_agent` is filled in the log).
@@ -86,14 +92,20 @@ impl Instance {
         (status, response.text().await.unwrap_or_default())
     }
 
+    /// Both login steps (the second with the demo user's next code); the last step's status.
     async fn login(&self, client: &reqwest::Client, username: &str, password: &str) -> u16 {
-        self.call(
-            client,
-            "login",
-            &[("username", username), ("password", password)],
-        )
-        .await
-        .0
+        let (status, _) = self
+            .call(
+                client,
+                "login",
+                &[("username", username), ("password", password)],
+            )
+            .await;
+        if status != 200 {
+            return status;
+        }
+        let code = crate::helpers::next_demo_code(&self.database_url, username).await;
+        self.call(client, "login_code", &[("code", &code)]).await.0
     }
 
     /// Searches a client and returns her client id (asserting that she is found).
@@ -369,6 +381,9 @@ async fn scene(backend: Backend) -> Scene {
     } = fresh_database(backend).await;
     let instance = start_instance(&database_url).await;
     demo::seed(&instance.store).await.expect("demo seed");
+    demo::enrol_second_factors(&instance.store, &crate::helpers::shared_secret_key())
+        .await
+        .expect("demo second factors");
     let c = browser();
     assert_eq!(instance.login(&c, "verloskundige", PASSWORD).await, 200);
     let (bsn, birth) = demo_searches().remove(0);
@@ -756,6 +771,9 @@ async fn many_writers_extend_one_intact_chain(backend: Backend, instance_count: 
         instances.push(start_instance(&database_url).await);
     }
     demo::seed(&instances[0].store).await.expect("demo seed");
+    demo::enrol_second_factors(&instances[0].store, &crate::helpers::shared_secret_key())
+        .await
+        .expect("demo second factors");
     let before = instances[0].all_events().await.len();
     assert!(before > 0);
     let instances = Arc::new(instances);

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub flood: std::sync::Arc<backend::flood::FloodGuard>,
     /// The app's password hasher (its bound on argon2 runs, rule 9).
     pub hasher: backend::accounts::Hasher,
+    /// This app's database (the namespace of `next_demo_code`).
+    pub database_url: String,
     _guard: Option<tempfile::TempDir>,
 }
 
@@ -38,17 +40,26 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
         .output_name("ooievaar")
         .site_addr(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
+    let secret_key = backend::second_factor::SecretKey::from_hex(
+        &backend::second_factor::SecretKey::generate_hex(),
+    )
+    .expect("a fresh key");
     let config = Config {
-        database_url,
+        database_url: database_url.clone(),
         leptos_options,
         settings,
         checkpoint_every: None,
+        secret_key: secret_key.clone(),
     };
     let application = Application::build(config).await.expect("app builds");
     let store = application.store().clone();
     let flood = application.flood();
     let hasher = application.hasher();
     demo::seed(&store).await.expect("demo seed");
+    // As `ooievaar demo seed` does: every demo account has the app with its fixed secret.
+    demo::enrol_second_factors(&store, &secret_key)
+        .await
+        .expect("demo second factors");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -56,8 +67,50 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
         store,
         flood,
         hasher,
+        database_url,
         _guard: guard,
     }
+}
+
+/// The code of a demo user's next unused authenticator step on the database `database_url`:
+/// the current step, or a later one (accepted one step ahead) when a login of this test used it
+/// already (a code is accepted once); waits when both are used.
+pub async fn next_demo_code(database_url: &str, username: &str) -> String {
+    use backend::second_factor::totp;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static USED: OnceLock<Mutex<HashMap<(String, String), u64>>> = OnceLock::new();
+    let used = USED.get_or_init(Default::default);
+    loop {
+        let current = totp::step_of(unix_now());
+        let step = {
+            let mut used = used.lock().unwrap();
+            let key = (database_url.to_owned(), username.to_owned());
+            let step = used.get(&key).map_or(current, |last| (last + 1).max(current));
+            (step <= current + 1).then(|| {
+                used.insert(key, step);
+                step
+            })
+        };
+        match step {
+            Some(step) => return totp::code_at_step(&demo::demo_totp_secret(username), step),
+            None => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// The second-factor key of instances that share one database in a test (like production's
+/// instances share one key file).
+pub fn shared_secret_key() -> backend::second_factor::SecretKey {
+    backend::second_factor::SecretKey::from_hex(&"5e".repeat(32)).expect("a fixed test key")
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
@@ -103,7 +156,8 @@ impl TestApp {
             .expect("request")
     }
 
-    pub async fn login_as(
+    /// The password step alone (the session then waits for the second step).
+    pub async fn password_step(
         &self,
         client: &reqwest::Client,
         username: &str,
@@ -115,6 +169,31 @@ impl TestApp {
             &[("username", username), ("password", password)],
         )
         .await
+    }
+
+    /// A whole login: the password, and when that is right, a demo user's current
+    /// authenticator code. The answer of the last step taken.
+    pub async fn login_as(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let first = self.password_step(client, username, password).await;
+        if first.status() != 200 || !self.is_demo_user(username) {
+            return first;
+        }
+        let code = self.next_code(username).await;
+        self.call(client, "login_code", &[("code", &code)]).await
+    }
+
+    fn is_demo_user(&self, username: &str) -> bool {
+        demo::USERS.iter().any(|(u, ..)| *u == username)
+    }
+
+    /// The code of a demo user's next unused authenticator step (see [`next_demo_code`]).
+    pub async fn next_code(&self, username: &str) -> String {
+        next_demo_code(&self.database_url, username).await
     }
 
     /// An access request by `c`'s user for `client_id`, attested, on `ground` with `reason`.
@@ -298,6 +377,15 @@ impl TestApp {
         .expect("raw sql");
     }
 
+    /// One text column of a raw query, for tests that look at what is stored.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        match self.store.db() {
+            backend::store::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+            backend::store::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        }
+        .expect("raw query")
+    }
+
     pub async fn assert_chain_intact(&self) {
         let report = backend::integrity::verify_chain(&self.store)
             .await
@@ -330,7 +418,7 @@ pub async fn serve_binary(
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
         .arg("serve")
         .env("DATABASE_URL", database_url)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -339,6 +427,23 @@ pub async fn serve_binary(
         .stderr(output())
         .spawn()
         .expect("start ooievaar serve");
+    // Piped output is read as it comes: a full pipe would stop the server mid-request.
+    let readers: Vec<_> = [
+        child.stderr.take().map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
+        child.stdout.take().map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|mut reader| {
+        std::thread::spawn(move || {
+            use std::io::Read as _;
+            let mut text = String::new();
+            let _ = reader.read_to_string(&mut text);
+            text
+        })
+    })
+    .collect();
+    output_readers().lock().unwrap().insert(child.id(), readers);
     let base = format!("http://127.0.0.1:{port}");
     let c = client();
     for _ in 0..100 {
@@ -353,23 +458,23 @@ pub async fn serve_binary(
 /// Stops a child started by `serve_binary` with piped output and returns all it wrote:
 /// its stderr, then its stdout.
 pub fn stop_and_read_output(mut server: std::process::Child) -> String {
-    use std::io::Read as _;
     server.kill().unwrap();
     server.wait().unwrap();
-    let mut log = String::new();
-    server
-        .stderr
-        .take()
+    let readers = output_readers()
+        .lock()
         .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    log
+        .remove(&server.id())
+        .unwrap_or_default();
+    readers.into_iter().map(|r| r.join().unwrap()).collect()
+}
+
+/// The threads reading each served binary's piped output, by process id.
+fn output_readers(
+) -> &'static std::sync::Mutex<std::collections::HashMap<u32, Vec<std::thread::JoinHandle<String>>>> {
+    static READERS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<u32, Vec<std::thread::JoinHandle<String>>>>,
+    > = std::sync::OnceLock::new();
+    READERS.get_or_init(Default::default)
 }
 
 /// The body of a GET of `url` asking for HTML, as a browser would.

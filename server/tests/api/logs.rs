@@ -41,6 +41,18 @@ async fn the_server_log_holds_no_personal_data() {
     )
     .await
     .unwrap();
+    // The second step: a wrong code, then the right one.
+    use backend::second_factor::totp;
+    let secret = server::demo::demo_totp_secret("verloskundige");
+    let code = totp::code_at_step(&secret, totp::step_of(crate::helpers::unix_now()));
+    post("/api/login_code", &[("code", "135790")]).await.unwrap();
+    let done = post("/api/login_code", &[("code", &code)]).await.unwrap();
+    assert_eq!(done.status(), 200, "the second step");
+    // New recovery codes (with a fresh code one step ahead), shown once.
+    let fresh = totp::code_at_step(&secret, totp::step_of(crate::helpers::unix_now()) + 1);
+    post("/api/renew_recovery_codes", &[("code", &fresh)]).await.unwrap();
+    let recovery: Vec<String> = post("/api/recovery_codes", &[]).await.unwrap().json().await.unwrap();
+    assert_eq!(recovery.len(), 10);
     let found: serde_json::Value = post(
         "/api/search",
         &[("bsn", "999990032"), ("birth_date", "1991-04-06")],
@@ -69,6 +81,21 @@ async fn the_server_log_holds_no_personal_data() {
     );
     let log = crate::helpers::stop_and_read_output(server);
     assert!(log.contains("request"), "debug logging was on: {log}");
+    let secret_text = totp::base32(&secret);
+    let mut long_secrets = vec![secret_text.as_str()];
+    long_secrets.extend(recovery.iter().map(String::as_str));
+    for secret in long_secrets {
+        assert!(!log.contains(secret), "a second-factor secret or recovery code in the server log");
+    }
+    // Six digits may occur by chance inside a timestamp's fraction of a second: look for the
+    // codes as words of their own.
+    let words: std::collections::HashSet<&str> = log
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '.')
+        .filter(|w| !w.contains('.'))
+        .collect();
+    for code in [code.as_str(), fresh.as_str(), "135790"] {
+        assert!(!words.contains(code), "an authenticator code in the server log");
+    }
     for secret in [
         "999990032",
         "Joyce",

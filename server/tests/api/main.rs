@@ -19,6 +19,7 @@ mod review_helpers;
 mod review_overview;
 mod review_revoke;
 mod review_scope;
+mod second_factor;
 mod server_fns;
 mod share_corpus;
 mod source_api;

@@ -5,24 +5,35 @@ use crate::components::{use_shell, FormError};
 use crate::pages::form::action_error;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = create_login_action();
     let error = action_error(action);
     let shell = use_shell();
+    // Logged in: her start page; half logged in: the step she is at.
     let already_in = move || {
-        shell
-            .get()
-            .and_then(|s| s.ok())
-            .and_then(|s| s.user)
-            .map(|_| view! { <Redirect path="/"/> })
+        shell.get().and_then(|s| s.ok()).and_then(|s| match (s.user, s.pending) {
+            (Some(_), _) => Some(view! { <Redirect path="/"/> }),
+            (None, Some(step)) => Some(view! { <Redirect path=step.path()/> }),
+            (None, None) => None,
+        })
+    };
+    let query = use_query_map();
+    let again = move || {
+        query.with(|q| q.get("opnieuw").is_some()).then(|| view! {
+            <div class="form-error" role="alert">
+                "U heeft te vaak een verkeerde code ingevuld, of het duurde te lang. Log opnieuw in."
+            </div>
+        })
     };
     view! {
         <Transition fallback=|| ()>{already_in}</Transition>
         <section class="card login-card">
             <h1>"Inloggen"</h1>
             <p class="lead">"Log in met uw Ooievaar-account."</p>
+            {again}
             <FormError error/>
             <ActionForm action attr:class="stack" attr:id="login-form">
                 <label for="username">"Gebruikersnaam"</label>

@@ -1,7 +1,9 @@
 //! Login, logout and the shell information.
 
 mod login;
+mod second_step;
 mod server_fns;
 
 pub use login::LoginPage;
+pub use second_step::{CodeInput, CodePage, EnrolPage, EnrolmentSteps};
 pub use server_fns::*;
