@@ -495,8 +495,14 @@ mod tests {
                 AuditAction::SecondFactorEnrolled,
                 serde_json::json!({ "factor": "totp", "recovery_codes": 10 }),
             ),
-            (AuditAction::RecoveryCodeUsed, serde_json::json!({ "remaining": 9 })),
-            (AuditAction::PasskeyRemoved, serde_json::json!({ "passkey_id": "p" })),
+            (
+                AuditAction::RecoveryCodeUsed,
+                serde_json::json!({ "remaining": 9 }),
+            ),
+            (
+                AuditAction::PasskeyRemoved,
+                serde_json::json!({ "passkey_id": "p" }),
+            ),
             (
                 AuditAction::LoginFailed,
                 serde_json::json!({ "reason": "wrong_password", "consecutive_failures": 3 }),

@@ -39,7 +39,11 @@ pub struct CheckpointKey {
 
 /// Where the checkpoint key lives for this database.
 pub fn key_path(database_url: &str) -> PathBuf {
-    crate::key_file::path("OOIEVAAR_CHECKPOINT_KEY", "checkpoint-key.pem", database_url)
+    crate::key_file::path(
+        "OOIEVAAR_CHECKPOINT_KEY",
+        "checkpoint-key.pem",
+        database_url,
+    )
 }
 
 impl CheckpointKey {
@@ -60,6 +64,7 @@ impl CheckpointKey {
     pub fn load_existing(path: &Path) -> anyhow::Result<Self> {
         let pem = crate::key_file::read_existing(
             path,
+            "checkpoint key",
             "OOIEVAAR_CHECKPOINT_KEY (or OOIEVAAR_CHECKPOINT_MINUTES=0 to sign no checkpoints)",
             "`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out <file>`, or \
              `ooievaar audit checkpoint`",

@@ -26,7 +26,11 @@ pub fn path(env_var: &str, file_name: &str, database_url: &str) -> PathBuf {
 }
 
 /// The key file's text, first writing `make()`'s text (mode 0600) when the file is missing.
-pub fn read_or_create(path: &Path, what: &str, make: impl FnOnce() -> anyhow::Result<String>) -> anyhow::Result<String> {
+pub fn read_or_create(
+    path: &Path,
+    what: &str,
+    make: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
     if !path.exists() {
         let text = make()?;
         if let Some(dir) = path.parent() {
@@ -42,10 +46,15 @@ pub fn read_or_create(path: &Path, what: &str, make: impl FnOnce() -> anyhow::Re
 }
 
 /// The key file's text; a missing file is an error that says how to make one (production).
-pub fn read_existing(path: &Path, env_var: &str, how_to_make: &str) -> anyhow::Result<String> {
+pub fn read_existing(
+    path: &Path,
+    what: &str,
+    env_var: &str,
+    how_to_make: &str,
+) -> anyhow::Result<String> {
     anyhow::ensure!(
         path.exists(),
-        "the key file {} does not exist. With OOIEVAAR_SECURE_COOKIES=true (production) `serve` \
+        "the {what} {} does not exist. With OOIEVAAR_SECURE_COOKIES=true (production) `serve` \
          does not create one beside the database: create it once on purpose ({how_to_make}), \
          keep it outside the database's storage and set {env_var} to its path",
         path.display()
@@ -76,7 +85,10 @@ pub fn secret_key_path(database_url: &str) -> PathBuf {
 }
 
 /// Loads the second-factor secret key; `create` makes it when missing (not in production).
-pub fn secret_key(database_url: &str, create: bool) -> anyhow::Result<backend::second_factor::SecretKey> {
+pub fn secret_key(
+    database_url: &str,
+    create: bool,
+) -> anyhow::Result<backend::second_factor::SecretKey> {
     let path = secret_key_path(database_url);
     let text = if create {
         read_or_create(&path, "second-factor secret key", || {
@@ -85,6 +97,7 @@ pub fn secret_key(database_url: &str, create: bool) -> anyhow::Result<backend::s
     } else {
         read_existing(
             &path,
+            "second-factor secret key",
             "OOIEVAAR_SECRET_KEY",
             "`openssl rand -hex 32 > <file>`",
         )?

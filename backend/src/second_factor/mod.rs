@@ -114,7 +114,10 @@ impl Code {
             return Err(AppError::field("code", "vul de code in"));
         }
         if !digits.chars().all(|c| c.is_ascii_digit()) {
-            return Err(AppError::field("code", "een code bestaat alleen uit cijfers"));
+            return Err(AppError::field(
+                "code",
+                "een code bestaat alleen uit cijfers",
+            ));
         }
         match digits.len() {
             6 => Ok(Code::Totp(digits)),
@@ -401,7 +404,10 @@ fn new_recovery_codes(key: &SecretKey, user: &UserId) -> (Vec<String>, Vec<Strin
                 .collect()
         })
         .collect();
-    let hashes = codes.iter().map(|c| key.code_hash(user.as_str(), c)).collect();
+    let hashes = codes
+        .iter()
+        .map(|c| key.code_hash(user.as_str(), c))
+        .collect();
     (codes, hashes)
 }
 
@@ -422,7 +428,12 @@ pub async fn confirm_enrolment(
     let secret = match session::kept::<String>(session, ENROL_SECRET).await? {
         Some(sealed) => key.open(user.id.as_str(), &sealed).map_err(sealed_failed)?,
         // The page was never shown in this session: nothing to confirm.
-        None => return Err(AppError::field("code", "open de pagina opnieuw en scan de code")),
+        None => {
+            return Err(AppError::field(
+                "code",
+                "open de pagina opnieuw en scan de code",
+            ))
+        }
     };
     let step = match &code {
         Code::Totp(digits) => totp::matching_step(&secret, digits, unix_seconds(), None),
@@ -435,7 +446,10 @@ pub async fn confirm_enrolment(
                 .map(|next| (next, Vec::new())),
             None => {
                 wrong_code(state, &user, "enrolment", 1, false, meta).await?;
-                Err(AppError::field("code", "deze code klopt niet; probeer de volgende code uit uw app"))
+                Err(AppError::field(
+                    "code",
+                    "deze code klopt niet; probeer de volgende code uit uw app",
+                ))
             }
         };
     };
@@ -450,10 +464,12 @@ pub async fn confirm_enrolment(
             NewAuditEvent::new(AuditAction::SecondFactorEnrolled, Outcome::Success)
                 .by(user.actor())
                 .with_request(meta.clone())
-                .with_detail(AuditDetail::SecondFactorEnrolled(detail::SecondFactorEnrolled {
-                    factor: Factor::Totp.as_str().to_owned(),
-                    recovery_codes: RECOVERY_CODES as i64,
-                })),
+                .with_detail(AuditDetail::SecondFactorEnrolled(
+                    detail::SecondFactorEnrolled {
+                        factor: Factor::Totp.as_str().to_owned(),
+                        recovery_codes: RECOVERY_CODES as i64,
+                    },
+                )),
         )
         .await;
     match stored {
@@ -484,7 +500,10 @@ pub async fn require_fresh_code(
         Some(factor) => Ok(factor),
         None => {
             wrong_code(state, user, "account", 1, false, meta.clone()).await?;
-            Err(AppError::field("code", "deze code klopt niet (of is al gebruikt)"))
+            Err(AppError::field(
+                "code",
+                "deze code klopt niet (of is al gebruikt)",
+            ))
         }
     }
 }
@@ -540,10 +559,7 @@ pub async fn overview(state: &AppState, user: &UserId) -> Result<Overview, AppEr
 
 /// `ooievaar user reset-2fa`: clears her factors, recovery codes and last used step, and ends
 /// her sessions; she enrols again at her next login.
-pub async fn reset(
-    store: &crate::Store,
-    username: &str,
-) -> Result<(), AppError> {
+pub async fn reset(store: &crate::Store, username: &str) -> Result<(), AppError> {
     let row = store
         .user_by_username(&username.trim().to_lowercase())
         .await?
@@ -575,10 +591,12 @@ pub async fn enrol_fixed(
     }
     let mut event = accounts::cli_event(AuditAction::SecondFactorEnrolled);
     event.organisation_id = Some(row.organisation_id.clone());
-    event.detail = Some(AuditDetail::SecondFactorEnrolled(detail::SecondFactorEnrolled {
-        factor: Factor::Totp.as_str().to_owned(),
-        recovery_codes: 0,
-    }));
+    event.detail = Some(AuditDetail::SecondFactorEnrolled(
+        detail::SecondFactorEnrolled {
+            factor: Factor::Totp.as_str().to_owned(),
+            recovery_codes: 0,
+        },
+    ));
     store
         .enrol_totp(&row.id, &key.seal(row.id.as_str(), secret), 0, &[], event)
         .await?;
@@ -591,7 +609,10 @@ mod tests {
 
     #[test]
     fn the_code_field_tells_app_codes_from_recovery_codes() {
-        assert_eq!(Code::parse(" 123 456 ").unwrap(), Code::Totp("123456".into()));
+        assert_eq!(
+            Code::parse(" 123 456 ").unwrap(),
+            Code::Totp("123456".into())
+        );
         assert_eq!(
             Code::parse("1234-5678-9012").unwrap(),
             Code::Recovery("123456789012".into())
@@ -613,6 +634,9 @@ mod tests {
             .all(|c| c.len() == RECOVERY_CODE_DIGITS && c.chars().all(|d| d.is_ascii_digit())));
         let distinct: std::collections::BTreeSet<_> = codes.iter().collect();
         assert_eq!(distinct.len(), RECOVERY_CODES);
-        assert!(hashes.iter().zip(&codes).all(|(h, c)| !h.contains(c.as_str())));
+        assert!(hashes
+            .iter()
+            .zip(&codes)
+            .all(|(h, c)| !h.contains(c.as_str())));
     }
 }

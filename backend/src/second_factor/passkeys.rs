@@ -43,7 +43,10 @@ pub fn relying_party(public_url: &str) -> Result<Webauthn, String> {
 fn refused(err: impl std::fmt::Display) -> AppError {
     // The library's reason names no secret; it helps whoever reads the server log.
     tracing::info!(reason = %err, "passkey ceremony refused");
-    AppError::field("passkey", "de passkey is niet geaccepteerd; probeer het opnieuw")
+    AppError::field(
+        "passkey",
+        "de passkey is niet geaccepteerd; probeer het opnieuw",
+    )
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
@@ -126,8 +129,7 @@ pub async fn finish_registration(
     let registration: PasskeyRegistration = session::take_flash(session, REGISTRATION)
         .await?
         .ok_or_else(|| refused("no registration was started in this session"))?;
-    let answer: RegisterPublicKeyCredential =
-        serde_json::from_str(credential).map_err(refused)?;
+    let answer: RegisterPublicKeyCredential = serde_json::from_str(credential).map_err(refused)?;
     let passkey = state
         .factors
         .webauthn
@@ -147,14 +149,15 @@ pub async fn finish_registration(
             NewAuditEvent::new(AuditAction::PasskeyAdded, Outcome::Success)
                 .by(user.actor())
                 .with_request(meta)
-                .with_detail(AuditDetail::PasskeyAdded(detail::PasskeyNamed { passkey_id: id })),
+                .with_detail(AuditDetail::PasskeyAdded(detail::PasskeyNamed {
+                    passkey_id: id,
+                })),
         )
         .await;
     match added {
-        Err(StoreError::AlreadyExists(_)) => Err(AppError::field(
-            "passkey",
-            "deze passkey is al toegevoegd",
-        )),
+        Err(StoreError::AlreadyExists(_)) => {
+            Err(AppError::field("passkey", "deze passkey is al toegevoegd"))
+        }
         other => Ok(other?),
     }
 }
@@ -221,7 +224,10 @@ pub async fn finish_login(
     let pending = super::pending_user(state, session, PendingStep::Code).await?;
     let authentication: Option<PasskeyAuthentication> =
         session::take_flash(session, AUTHENTICATION).await?;
-    let verified = match (authentication, serde_json::from_str::<PublicKeyCredential>(credential)) {
+    let verified = match (
+        authentication,
+        serde_json::from_str::<PublicKeyCredential>(credential),
+    ) {
         (Some(authentication), Ok(answer)) => state
             .factors
             .webauthn

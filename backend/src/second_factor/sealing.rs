@@ -92,7 +92,8 @@ impl SecretKey {
 
     /// The stored form of one recovery code of `owner` (hex of a keyed hash).
     pub fn code_hash(&self, owner: &str, code: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.code_hash).expect("HMAC takes any key");
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.code_hash).expect("HMAC takes any key");
         mac.update(owner.as_bytes());
         mac.update(b"\0");
         mac.update(code.as_bytes());
@@ -118,7 +119,10 @@ mod tests {
     fn a_sealed_secret_opens_only_for_its_owner_and_key() {
         let k = key();
         let sealed = k.seal("user-1", b"JBSWY3DPEHPK3PXP");
-        assert!(!sealed.contains("4a425357"), "the plain secret is not in the sealed text");
+        assert!(
+            !sealed.contains("4a425357"),
+            "the plain secret is not in the sealed text"
+        );
         assert_eq!(k.open("user-1", &sealed).unwrap(), b"JBSWY3DPEHPK3PXP");
         assert!(k.open("user-2", &sealed).is_err(), "another owner");
         assert!(key().open("user-1", &sealed).is_err(), "another key");
@@ -142,7 +146,11 @@ mod tests {
 
     #[test]
     fn a_bad_key_file_is_refused_with_its_reason() {
-        assert!(SecretKey::from_hex("zz").unwrap_err().contains("hexadecimal"));
-        assert!(SecretKey::from_hex("abcd").unwrap_err().contains("32 bytes"));
+        assert!(SecretKey::from_hex("zz")
+            .unwrap_err()
+            .contains("hexadecimal"));
+        assert!(SecretKey::from_hex("abcd")
+            .unwrap_err()
+            .contains("32 bytes"));
     }
 }

@@ -139,7 +139,10 @@ mod tests {
         let secret = new_secret();
         assert_eq!(from_base32(&base32(&secret)).unwrap(), secret);
         let uri = otpauth_uri(&secret, "verloskundige");
-        assert!(uri.starts_with("otpauth://totp/Ooievaar:verloskundige?"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Ooievaar:verloskundige?"),
+            "{uri}"
+        );
         assert!(uri.contains(&format!("secret={}", base32(&secret))));
         let svg = qr_svg(&uri);
         assert!(svg.starts_with("<svg") && svg.contains("</svg>"));

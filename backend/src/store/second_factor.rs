@@ -3,7 +3,9 @@
 
 use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
-use super::{now_ms, read_conn, write_tx, AccountQueries as _, Entity, Store, StoreError, StoreResult};
+use super::{
+    now_ms, read_conn, write_tx, AccountQueries as _, Entity, Store, StoreError, StoreResult,
+};
 use domain::UserId;
 
 /// A user's authenticator app as stored: the secret sealed with the secret key.
@@ -138,14 +140,11 @@ impl Store {
     }
 
     /// Stores a passkey's record after a login with it (its signature counter moved on).
-    pub async fn passkey_used(
-        &self,
-        user: &UserId,
-        id: &str,
-        credential: &str,
-    ) -> StoreResult<()> {
+    pub async fn passkey_used(&self, user: &UserId, id: &str, credential: &str) -> StoreResult<()> {
         let now = now_ms();
-        write_tx!(self, |c| c.update_passkey(user, id, credential, now).await?);
+        write_tx!(self, |c| c
+            .update_passkey(user, id, credential, now)
+            .await?);
         Ok(())
     }
 
@@ -167,7 +166,11 @@ impl Store {
 
     /// `ooievaar user reset-2fa`: removes her authenticator app, recovery codes and passkeys,
     /// and ends her sessions (a new session generation), with the audit event.
-    pub async fn reset_second_factor(&self, user: &UserId, event: NewAuditEvent) -> StoreResult<()> {
+    pub async fn reset_second_factor(
+        &self,
+        user: &UserId,
+        event: NewAuditEvent,
+    ) -> StoreResult<()> {
         write_tx!(self, |c| {
             c.delete_recovery_codes(user).await?;
             c.delete_passkeys(user).await?;

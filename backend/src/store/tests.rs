@@ -595,7 +595,10 @@ async fn an_authenticator_step_and_a_recovery_code_are_accepted_once(backend: Ba
         display_name: "Dewi".into(),
         role: domain::Role::Kraamverzorgende,
     };
-    store.add_user(&user, "$argon2id$x", event(0)).await.unwrap();
+    store
+        .add_user(&user, "$argon2id$x", event(0))
+        .await
+        .unwrap();
     let id = user.id.clone();
     store
         .enrol_totp(&id, "sealed", 100, &["h1".into(), "h2".into()], event(1))
@@ -605,19 +608,33 @@ async fn an_authenticator_step_and_a_recovery_code_are_accepted_once(backend: Ba
         store.enrol_totp(&id, "sealed", 100, &[], event(2)).await,
         Err(StoreError::AlreadyExists(Entity::SecondFactor))
     ));
-    assert!(!store.use_totp_step(&id, 100).await.unwrap(), "the enrolment's step is used");
-    assert!(!store.use_totp_step(&id, 99).await.unwrap(), "an earlier step");
+    assert!(
+        !store.use_totp_step(&id, 100).await.unwrap(),
+        "the enrolment's step is used"
+    );
+    assert!(
+        !store.use_totp_step(&id, 99).await.unwrap(),
+        "an earlier step"
+    );
     // Two sessions race with the same code: one wins.
     let (a, b) = tokio::join!(store.use_totp_step(&id, 101), store.use_totp_step(&id, 101));
-    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|won| **won).count(), 1);
-    assert_eq!(store.totp_factor(&id).await.unwrap().unwrap().last_step, Some(101));
+    assert_eq!(
+        [a.unwrap(), b.unwrap()].iter().filter(|won| **won).count(),
+        1
+    );
+    assert_eq!(
+        store.totp_factor(&id).await.unwrap().unwrap().last_step,
+        Some(101)
+    );
 
-    let used = |n| move |left| {
-        let mut e = event(n);
-        e.detail = Some(domain::AuditDetail::RecoveryCodeUsed(
-            domain::audit_detail::RecoveryCodes { remaining: left },
-        ));
-        e
+    let used = |n| {
+        move |left| {
+            let mut e = event(n);
+            e.detail = Some(domain::AuditDetail::RecoveryCodeUsed(
+                domain::audit_detail::RecoveryCodes { remaining: left },
+            ));
+            e
+        }
     };
     let (a, b) = tokio::join!(
         store.use_recovery_code(&id, "h1", used(3)),
@@ -625,14 +642,27 @@ async fn an_authenticator_step_and_a_recovery_code_are_accepted_once(backend: Ba
     );
     let wins: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
     assert_eq!(wins, vec![1], "one use of h1, leaving h2");
-    assert_eq!(store.use_recovery_code(&id, "nope", used(5)).await.unwrap(), None);
+    assert_eq!(
+        store.use_recovery_code(&id, "nope", used(5)).await.unwrap(),
+        None
+    );
     assert_eq!(store.unused_recovery_codes(&id).await.unwrap(), 1);
-    let generation = store.user_by_id(&id).await.unwrap().unwrap().session_generation;
+    let generation = store
+        .user_by_id(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .session_generation;
     store.reset_second_factor(&id, event(6)).await.unwrap();
     assert!(store.totp_factor(&id).await.unwrap().is_none());
     assert_eq!(store.unused_recovery_codes(&id).await.unwrap(), 0);
     assert_eq!(
-        store.user_by_id(&id).await.unwrap().unwrap().session_generation,
+        store
+            .user_by_id(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_generation,
         generation + 1,
         "a reset ends her sessions"
     );

@@ -92,10 +92,9 @@ pub async fn logged_in_midwife(
         .await?
         .json()
         .await?;
-    let secret = backend::second_factor::totp::from_base32(
-        enrolment["secret"].as_str().unwrap_or_default(),
-    )
-    .ok_or_else(|| anyhow::anyhow!("no enrolment secret: {enrolment}"))?;
+    let secret =
+        backend::second_factor::totp::from_base32(enrolment["secret"].as_str().unwrap_or_default())
+            .ok_or_else(|| anyhow::anyhow!("no enrolment secret: {enrolment}"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();

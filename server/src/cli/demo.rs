@@ -33,14 +33,7 @@ pub(super) async fn run(
     match command {
         DemoCommand::Seed => {
             eprintln!("demo-netwerk aanmaken...");
-            let seeded = demo::seed(store).await;
-            let key = super::secret_key(database_url)?;
-            let seeded = match seeded {
-                Ok(summary) => demo::enrol_second_factors(store, &key)
-                    .await
-                    .map(|()| summary),
-                Err(e) => Err(e),
-            };
+            let seeded = seed(store, database_url).await?;
             Ok(finish(seeded.map(|summary| {
                 if summary.already_seeded {
                     println!("het demo-netwerk bestaat al; niets veranderd");
@@ -76,15 +69,29 @@ pub(super) async fn run(
             println!("{}", demo_code(&username));
             Ok(Outcome::Ok)
         }
-        DemoCommand::AuditLoad { events } => audit_load(store, events).await,
+        DemoCommand::AuditLoad { events } => audit_load(store, database_url, events).await,
     }
 }
 
+/// The demo network with every account's authenticator app set up (its fixed secret).
+async fn seed(
+    store: &Store,
+    database_url: &str,
+) -> anyhow::Result<Result<demo::SeedSummary, domain::error::AppError>> {
+    let key = super::secret_key(database_url)?;
+    Ok(match demo::seed(store).await {
+        Ok(summary) => demo::enrol_second_factors(store, &key)
+            .await
+            .map(|()| summary),
+        Err(e) => Err(e),
+    })
+}
+
 /// `demo audit-load`: seeds the network when missing, then generates with progress lines.
-async fn audit_load(store: &Store, events: u64) -> anyhow::Result<Outcome> {
+async fn audit_load(store: &Store, database_url: &str, events: u64) -> anyhow::Result<Outcome> {
     if !store.is_demo().await? {
         eprintln!("demo-netwerk aanmaken...");
-        if let Err(e) = demo::seed(store).await {
+        if let Err(e) = seed(store, database_url).await? {
             report(&e);
             return Ok(Outcome::Failed);
         }

@@ -94,18 +94,24 @@ impl Instance {
 
     /// Both login steps (the second with the demo user's next code); the last step's status.
     async fn login(&self, client: &reqwest::Client, username: &str, password: &str) -> u16 {
-        let (status, _) = self
-            .call(
-                client,
-                "login",
-                &[("username", username), ("password", password)],
-            )
-            .await;
-        if status != 200 {
-            return status;
-        }
-        let code = crate::helpers::next_demo_code(&self.database_url, username).await;
-        self.call(client, "login_code", &[("code", &code)]).await.0
+        let first = client
+            .post(format!("{}/api/login", self.address))
+            .header("accept", "application/json")
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::second_step(
+            client,
+            &self.address,
+            &self.database_url,
+            username,
+            first,
+            &[],
+        )
+        .await
+        .status()
+        .as_u16()
     }
 
     /// Searches a client and returns her client id (asserting that she is found).

@@ -220,7 +220,19 @@ async fn a_plain_form_login_without_javascript_redirects_and_shows_the_error_on_
 
     let ok = post(PASSWORD).await.unwrap();
     assert_eq!(ok.status(), 302);
-    assert_eq!(ok.headers()["location"], "/");
+    assert_eq!(ok.headers()["location"], "/login/code");
+    // The second step as a plain form too.
+    let code = app.next_code("verloskundige").await;
+    let done = c
+        .post(app.url("/api/login_code"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", app.url("/login/code"))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 302);
+    assert_eq!(done.headers()["location"], "/");
     let home = c
         .get(app.url("/"))
         .send()

@@ -72,28 +72,119 @@ pub async fn spawn_app_with(backend: Backend, settings: Settings) -> TestApp {
     }
 }
 
-/// The code of a demo user's next unused authenticator step on the database `database_url`:
-/// the current step, or a later one (accepted one step ahead) when a login of this test used it
-/// already (a code is accepted once); waits when both are used.
+/// The second step after a password step's answer `first` (returned as it is unless it led
+/// to a second step): the code step with the user's next unused code, or, for an account's
+/// first login, the enrolment from the page's secret (kept for her later logins). Sends
+/// `headers` with each request. The answer of the last step taken.
+pub async fn second_step(
+    client: &reqwest::Client,
+    base: &str,
+    database_url: &str,
+    username: &str,
+    first: reqwest::Response,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let location = first
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let post = |endpoint: &str, form: Vec<(&str, String)>| {
+        let mut request = client
+            .post(format!("{base}/api/{endpoint}"))
+            .header("accept", "application/json")
+            .form(&form);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.send()
+    };
+    if first.status() != 200 {
+        return first;
+    }
+    let key = (database_url.to_owned(), username.to_owned());
+    match location.as_str() {
+        "/login/code" => {
+            // One code step at a time per user: concurrent logins must reach the server in the
+            // order their steps were handed out (an earlier step after a later one is refused).
+            let lock = code_lock(&key);
+            let _turn = lock.lock().await;
+            let code = next_demo_code(database_url, username).await;
+            post("login_code", vec![("code", code)]).await.unwrap()
+        }
+        "/login/instellen" => {
+            let page: serde_json::Value = post("login_enrolment", vec![])
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let secret =
+                backend::second_factor::totp::from_base32(page["secret"].as_str().unwrap())
+                    .expect("the enrolment page's secret");
+            secrets().lock().unwrap().insert(key, secret);
+            let code = next_demo_code(database_url, username).await;
+            post("login_enrol", vec![("code", code)]).await.unwrap()
+        }
+        _ => first,
+    }
+}
+
+/// The authenticator secrets of accounts enrolled by `second_step`, by (database, username).
+fn secrets() -> &'static std::sync::Mutex<std::collections::HashMap<(String, String), Vec<u8>>> {
+    static SECRETS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<(String, String), Vec<u8>>>,
+    > = std::sync::OnceLock::new();
+    SECRETS.get_or_init(Default::default)
+}
+
+fn code_lock(key: &(String, String)) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<
+            std::collections::HashMap<(String, String), std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::OnceLock::new();
+    LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(key.clone())
+        .or_default()
+        .clone()
+}
+
+/// The code of a user's next unused authenticator step on the database `database_url` (a
+/// demo account's fixed secret, or the secret a test account enrolled with): the current step,
+/// or a later one (accepted one step ahead) when a login of this test used it already (a code
+/// is accepted once); waits when both are used.
 pub async fn next_demo_code(database_url: &str, username: &str) -> String {
     use backend::second_factor::totp;
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static USED: OnceLock<Mutex<HashMap<(String, String), u64>>> = OnceLock::new();
     let used = USED.get_or_init(Default::default);
+    let key = (database_url.to_owned(), username.to_owned());
+    let secret = secrets()
+        .lock()
+        .unwrap()
+        .get(&key)
+        .cloned()
+        .unwrap_or_else(|| demo::demo_totp_secret(username));
     loop {
         let current = totp::step_of(unix_now());
         let step = {
             let mut used = used.lock().unwrap();
-            let key = (database_url.to_owned(), username.to_owned());
-            let step = used.get(&key).map_or(current, |last| (last + 1).max(current));
+            let step = used
+                .get(&key)
+                .map_or(current, |last| (last + 1).max(current));
             (step <= current + 1).then(|| {
-                used.insert(key, step);
+                used.insert(key.clone(), step);
                 step
             })
         };
         match step {
-            Some(step) => return totp::code_at_step(&demo::demo_totp_secret(username), step),
+            Some(step) => return totp::code_at_step(&secret, step),
             None => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
@@ -171,8 +262,8 @@ impl TestApp {
         .await
     }
 
-    /// A whole login: the password, and when that is right, a demo user's current
-    /// authenticator code. The answer of the last step taken.
+    /// A whole login: the password, then the second step (see [`second_step`]); the answer
+    /// of the last step taken.
     pub async fn login_as(
         &self,
         client: &reqwest::Client,
@@ -180,15 +271,15 @@ impl TestApp {
         password: &str,
     ) -> reqwest::Response {
         let first = self.password_step(client, username, password).await;
-        if first.status() != 200 || !self.is_demo_user(username) {
-            return first;
-        }
-        let code = self.next_code(username).await;
-        self.call(client, "login_code", &[("code", &code)]).await
-    }
-
-    fn is_demo_user(&self, username: &str) -> bool {
-        demo::USERS.iter().any(|(u, ..)| *u == username)
+        second_step(
+            client,
+            &self.address,
+            &self.database_url,
+            username,
+            first,
+            &[],
+        )
+        .await
     }
 
     /// The code of a demo user's next unused authenticator step (see [`next_demo_code`]).
@@ -429,8 +520,14 @@ pub async fn serve_binary(
         .expect("start ooievaar serve");
     // Piped output is read as it comes: a full pipe would stop the server mid-request.
     let readers: Vec<_> = [
-        child.stderr.take().map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
-        child.stdout.take().map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn std::io::Read + Send>),
     ]
     .into_iter()
     .flatten()
@@ -470,7 +567,8 @@ pub fn stop_and_read_output(mut server: std::process::Child) -> String {
 
 /// The threads reading each served binary's piped output, by process id.
 fn output_readers(
-) -> &'static std::sync::Mutex<std::collections::HashMap<u32, Vec<std::thread::JoinHandle<String>>>> {
+) -> &'static std::sync::Mutex<std::collections::HashMap<u32, Vec<std::thread::JoinHandle<String>>>>
+{
     static READERS: std::sync::OnceLock<
         std::sync::Mutex<std::collections::HashMap<u32, Vec<std::thread::JoinHandle<String>>>>,
     > = std::sync::OnceLock::new();

@@ -37,20 +37,32 @@ async fn last_event(app: &TestApp, action: &str) -> Option<backend::store::Audit
         .find(|e| e.action == action)
 }
 
-/// A JSON login by `c` as `verloskundige` with the right password and one extra header.
+/// A JSON login by `c` as `verloskundige` (both steps) with one extra header on each request;
+/// the answer of the second step.
 async fn login_with_header(
     c: &reqwest::Client,
     app: &TestApp,
     name: &str,
     value: &str,
 ) -> reqwest::Response {
-    c.post(app.url("/api/login"))
+    let first = c
+        .post(app.url("/api/login"))
         .header("accept", "application/json")
         .header(name, value)
         .form(&[("username", "verloskundige"), ("password", PASSWORD)])
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    // The second step (with the same header), which writes the `login` event.
+    crate::helpers::second_step(
+        c,
+        &app.address,
+        &app.database_url,
+        "verloskundige",
+        first,
+        &[(name, value)],
+    )
+    .await
 }
 
 /// Adds De Wieg's ES256 key to the sources; the returned folder holds its file.
@@ -410,6 +422,17 @@ async fn same_origin_requests_and_requests_without_origin_pass(backend: Backend)
         let c = client();
         let r = login(&c, headers.clone(), PASSWORD).await.unwrap();
         assert_eq!(r.status(), 200, "{headers:?}");
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = crate::helpers::second_step(
+            &c,
+            &app.address,
+            &app.database_url,
+            "verloskundige",
+            r,
+            &pairs,
+        )
+        .await;
+        assert_eq!(r.status(), 200, "second step {headers:?}");
         assert!(!app.shell(&c).await["user"].is_null(), "{headers:?}");
     }
     // The no-JS form of the login page: a same-origin post, back to /login with its error.
@@ -559,12 +582,35 @@ async fn production_serve_needs_an_existing_checkpoint_key() {
     let db = format!("sqlite://{}/prod.db", dir.path().display());
     let key = dir.path().join("keys").join("checkpoint.pem");
     let key_env = key.display().to_string();
+    let secret = dir.path().join("keys").join("secret-key");
+    let secret_env = secret.display().to_string();
+    // Without the second-factor secret key file: refused, and none is created.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
         .arg("serve")
         .env("DATABASE_URL", &db)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("OOIEVAAR_SECURE_COOKIES", "true")
         .env("OOIEVAAR_CHECKPOINT_KEY", &key_env)
+        .env("OOIEVAAR_SECRET_KEY", &secret_env)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "serve started without its secret key"
+    );
+    assert!(stderr.contains("OOIEVAAR_SECRET_KEY"), "{stderr}");
+    assert!(!secret.exists() && !dir.path().join("secret-key").exists());
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    std::fs::write(&secret, backend::second_factor::SecretKey::generate_hex()).unwrap();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
+        .arg("serve")
+        .env("DATABASE_URL", &db)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("OOIEVAAR_SECURE_COOKIES", "true")
+        .env("OOIEVAAR_CHECKPOINT_KEY", &key_env)
+        .env("OOIEVAAR_SECRET_KEY", &secret_env)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -584,6 +630,7 @@ async fn production_serve_needs_an_existing_checkpoint_key() {
         &[
             ("OOIEVAAR_SECURE_COOKIES", "true"),
             ("OOIEVAAR_CHECKPOINT_KEY", &key_env),
+            ("OOIEVAAR_SECRET_KEY", &secret_env),
             ("RUST_LOG", "debug"),
         ],
         Stdio::piped,

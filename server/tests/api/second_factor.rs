@@ -80,7 +80,11 @@ async fn a_right_password_alone_reaches_no_page_and_no_server_function(backend: 
             continue;
         }
         let response = app.call(&c, endpoint, EVERY_FIELD).await;
-        assert_eq!(response.status(), 401, "{path} answered a half-logged-in session");
+        assert_eq!(
+            response.status(),
+            401,
+            "{path} answered a half-logged-in session"
+        );
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} server functions found");
@@ -115,8 +119,13 @@ async fn a_right_password_alone_reaches_no_page_and_no_server_function(backend: 
         .unwrap();
     assert_eq!(step.status(), 200);
     let html = step.text().await.unwrap();
-    assert!(html.contains(r#"autocomplete="one-time-code""#) && html.contains(r#"inputmode="numeric""#));
-    assert!(!html.contains("Anna de Vries"), "the step page shows no name");
+    assert!(
+        html.contains(r#"autocomplete="one-time-code""#) && html.contains(r#"inputmode="numeric""#)
+    );
+    assert!(
+        !html.contains("Anna de Vries"),
+        "the step page shows no name"
+    );
     let export = c.get(app.url("/audit/export.csv")).send().await.unwrap();
     assert_ne!(export.status(), 200);
     assert!(
@@ -132,7 +141,10 @@ async fn a_right_password_alone_reaches_no_page_and_no_server_function(backend: 
     let right = app.call(&c, "login_code", &[("code", &code)]).await;
     assert_eq!(right.status(), 200);
     assert_eq!(right.headers()["location"], "/");
-    assert_eq!(shell(&app, &c).await["user"]["display_name"], "Anna de Vries");
+    assert_eq!(
+        shell(&app, &c).await["user"]["display_name"],
+        "Anna de Vries"
+    );
     let login = app
         .audit_events()
         .await
@@ -147,44 +159,89 @@ async fn a_code_is_accepted_once_in_any_session_and_so_is_a_recovery_code(backen
     let app = spawn_app(backend).await;
     let (first, second) = (client(), client());
     for c in [&first, &second] {
-        assert_eq!(app.password_step(c, "gynaecoloog", PASSWORD).await.status(), 200);
+        assert_eq!(
+            app.password_step(c, "gynaecoloog", PASSWORD).await.status(),
+            200
+        );
     }
     let code = app.next_code("gynaecoloog").await;
-    assert_eq!(app.call(&first, "login_code", &[("code", &code)]).await.status(), 200);
+    assert_eq!(
+        app.call(&first, "login_code", &[("code", &code)])
+            .await
+            .status(),
+        200
+    );
     let replay = app.call(&second, "login_code", &[("code", &code)]).await;
     assert_eq!(replay.status(), 422, "the same code in another session");
     assert_eq!(shell(&app, &second).await["user"], serde_json::Value::Null);
 
     // New recovery codes (a fresh code), shown once.
     let fresh = app.next_code("gynaecoloog").await;
-    let renewed = app.call(&first, "renew_recovery_codes", &[("code", &fresh)]).await;
+    let renewed = app
+        .call(&first, "renew_recovery_codes", &[("code", &fresh)])
+        .await;
     assert_eq!(renewed.status(), 200);
     assert_eq!(renewed.headers()["location"], "/account/herstelcodes");
-    let codes: Vec<String> = app.call(&first, "recovery_codes", &[]).await.json().await.unwrap();
+    let codes: Vec<String> = app
+        .call(&first, "recovery_codes", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(codes.len(), 10);
-    assert!(codes.iter().all(|c| c.len() == 12 && c.chars().all(|d| d.is_ascii_digit())));
-    let again: Vec<String> = app.call(&first, "recovery_codes", &[]).await.json().await.unwrap();
+    assert!(codes
+        .iter()
+        .all(|c| c.len() == 12 && c.chars().all(|d| d.is_ascii_digit())));
+    let again: Vec<String> = app
+        .call(&first, "recovery_codes", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(again.is_empty(), "shown once");
 
     // A recovery code logs in once, typed with spaces as shown.
     let spaced = format!("{} {} {}", &codes[0][..4], &codes[0][4..8], &codes[0][8..]);
     let third = client();
-    assert_eq!(app.password_step(&third, "gynaecoloog", PASSWORD).await.status(), 200);
-    assert_eq!(app.call(&third, "login_code", &[("code", &spaced)]).await.status(), 200);
+    assert_eq!(
+        app.password_step(&third, "gynaecoloog", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.call(&third, "login_code", &[("code", &spaced)])
+            .await
+            .status(),
+        200
+    );
     assert_eq!(shell(&app, &third).await["user"]["username"], "gynaecoloog");
     let fourth = client();
-    assert_eq!(app.password_step(&fourth, "gynaecoloog", PASSWORD).await.status(), 200);
-    let reused = app.call(&fourth, "login_code", &[("code", &codes[0])]).await;
+    assert_eq!(
+        app.password_step(&fourth, "gynaecoloog", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let reused = app
+        .call(&fourth, "login_code", &[("code", &codes[0])])
+        .await;
     assert_eq!(reused.status(), 422, "a used recovery code");
     let events = app.audit_events().await;
-    let used: Vec<_> = events.iter().filter(|e| e.action == "recovery_code_used").collect();
+    let used: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "recovery_code_used")
+        .collect();
     assert_eq!(used.len(), 1);
     assert_eq!(used[0].detail, r#"{"remaining":9}"#);
     let last_login = events.iter().rev().find(|e| e.action == "login").unwrap();
     assert_eq!(last_login.detail, r#"{"factor":"recovery_code"}"#);
     assert!(events.iter().any(|e| e.action == "recovery_codes_renewed"));
     // The stored codes are keyed hashes: no code is in the database as typed.
-    let stored = app.texts("SELECT code_hash FROM recovery_codes").await.join(" ");
+    let stored = app
+        .texts("SELECT code_hash FROM recovery_codes")
+        .await
+        .join(" ");
     assert!(!stored.is_empty());
     assert!(codes.iter().all(|c| !stored.contains(c.as_str())));
 }
@@ -201,7 +258,12 @@ async fn five_wrong_codes_end_the_half_login_and_count_toward_the_lock_out(backe
     .await;
     for round in 1..=2 {
         let c = client();
-        assert_eq!(app.password_step(&c, "echoscopist", PASSWORD).await.status(), 200);
+        assert_eq!(
+            app.password_step(&c, "echoscopist", PASSWORD)
+                .await
+                .status(),
+            200
+        );
         for wrong in 1..=4 {
             let r = app.call(&c, "login_code", &[("code", "000000")]).await;
             assert_eq!(r.status(), 422, "round {round}, wrong code {wrong}");
@@ -215,14 +277,33 @@ async fn five_wrong_codes_end_the_half_login_and_count_toward_the_lock_out(backe
         assert_eq!(after.status(), 401, "back at the password: no code step");
     }
     let events = app.audit_events().await;
-    let failed: Vec<_> = events.iter().filter(|e| e.action == "second_factor_failed").collect();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "second_factor_failed")
+        .collect();
     assert_eq!(failed.len(), 10);
-    assert!(failed[4].detail.contains(r#""back_to_password":true"#), "{}", failed[4].detail);
-    assert!(failed[4].detail.contains(r#""consecutive_failures":5"#), "{}", failed[4].detail);
-    assert!(events.iter().any(|e| e.action == "login_locked"), "10 wrong codes lock the account");
+    assert!(
+        failed[4].detail.contains(r#""back_to_password":true"#),
+        "{}",
+        failed[4].detail
+    );
+    assert!(
+        failed[4].detail.contains(r#""consecutive_failures":5"#),
+        "{}",
+        failed[4].detail
+    );
+    assert!(
+        events.iter().any(|e| e.action == "login_locked"),
+        "10 wrong codes lock the account"
+    );
     // Locked: the right password gets the generic refusal.
     let c = client();
-    assert_eq!(app.password_step(&c, "echoscopist", PASSWORD).await.status(), 401);
+    assert_eq!(
+        app.password_step(&c, "echoscopist", PASSWORD)
+            .await
+            .status(),
+        401
+    );
 }
 
 /// A new account of the demo practice with no second factor; returns her username.
@@ -242,7 +323,12 @@ async fn new_user(app: &TestApp, username: &str) -> &'static str {
 
 /// Enrols the half-logged-in `c` from the enrolment page's secret; returns the secret.
 async fn enrol(app: &TestApp, c: &reqwest::Client) -> Vec<u8> {
-    let page: serde_json::Value = app.call(c, "login_enrolment", &[]).await.json().await.unwrap();
+    let page: serde_json::Value = app
+        .call(c, "login_enrolment", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     let secret = totp::from_base32(page["secret"].as_str().unwrap()).unwrap();
     assert!(page["qr_svg"].as_str().unwrap().starts_with("<svg"));
     let wrong = app.call(c, "login_enrol", &[("code", "000000")]).await;
@@ -264,15 +350,31 @@ async fn the_first_login_enrols_and_shows_the_recovery_codes_once(backend: Backe
     assert_eq!(app.call(&c, "my_clients", &[]).await.status(), 401);
     let secret = enrol(&app, &c).await;
     assert_eq!(shell(&app, &c).await["user"]["username"], username);
-    let codes: Vec<String> = app.call(&c, "recovery_codes", &[]).await.json().await.unwrap();
+    let codes: Vec<String> = app
+        .call(&c, "recovery_codes", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(codes.len(), 10);
-    let again: Vec<String> = app.call(&c, "recovery_codes", &[]).await.json().await.unwrap();
+    let again: Vec<String> = app
+        .call(&c, "recovery_codes", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(again.is_empty());
     let events = app.audit_events().await;
-    let enrolled = events.iter().find(|e| e.action == "second_factor_enrolled" && e.user_name.as_deref() == Some(username)).unwrap();
+    let enrolled = events
+        .iter()
+        .find(|e| e.action == "second_factor_enrolled" && e.user_name.as_deref() == Some(username))
+        .unwrap();
     assert_eq!(enrolled.detail, r#"{"factor":"totp","recovery_codes":10}"#);
     // The secret is sealed in the database.
-    let stored = app.texts("SELECT secret_sealed FROM totp_factors").await.join(" ");
+    let stored = app
+        .texts("SELECT secret_sealed FROM totp_factors")
+        .await
+        .join(" ");
     assert!(!stored.contains(&totp::base32(&secret)));
     assert!(!stored.contains(&hex::encode(&secret)));
     // The next login asks for her code.
@@ -288,10 +390,26 @@ async fn reset_2fa_ends_her_sessions_and_she_enrols_again(backend: Backend) {
     app.password_step(&c, username, PASSWORD).await;
     enrol(&app, &c).await;
     assert_eq!(shell(&app, &c).await["user"]["username"], username);
-    backend::second_factor::reset(&app.store, username).await.unwrap();
-    assert_eq!(shell(&app, &c).await["user"], serde_json::Value::Null, "her session ended");
-    assert!(app.audit_events().await.iter().any(|e| e.action == "second_factor_reset"));
-    let id = app.store.user_by_username(username).await.unwrap().unwrap().id;
+    backend::second_factor::reset(&app.store, username)
+        .await
+        .unwrap();
+    assert_eq!(
+        shell(&app, &c).await["user"],
+        serde_json::Value::Null,
+        "her session ended"
+    );
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .any(|e| e.action == "second_factor_reset"));
+    let id = app
+        .store
+        .user_by_username(username)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     assert!(app.store.totp_factor(&id).await.unwrap().is_none());
     let again = client();
     let r = app.password_step(&again, username, PASSWORD).await;
@@ -312,10 +430,21 @@ async fn without_the_requirement_a_password_suffices_until_she_enrols(backend: B
     let r = app.password_step(&c, username, PASSWORD).await;
     assert_eq!(r.headers()["location"], "/");
     assert_eq!(shell(&app, &c).await["user"]["username"], username);
-    let login = app.audit_events().await.into_iter().rev().find(|e| e.action == "login").unwrap();
+    let login = app
+        .audit_events()
+        .await
+        .into_iter()
+        .rev()
+        .find(|e| e.action == "login")
+        .unwrap();
     assert_eq!(login.detail, r#"{"factor":"password_only"}"#);
     // `/account` offers the app; once set up she is always asked for it.
-    let page: serde_json::Value = app.call(&c, "account_enrolment", &[]).await.json().await.unwrap();
+    let page: serde_json::Value = app
+        .call(&c, "account_enrolment", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     let secret = totp::from_base32(page["secret"].as_str().unwrap()).unwrap();
     let code = totp::code_at_step(&secret, totp::step_of(unix_now()));
     let done = app.call(&c, "account_enrol", &[("code", &code)]).await;

@@ -58,7 +58,11 @@ fn SecondFactors() -> impl IntoView {
     let query = use_query_map();
     let notice = move || {
         query.with(|q| q.get("passkey")).map(|what| {
-            let text = if what == "verwijderd" { "De passkey is verwijderd." } else { "De passkey is toegevoegd." };
+            let text = if what == "verwijderd" {
+                "De passkey is verwijderd."
+            } else {
+                "De passkey is toegevoegd."
+            };
             view! { <div class="form-ok" role="status">{text}</div> }
         })
     };

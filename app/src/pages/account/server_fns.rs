@@ -90,9 +90,11 @@ pub async fn show_recovery_codes(
 #[server(endpoint = "recovery_codes")]
 pub async fn recovery_codes() -> Result<Vec<String>, AppError> {
     as_user(Allowed::AnyUser, |call, _user| async move {
-        Ok(backend::session::take_flash::<Vec<String>>(&call.session, "recovery_codes")
-            .await?
-            .unwrap_or_default())
+        Ok(
+            backend::session::take_flash::<Vec<String>>(&call.session, "recovery_codes")
+                .await?
+                .unwrap_or_default(),
+        )
     })
     .await
 }

@@ -14,11 +14,14 @@ pub fn LoginPage() -> impl IntoView {
     let shell = use_shell();
     // Logged in: her start page; half logged in: the step she is at.
     let already_in = move || {
-        shell.get().and_then(|s| s.ok()).and_then(|s| match (s.user, s.pending) {
-            (Some(_), _) => Some(view! { <Redirect path="/"/> }),
-            (None, Some(step)) => Some(view! { <Redirect path=step.path()/> }),
-            (None, None) => None,
-        })
+        shell
+            .get()
+            .and_then(|s| s.ok())
+            .and_then(|s| match (s.user, s.pending) {
+                (Some(_), _) => Some(view! { <Redirect path="/"/> }),
+                (None, Some(step)) => Some(view! { <Redirect path=step.path()/> }),
+                (None, None) => None,
+            })
     };
     let query = use_query_map();
     let again = move || {

@@ -98,13 +98,9 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 #[server(endpoint = "login_code")]
 pub async fn login_code(code: String) -> Result<(), AppError> {
     anonymous(|call| async move {
-        let next = backend::second_factor::login_with_code(
-            &call.state,
-            &call.session,
-            &code,
-            call.meta,
-        )
-        .await?;
+        let next =
+            backend::second_factor::login_with_code(&call.state, &call.session, &code, call.meta)
+                .await?;
         leptos_axum::redirect(next.path());
         Ok(())
     })
