@@ -627,23 +627,23 @@ async fn an_authenticator_step_and_a_recovery_code_are_accepted_once(backend: Ba
         Some(101)
     );
 
-    let used = |n| {
+    let used = || {
         move |left| {
-            let mut e = event(n);
-            e.detail = Some(domain::AuditDetail::RecoveryCodeUsed(
-                domain::audit_detail::RecoveryCodes { remaining: left },
-            ));
-            e
+            NewAuditEvent::new(AuditAction::RecoveryCodeUsed, Outcome::Success).with_detail(
+                domain::AuditDetail::RecoveryCodeUsed(domain::audit_detail::RecoveryCodes {
+                    remaining: left,
+                }),
+            )
         }
     };
     let (a, b) = tokio::join!(
-        store.use_recovery_code(&id, "h1", used(3)),
-        store.use_recovery_code(&id, "h1", used(4))
+        store.use_recovery_code(&id, "h1", used()),
+        store.use_recovery_code(&id, "h1", used())
     );
     let wins: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
     assert_eq!(wins, vec![1], "one use of h1, leaving h2");
     assert_eq!(
-        store.use_recovery_code(&id, "nope", used(5)).await.unwrap(),
+        store.use_recovery_code(&id, "nope", used()).await.unwrap(),
         None
     );
     assert_eq!(store.unused_recovery_codes(&id).await.unwrap(), 1);

@@ -131,20 +131,18 @@ pub async fn second_step(
     }
 }
 
+/// Values kept per (database, username) for the whole test process.
+type PerUser<T> = std::sync::Mutex<std::collections::HashMap<(String, String), T>>;
+
 /// The authenticator secrets of accounts enrolled by `second_step`, by (database, username).
-fn secrets() -> &'static std::sync::Mutex<std::collections::HashMap<(String, String), Vec<u8>>> {
-    static SECRETS: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<(String, String), Vec<u8>>>,
-    > = std::sync::OnceLock::new();
+fn secrets() -> &'static PerUser<Vec<u8>> {
+    static SECRETS: std::sync::OnceLock<PerUser<Vec<u8>>> = std::sync::OnceLock::new();
     SECRETS.get_or_init(Default::default)
 }
 
 fn code_lock(key: &(String, String)) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: std::sync::OnceLock<
-        std::sync::Mutex<
-            std::collections::HashMap<(String, String), std::sync::Arc<tokio::sync::Mutex<()>>>,
-        >,
-    > = std::sync::OnceLock::new();
+    static LOCKS: std::sync::OnceLock<PerUser<std::sync::Arc<tokio::sync::Mutex<()>>>> =
+        std::sync::OnceLock::new();
     LOCKS
         .get_or_init(Default::default)
         .lock()
