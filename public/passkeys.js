@@ -42,6 +42,17 @@
     return "De passkey is niet gelukt. Probeer het opnieuw of gebruik de code uit uw app.";
   }
 
+  // A credential as JSON text for the server: its binary parts as base64url.
+  function asJson(credential, response) {
+    return JSON.stringify({
+      id: credential.id,
+      rawId: toText(credential.rawId),
+      type: credential.type,
+      extensions: credential.getClientExtensionResults(),
+      response,
+    });
+  }
+
   function show(container, message) {
     const slot = container && container.querySelector("[data-passkey-error]");
     if (slot) slot.textContent = message;
@@ -56,19 +67,14 @@
       pk.challenge = toBytes(pk.challenge);
       (pk.allowCredentials || []).forEach((c) => (c.id = toBytes(c.id)));
       const credential = await navigator.credentials.get({ publicKey: pk });
-      const answer = {
-        id: credential.id,
-        rawId: toText(credential.rawId),
-        type: credential.type,
-        extensions: credential.getClientExtensionResults(),
-        response: {
-          authenticatorData: toText(credential.response.authenticatorData),
-          clientDataJSON: toText(credential.response.clientDataJSON),
-          signature: toText(credential.response.signature),
-          userHandle: credential.response.userHandle ? toText(credential.response.userHandle) : null,
-        },
-      };
-      const next = await call("passkey_login_finish", { credential: JSON.stringify(answer) });
+      const r = credential.response;
+      const answer = asJson(credential, {
+        authenticatorData: toText(r.authenticatorData),
+        clientDataJSON: toText(r.clientDataJSON),
+        signature: toText(r.signature),
+        userHandle: r.userHandle ? toText(r.userHandle) : null,
+      });
+      const next = await call("passkey_login_finish", { credential: answer });
       window.location.assign(next);
     } catch (error) {
       show(box, error.message || String(error));
@@ -86,18 +92,13 @@
       pk.user.id = toBytes(pk.user.id);
       (pk.excludeCredentials || []).forEach((c) => (c.id = toBytes(c.id)));
       const credential = await navigator.credentials.create({ publicKey: pk });
-      const answer = {
-        id: credential.id,
-        rawId: toText(credential.rawId),
-        type: credential.type,
-        extensions: credential.getClientExtensionResults(),
-        response: {
-          attestationObject: toText(credential.response.attestationObject),
-          clientDataJSON: toText(credential.response.clientDataJSON),
-          transports: credential.response.getTransports ? credential.response.getTransports() : [],
-        },
-      };
-      await call("passkey_register_finish", { name, credential: JSON.stringify(answer) });
+      const r = credential.response;
+      const answer = asJson(credential, {
+        attestationObject: toText(r.attestationObject),
+        clientDataJSON: toText(r.clientDataJSON),
+        transports: r.getTransports ? r.getTransports() : [],
+      });
+      await call("passkey_register_finish", { name, credential: answer });
       window.location.assign("/account?passkey=toegevoegd");
     } catch (error) {
       show(form, error.message || String(error));

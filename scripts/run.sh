@@ -18,5 +18,7 @@ else
   "$BIN" demo logins
 fi
 
-step "Ooievaar draait op http://$LEPTOS_SITE_ADDR (stoppen: Ctrl-C)"
+# Passkeys (WebAuthn) need a host name, not an IP address: show the localhost address.
+SHOWN_ADDR="${LEPTOS_SITE_ADDR/127.0.0.1/localhost}"
+step "Ooievaar draait op http://$SHOWN_ADDR (stoppen: Ctrl-C)"
 exec "$BIN" serve

@@ -18,6 +18,14 @@ pub fn amsterdam(ms: i64) -> OffsetDateTime {
         .to_timezone(timezones::db::europe::AMSTERDAM)
 }
 
+/// A date as a Dutch reader writes it: `06-04-1991` (pages; ISO stays for filters and exports).
+const DUTCH_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[day]-[month]-[year]");
+
+pub fn dutch_date(ms: i64) -> String {
+    amsterdam(ms).format(DUTCH_DATE).unwrap_or_default()
+}
+
 pub fn local_date(ms: i64) -> String {
     amsterdam(ms).format(DATE).unwrap_or_default()
 }

@@ -208,38 +208,16 @@ pub async fn pending(
     state: &crate::AppState,
     session: &Session,
 ) -> Result<Option<Pending>, AppError> {
-    let Some(user_id) = session
-        .get::<UserId>(PENDING_USER)
-        .await
-        .map_err(session_failed)?
-    else {
+    let Some(user_id) = get::<UserId>(session, PENDING_USER).await? else {
         return Ok(None);
     };
-    let at: i64 = session
-        .get(PENDING_AT)
-        .await
-        .map_err(session_failed)?
-        .unwrap_or(0);
-    let step: Option<PendingStep> = session.get(PENDING_STEP).await.map_err(session_failed)?;
-    let failures: i64 = session
-        .get(PENDING_FAILURES)
-        .await
-        .map_err(session_failed)?
-        .unwrap_or(0);
-    let generation: i64 = session
-        .get(GENERATION)
-        .await
-        .map_err(session_failed)?
-        .unwrap_or(0);
+    let at: i64 = get(session, PENDING_AT).await?.unwrap_or(0);
+    let step: Option<PendingStep> = get(session, PENDING_STEP).await?;
+    let failures: i64 = get(session, PENDING_FAILURES).await?.unwrap_or(0);
     let user = if now_ms() - at > PENDING_LIFETIME_MS {
         None
     } else {
-        state
-            .store
-            .user_by_id(&user_id)
-            .await?
-            .and_then(SessionUser::from_row)
-            .filter(|u| u.session_generation == generation)
+        current_user(state, session, &user_id).await?
     };
     match (user, step) {
         (Some(user), Some(step)) => Ok(Some(Pending {
@@ -252,6 +230,31 @@ pub async fn pending(
             Ok(None)
         }
     }
+}
+
+/// A value the session keeps, if any.
+async fn get<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+) -> Result<Option<T>, AppError> {
+    session.get(key).await.map_err(session_failed)
+}
+
+/// `user_id` as she is now, if she may still act in this session: not disabled, and of the
+/// session generation the session authenticated under (a session from before generations
+/// were kept has none: it belongs to generation 0).
+async fn current_user(
+    state: &crate::AppState,
+    session: &Session,
+    user_id: &UserId,
+) -> Result<Option<SessionUser>, AppError> {
+    let generation: i64 = get(session, GENERATION).await?.unwrap_or(0);
+    Ok(state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .and_then(SessionUser::from_row)
+        .filter(|u| u.session_generation == generation))
 }
 
 /// Records the wrong codes of the pending step so far.
@@ -288,35 +291,16 @@ pub async fn user_of(
     state: &crate::AppState,
     session: &Session,
 ) -> Result<Option<SessionUser>, AppError> {
-    let Some(user_id) = session
-        .get::<UserId>(USER_ID)
-        .await
-        .map_err(session_failed)?
-    else {
+    let Some(user_id) = get::<UserId>(session, USER_ID).await? else {
         return Ok(None);
     };
-    let login_at: i64 = session
-        .get(LOGIN_AT)
-        .await
-        .map_err(session_failed)?
-        .unwrap_or(0);
+    let login_at: i64 = get(session, LOGIN_AT).await?.unwrap_or(0);
     let lifetime_ms = state.settings.session_absolute.as_millis() as i64;
     if now_ms() - login_at > lifetime_ms {
         end(session).await?;
         return Ok(None);
     }
-    // A session from before generations were kept has none: it belongs to generation 0.
-    let generation: i64 = session
-        .get(GENERATION)
-        .await
-        .map_err(session_failed)?
-        .unwrap_or(0);
-    let user = state
-        .store
-        .user_by_id(&user_id)
-        .await?
-        .and_then(SessionUser::from_row)
-        .filter(|u| u.session_generation == generation);
+    let user = current_user(state, session, &user_id).await?;
     if user.is_none() {
         end(session).await?;
     }

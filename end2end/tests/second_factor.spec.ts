@@ -25,6 +25,7 @@ function newAccount(prefix: string, projectName: string): string {
 async function enrolFromPage(page: Page, loginPage: import("./fixtures/login_page").LoginPage): Promise<Buffer> {
   await expect(page).toHaveURL(onPath("/login/instellen"));
   await expect(page.locator(".qr svg")).toBeVisible();
+  await page.screenshot({ path: test.info().outputPath("enrolment.png"), fullPage: true });
   const secret = fromBase32((await page.locator("#totp-secret").textContent())!.trim());
   await page.waitForLoadState("networkidle");
   await loginPage.submitCode(codeAt(secret, currentStep()));

@@ -9,23 +9,51 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 
-/// The shell information of the current page (user and demo flag), refetched on navigation
-/// so a login or logout shows at once.
-pub type ShellResource = Resource<Result<ShellView, AppError>>;
+/// The shell information (user, pending second step, demo flag), refetched on every
+/// navigation so a login or logout shows at once. While the answer for a new page is on its
+/// way the resource still holds the previous page's: decisions (redirects) take only
+/// [`ShellState::current`], which is `None` until the answer for this page has come.
+#[derive(Clone, Copy)]
+pub struct ShellState {
+    resource: Resource<(String, Result<ShellView, AppError>)>,
+    path: Memo<String>,
+}
 
-pub fn use_shell() -> ShellResource {
-    expect_context::<ShellResource>()
+impl ShellState {
+    /// The answer for the page now shown; `None` while it is on its way.
+    pub fn current(&self) -> Option<Result<ShellView, AppError>> {
+        self.resource
+            .get()
+            .filter(|(path, _)| *path == self.path.get())
+            .map(|(_, info)| info)
+    }
+
+    /// The latest answer, possibly for the page before (for display only).
+    pub fn latest(&self) -> Option<Result<ShellView, AppError>> {
+        self.resource.get().map(|(_, info)| info)
+    }
+}
+
+pub fn use_shell() -> ShellState {
+    expect_context::<ShellState>()
 }
 
 #[component]
 pub fn Frame(children: Children) -> impl IntoView {
     let location = use_location();
-    let shell: ShellResource = Resource::new(move || location.pathname.get(), |_| shell_info());
+    let resource = Resource::new(
+        move || location.pathname.get(),
+        |path| async move { (path, shell_info().await) },
+    );
+    let shell = ShellState {
+        resource,
+        path: location.pathname,
+    };
     provide_context(shell);
     let logout = create_logout_action();
 
     let header = move || {
-        shell.get().map(|info| {
+        shell.latest().map(|info| {
             let info = info.unwrap_or_default();
             let demo = info.demo.then(|| {
                 view! { <span class="demo-badge" title="Deze omgeving bevat alleen verzonnen gegevens">"DEMO"</span> }
@@ -76,7 +104,7 @@ pub fn Protected(#[prop(optional)] roles: &'static [Role], children: ChildrenFn)
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
-            {move || shell.get().map(|info| {
+            {move || shell.current().map(|info| {
                 let info = info.ok().unwrap_or_default();
                 match info.user {
                     // Half logged in: every page leads to the second step.

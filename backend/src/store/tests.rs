@@ -381,8 +381,8 @@ async fn a_share_is_refused_while_consent_is_withdrawn(backend: Backend) {
     );
 }
 
-async fn usernames_are_unique(backend: Backend) {
-    let (store, _guard) = fresh_store(backend).await;
+/// Organisation `org-a` with one user, `dewi` (id `u1`), who is returned.
+async fn organisation_with_user(store: &Store) -> NewUser {
     store
         .add_organisation("org-a", "A", domain::OrganisationKind::Kraamzorg, event(0))
         .await
@@ -398,6 +398,12 @@ async fn usernames_are_unique(backend: Backend) {
         .add_user(&user, "$argon2id$x", event(0))
         .await
         .unwrap();
+    user
+}
+
+async fn usernames_are_unique(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let user = organisation_with_user(&store).await;
     let again = store
         .add_user(
             &NewUser {
@@ -584,21 +590,7 @@ async fn an_event_stored_before_the_detail_was_typed_still_verifies_and_reads(ba
 /// last accepted one, and one unused recovery code, each win once, also when raced.
 async fn an_authenticator_step_and_a_recovery_code_are_accepted_once(backend: Backend) {
     let (store, _guard) = fresh_store(backend).await;
-    store
-        .add_organisation("org-a", "A", domain::OrganisationKind::Kraamzorg, event(0))
-        .await
-        .unwrap();
-    let user = NewUser {
-        id: "u1".into(),
-        organisation_id: "org-a".into(),
-        username: domain::Username::parse("dewi").unwrap(),
-        display_name: "Dewi".into(),
-        role: domain::Role::Kraamverzorgende,
-    };
-    store
-        .add_user(&user, "$argon2id$x", event(0))
-        .await
-        .unwrap();
+    let user = organisation_with_user(&store).await;
     let id = user.id.clone();
     store
         .enrol_totp(&id, "sealed", 100, &["h1".into(), "h2".into()], event(1))

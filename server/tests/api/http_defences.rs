@@ -584,16 +584,20 @@ async fn production_serve_needs_an_existing_checkpoint_key() {
     let key_env = key.display().to_string();
     let secret = dir.path().join("keys").join("secret-key");
     let secret_env = secret.display().to_string();
+    // `serve` in production with both key files named; it should stop at a missing one.
+    let serve_once = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
+            .arg("serve")
+            .env("DATABASE_URL", &db)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("OOIEVAAR_SECURE_COOKIES", "true")
+            .env("OOIEVAAR_CHECKPOINT_KEY", &key_env)
+            .env("OOIEVAAR_SECRET_KEY", &secret_env)
+            .output()
+            .unwrap()
+    };
     // Without the second-factor secret key file: refused, and none is created.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
-        .arg("serve")
-        .env("DATABASE_URL", &db)
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("OOIEVAAR_SECURE_COOKIES", "true")
-        .env("OOIEVAAR_CHECKPOINT_KEY", &key_env)
-        .env("OOIEVAAR_SECRET_KEY", &secret_env)
-        .output()
-        .unwrap();
+    let out = serve_once();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
@@ -604,15 +608,7 @@ async fn production_serve_needs_an_existing_checkpoint_key() {
     std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
     std::fs::write(&secret, backend::second_factor::SecretKey::generate_hex()).unwrap();
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
-        .arg("serve")
-        .env("DATABASE_URL", &db)
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("OOIEVAAR_SECURE_COOKIES", "true")
-        .env("OOIEVAAR_CHECKPOINT_KEY", &key_env)
-        .env("OOIEVAAR_SECRET_KEY", &secret_env)
-        .output()
-        .unwrap();
+    let out = serve_once();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "serve started without its key");
     assert!(

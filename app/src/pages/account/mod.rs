@@ -54,8 +54,10 @@ pub fn AccountPage() -> impl IntoView {
 /// Her second factors, each change behind a fresh code.
 #[component]
 fn SecondFactors() -> impl IntoView {
-    let factors = Resource::new(|| (), |_| account_factors());
     let query = use_query_map();
+    // Read again after each change: a change's answer comes back to `/account` with a new query.
+    let search = leptos_router::hooks::use_location().search;
+    let factors = Resource::new(move || search.get(), |_| account_factors());
     let notice = move || {
         query.with(|q| q.get("passkey")).map(|what| {
             let text = if what == "verwijderd" {

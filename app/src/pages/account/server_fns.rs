@@ -58,7 +58,7 @@ pub async fn account_factors() -> Result<FactorsView, AppError> {
     as_user(Allowed::AnyUser, |call, user| async move {
         let o = backend::second_factor::overview(&call.state, &user.id).await?;
         Ok(FactorsView {
-            totp_since: o.totp_since.map(backend::clock::local_date),
+            totp_since: o.totp_since.map(backend::clock::dutch_date),
             recovery_codes_left: o.recovery_codes_left,
             passkeys: o
                 .passkeys
@@ -66,7 +66,7 @@ pub async fn account_factors() -> Result<FactorsView, AppError> {
                 .map(|(id, name, added)| PasskeyView {
                     id,
                     name,
-                    added: backend::clock::local_date(added),
+                    added: backend::clock::dutch_date(added),
                 })
                 .collect(),
         })

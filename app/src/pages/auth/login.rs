@@ -5,17 +5,22 @@ use crate::components::{use_shell, FormError};
 use crate::pages::form::action_error;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_location, use_query_map};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = create_login_action();
     let error = action_error(action);
     let shell = use_shell();
-    // Logged in: her start page; half logged in: the step she is at.
+    // Logged in: her start page; half logged in: the step she is at (only while the browser
+    // is still here: the password's answer may already have sent it on).
+    let location = use_location();
     let already_in = move || {
+        if location.pathname.get() != "/login" {
+            return None;
+        }
         shell
-            .get()
+            .current()
             .and_then(|s| s.ok())
             .and_then(|s| match (s.user, s.pending) {
                 (Some(_), _) => Some(view! { <Redirect path="/"/> }),

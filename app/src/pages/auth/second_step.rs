@@ -10,14 +10,23 @@ use crate::components::{use_shell, FieldProblem, FormError};
 use crate::pages::form::action_error;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
 
 /// Sends the browser where it belongs unless the session waits for `step`: logged in to `/`,
 /// another step to its page, nothing pending to the password.
+///
+/// Only while the browser is still on the step's page: when a step's answer has sent it on
+/// (to the recovery codes, or back to the password with a notice), the shell refetched for the
+/// new page must not redirect once more from the page being left.
 #[component]
 fn OnlyWhilePending(step: PendingStep) -> impl IntoView {
     let shell = use_shell();
+    let location = use_location();
     let elsewhere = move || {
-        shell.get().and_then(|s| s.ok()).and_then(|s| {
+        if location.pathname.get() != step.path() {
+            return None;
+        }
+        shell.current().and_then(|s| s.ok()).and_then(|s| {
             let path = match (s.user, s.pending) {
                 (Some(_), _) => "/",
                 (None, Some(p)) if p == step => return None,

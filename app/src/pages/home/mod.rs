@@ -10,7 +10,7 @@ pub fn HomePage() -> impl IntoView {
     let clinical = crate::pages::clients::ClinicalHomeState::new();
     let body = move || {
         shell
-            .get()
+            .latest()
             .and_then(|s| s.ok())
             .and_then(|s| s.user)
             .map(|u| {
