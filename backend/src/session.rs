@@ -33,9 +33,6 @@ const PENDING_AT: &str = "pending_at";
 const PENDING_STEP: &str = "pending_step";
 const PENDING_FAILURES: &str = "pending_failures";
 
-/// How long the second step waits after a right password (DESIGN 9): then back to the password.
-pub const PENDING_LIFETIME_MS: i64 = 5 * 60 * 1000;
-
 /// The step a half-logged-in session waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PendingStep {
@@ -201,8 +198,8 @@ pub async fn start_pending(
     Ok(())
 }
 
-/// The half-logged-in state of `session`, if any and still valid: within
-/// [`PENDING_LIFETIME_MS`] of the password, the user not disabled and of the same session
+/// The half-logged-in state of `session`, if any and still valid: within the second step's
+/// lifetime (`Settings::second_step_lifetime`, 5 minutes) of the password, the user not disabled and of the same session
 /// generation. Otherwise the pending state is ended (back to the password).
 pub async fn pending(
     state: &crate::AppState,
@@ -214,7 +211,8 @@ pub async fn pending(
     let at: i64 = get(session, PENDING_AT).await?.unwrap_or(0);
     let step: Option<PendingStep> = get(session, PENDING_STEP).await?;
     let failures: i64 = get(session, PENDING_FAILURES).await?.unwrap_or(0);
-    let user = if now_ms() - at > PENDING_LIFETIME_MS {
+    let lifetime_ms = state.settings.second_step_lifetime.as_millis() as i64;
+    let user = if now_ms() - at > lifetime_ms {
         None
     } else {
         current_user(state, session, &user_id).await?

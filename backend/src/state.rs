@@ -41,6 +41,9 @@ pub struct Settings {
     /// is taken to enrolment after her password. Off, a user without one logs in with her
     /// password alone, and one who has one is still asked for it.
     pub require_second_factor: bool,
+    /// How long a right password waits for the second step before she starts again (DESIGN 9:
+    /// 5 minutes).
+    pub second_step_lifetime: Duration,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             public_url: None,
             trusted_proxies: Vec::new(),
             require_second_factor: true,
+            second_step_lifetime: Duration::from_secs(5 * 60),
         }
     }
 }

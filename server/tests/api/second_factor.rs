@@ -16,6 +16,7 @@ on_both_backends!(
     the_first_login_enrols_and_shows_the_recovery_codes_once,
     reset_2fa_ends_her_sessions_and_she_enrols_again,
     without_the_requirement_a_password_suffices_until_she_enrols,
+    the_half_login_expires_and_then_leads_back_to_the_password,
 );
 
 /// The server functions a session without a user may call: the frame, login and its second
@@ -456,4 +457,31 @@ async fn without_the_requirement_a_password_suffices_until_she_enrols(backend: B
     let demo = client();
     let r = app.password_step(&demo, "verloskundige", PASSWORD).await;
     assert_eq!(r.headers()["location"], "/login/code");
+}
+
+async fn the_half_login_expires_and_then_leads_back_to_the_password(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        Settings {
+            second_step_lifetime: Duration::from_millis(1500),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let c = client();
+    assert_eq!(app.password_step(&c, "privacy", PASSWORD).await.status(), 200);
+    assert_eq!(shell(&app, &c).await["pending"], "Code");
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(shell(&app, &c).await["pending"], serde_json::Value::Null);
+    let code = app.next_code("privacy").await;
+    let late = app.call(&c, "login_code", &[("code", &code)]).await;
+    assert_eq!(late.status(), 401, "an expired second step takes no code");
+    let home = c
+        .get(app.url("/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.headers()["location"], "/login");
+    assert!(!app.audit_events().await.iter().any(|e| e.action == "login"));
 }
