@@ -6,7 +6,7 @@ mod server_fns;
 pub use server_fns::*;
 
 use crate::components::{FieldProblem, FormError, Protected};
-use crate::pages::auth::{CodeInput, EnrolmentSteps};
+use crate::pages::auth::{CodeField, CodeInput, EnrolmentShown};
 use crate::pages::form::action_error;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -97,9 +97,7 @@ fn FactorList(factors: FactorsView, since: String) -> impl IntoView {
         <p data-testid="recovery-left">{format!("U heeft nog {} ongebruikte herstelcodes.", factors.recovery_codes_left)}</p>
         <FormError error=renew_error/>
         <ActionForm action=renew attr:class="stack" attr:id="renew-form">
-            <label for="renew-code">"Code uit uw app (ter bevestiging)"</label>
-            <CodeInput id="renew-code"/>
-            <FieldProblem error=renew_error field="code"/>
+            <CodeField label="Code uit uw app (ter bevestiging)" error=renew_error id="renew-code"/>
             <button type="submit" class="button secondary">"Nieuwe herstelcodes maken"</button>
         </ActionForm>
 
@@ -149,14 +147,10 @@ fn AccountEnrolment() -> impl IntoView {
     let error = action_error(action);
     view! {
         <p>"U logt nu in met alleen uw wachtwoord. Stel een authenticator-app in voor een veiligere tweede stap."</p>
-        <Transition fallback=|| ()>
-            {move || enrolment.get().map(|r| r.ok().map(|e| view! { <EnrolmentSteps secret=e.secret qr_svg=e.qr_svg/> }))}
-        </Transition>
+        <EnrolmentShown enrolment/>
         <FormError error/>
         <ActionForm action attr:class="stack" attr:id="enrol-form">
-            <label for="code">"Code uit de app"</label>
-            <CodeInput/>
-            <FieldProblem error field="code"/>
+            <CodeField label="Code uit de app" error/>
             <button type="submit" class="button primary">"Instellen"</button>
         </ActionForm>
     }

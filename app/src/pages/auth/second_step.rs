@@ -51,6 +51,33 @@ pub fn CodeInput(#[prop(optional)] id: Option<&'static str>) -> impl IntoView {
     }
 }
 
+/// The `code` field with its label and its problem, as every code form has it.
+#[component]
+pub fn CodeField(
+    label: &'static str,
+    #[prop(into)] error: Signal<Option<domain::error::AppError>>,
+    #[prop(optional)] id: Option<&'static str>,
+) -> impl IntoView {
+    let id = id.unwrap_or("code");
+    view! {
+        <label for=id>{label}</label>
+        <CodeInput id/>
+        <FieldProblem error field="code"/>
+    }
+}
+
+/// The enrolment's QR code and secret once they have come.
+#[component]
+pub fn EnrolmentShown(
+    enrolment: Resource<Result<super::EnrolmentView, domain::error::AppError>>,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Laden..."</p> }>
+            {move || enrolment.get().map(|r| r.ok().map(|e| view! { <EnrolmentSteps secret=e.secret qr_svg=e.qr_svg/> }))}
+        </Transition>
+    }
+}
+
 /// Back to the password (ends the half login).
 #[component]
 fn BackToPassword() -> impl IntoView {
@@ -73,9 +100,7 @@ pub fn CodePage() -> impl IntoView {
             <p class="lead">"Vul de code van 6 cijfers uit uw authenticator-app in. Geen telefoon bij de hand? Gebruik een van uw herstelcodes."</p>
             <FormError error/>
             <ActionForm action attr:class="stack" attr:id="code-form">
-                <label for="code">"Code"</label>
-                <CodeInput/>
-                <FieldProblem error field="code"/>
+                <CodeField label="Code" error/>
                 <button type="submit" class="button primary">"Bevestigen"</button>
             </ActionForm>
             // Shown only where the browser can use passkeys (`public/passkeys.js`).
@@ -99,14 +124,10 @@ pub fn EnrolPage() -> impl IntoView {
         <section class="card login-card">
             <h1>"Tweede stap instellen"</h1>
             <p class="lead">"Ooievaar vraagt bij elke keer inloggen, naast uw wachtwoord, een code uit een authenticator-app op uw telefoon. Stel die nu eenmalig in."</p>
-            <Transition fallback=|| view! { <p class="loading">"Laden..."</p> }>
-                {move || enrolment.get().map(|r| r.ok().map(|e| view! { <EnrolmentSteps secret=e.secret qr_svg=e.qr_svg/> }))}
-            </Transition>
+            <EnrolmentShown enrolment/>
             <FormError error/>
             <ActionForm action attr:class="stack" attr:id="enrol-form">
-                <label for="code">"Code uit de app"</label>
-                <CodeInput/>
-                <FieldProblem error field="code"/>
+                <CodeField label="Code uit de app" error/>
                 <button type="submit" class="button primary">"Bevestigen en inloggen"</button>
             </ActionForm>
             <BackToPassword/>
