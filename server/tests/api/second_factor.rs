@@ -469,7 +469,10 @@ async fn the_half_login_expires_and_then_leads_back_to_the_password(backend: Bac
     )
     .await;
     let c = client();
-    assert_eq!(app.password_step(&c, "privacy", PASSWORD).await.status(), 200);
+    assert_eq!(
+        app.password_step(&c, "privacy", PASSWORD).await.status(),
+        200
+    );
     assert_eq!(shell(&app, &c).await["pending"], "Code");
     tokio::time::sleep(Duration::from_millis(2000)).await;
     assert_eq!(shell(&app, &c).await["pending"], serde_json::Value::Null);
