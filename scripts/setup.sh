@@ -4,6 +4,12 @@
 # wasm-opt from npm binaryen (Debian's is too old: its output does not hydrate).
 source "$(dirname "$0")/env.sh"
 
+# Passkeys (webauthn-rs) link OpenSSL: its headers and pkg-config from Debian when missing.
+if ! pkg-config --exists openssl 2>/dev/null; then
+  step "apt-get install libssl-dev pkg-config (passkeys link OpenSSL)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
