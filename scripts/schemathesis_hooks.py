@@ -24,6 +24,8 @@ OOIEVAAR_ST_SOURCE (default de-wieg-epd) and OOIEVAAR_TOKEN_AUDIENCE (default oo
 """
 
 import datetime
+import json
+import pathlib
 import os
 import time
 import unicodedata
@@ -96,6 +98,11 @@ SENSITIVITIES = ["normal", "elevated", "high"]
 EARLIEST = datetime.date(1900, 1, 1)
 LATEST = datetime.date(2025, 12, 31)
 SHARE_PATH = "/api/v1/shares/{bsn}"
+FHIR_PATH = "/api/v1/fhir"
+# The corpus of realistic FHIR bundles of the integration tests: half of the generated intake
+# calls send one of them (schema-generated bundles almost never hold a Patient with a BSN).
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "server/tests/fixtures/fhir"
+FHIR_BUNDLES = [json.loads(p.read_text()) for p in sorted(FIXTURES.glob("*.json"))]
 CONSENT_PATH = "/api/v1/shares/{bsn}/consent"
 
 
@@ -161,6 +168,8 @@ def before_generate_path_parameters(context, strategy):
 def before_generate_body(context, strategy):
     if context.operation.path == SHARE_PATH:
         return st.one_of(strategy, plausible_share(strategy))
+    if context.operation.path == FHIR_PATH:
+        return st.one_of(strategy, st.sampled_from(FHIR_BUNDLES))
     if context.operation.path == CONSENT_PATH:
         return st.one_of(strategy, st.sampled_from(["active", "withdrawn"]).map(lambda s: {"status": s}))
     return strategy

@@ -7,6 +7,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+pub mod codes;
+pub mod fhir;
 pub mod flood;
 pub mod integrity;
 pub mod request;

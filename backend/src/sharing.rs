@@ -162,3 +162,44 @@ pub async fn change_consent(
         .await?;
     Ok(())
 }
+
+/// What a FHIR bundle changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeReceipt {
+    /// A bundle of the Patient and a Consent: the consent's new status.
+    Consent(ConsentStatus),
+    /// The share was replaced; `restored` when the bundle's active Consent ended a withdrawal.
+    Share {
+        receipt: ShareReceipt,
+        restored: bool,
+    },
+}
+
+/// Applies a FHIR bundle (DESIGN 8.2) with the semantics of the JSON API: a Consent alone
+/// withdraws (with the purge) or restores; otherwise the share is replaced, refused while
+/// consent is withdrawn unless the bundle's own Consent is active, which restores it first.
+pub async fn receive_bundle(
+    store: &Store,
+    caller: &Caller,
+    intake: &crate::fhir::Intake,
+) -> Result<IntakeReceipt, SharingError> {
+    let Some(share) = &intake.share else {
+        let status = intake.consent.unwrap_or(ConsentStatus::Active);
+        change_consent(store, caller, intake.bsn.as_ref(), status).await?;
+        return Ok(IntakeReceipt::Consent(status));
+    };
+    match receive_share(store, caller, share).await {
+        Err(SharingError::ConsentWithdrawn) if intake.consent == Some(ConsentStatus::Active) => {
+            change_consent(store, caller, intake.bsn.as_ref(), ConsentStatus::Active).await?;
+            let receipt = receive_share(store, caller, share).await?;
+            Ok(IntakeReceipt::Share {
+                receipt,
+                restored: true,
+            })
+        }
+        result => result.map(|receipt| IntakeReceipt::Share {
+            receipt,
+            restored: false,
+        }),
+    }
+}

@@ -39,6 +39,7 @@ crate::string_enum! {
         RecoveryCodesRenewed => "recovery_codes_renewed",
         PasskeyAdded => "passkey_added",
         PasskeyRemoved => "passkey_removed",
+        CodeMapChanged => "code_map_changed",
     }
 }
 
@@ -92,6 +93,7 @@ impl AuditAction {
             RecoveryCodesRenewed => "Nieuwe herstelcodes gemaakt",
             PasskeyAdded => "Passkey toegevoegd",
             PasskeyRemoved => "Passkey verwijderd",
+            CodeMapChanged => "Codetabel aangevuld",
         }
     }
 }

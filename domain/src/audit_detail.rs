@@ -53,6 +53,7 @@ pub enum AuditDetail {
     RecoveryCodesRenewed(RecoveryCodes),
     PasskeyAdded(PasskeyNamed),
     PasskeyRemoved(PasskeyNamed),
+    CodeMapChanged(CodeMapChanged),
 }
 
 /// A login: which second factor completed it (`totp`, `recovery_code`, `passkey`, or
@@ -260,6 +261,15 @@ pub struct UserNamed {
     pub username: String,
 }
 
+/// A row added to the code map of the FHIR intake (`ooievaar codes add`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeMapChanged {
+    pub system: String,
+    pub code: String,
+    pub category: String,
+    pub sensitivity: String,
+}
+
 /// The source key a command-line event is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyNamed {
@@ -317,6 +327,7 @@ impl Serialize for AuditDetail {
             D::SecondFactorReset(d) => d.serialize(s),
             D::RecoveryCodeUsed(d) | D::RecoveryCodesRenewed(d) => d.serialize(s),
             D::PasskeyAdded(d) | D::PasskeyRemoved(d) => d.serialize(s),
+            D::CodeMapChanged(d) => d.serialize(s),
         }
     }
 }
@@ -363,6 +374,7 @@ impl AuditDetail {
             D::RecoveryCodesRenewed(_) => A::RecoveryCodesRenewed,
             D::PasskeyAdded(_) => A::PasskeyAdded,
             D::PasskeyRemoved(_) => A::PasskeyRemoved,
+            D::CodeMapChanged(_) => A::CodeMapChanged,
         }
     }
 
@@ -440,6 +452,7 @@ impl AuditDetail {
             A::RecoveryCodesRenewed => D::RecoveryCodesRenewed(de(v)?),
             A::PasskeyAdded => D::PasskeyAdded(de(v)?),
             A::PasskeyRemoved => D::PasskeyRemoved(de(v)?),
+            A::CodeMapChanged => D::CodeMapChanged(de(v)?),
         }))
     }
 
@@ -502,6 +515,10 @@ mod tests {
             (
                 AuditAction::PasskeyRemoved,
                 serde_json::json!({ "passkey_id": "p" }),
+            ),
+            (
+                AuditAction::CodeMapChanged,
+                serde_json::json!({ "system": "http://loinc.org", "code": "2093-3", "category": "lab_screening", "sensitivity": "normal" }),
             ),
             (
                 AuditAction::LoginFailed,

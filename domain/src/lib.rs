@@ -9,6 +9,7 @@ pub mod audit_view;
 pub mod bsn;
 pub mod category;
 pub mod client_view;
+pub mod code_map;
 pub mod error;
 pub mod grant;
 pub mod ids;

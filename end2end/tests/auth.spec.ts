@@ -72,10 +72,20 @@ test.describe("roles", () => {
   test("/policy shows every category for all five clinical roles", async ({ page, loginAs }) => {
     await loginAs("verloskundige");
     await page.goto("/policy");
-    const table = page.getByRole("table");
+    const table = page.locator("table.policy");
     await expect(table.getByRole("row", { name: /^Laboratorium en screening/ })).toBeVisible();
     for (const role of CLINICAL_ROLES) {
       await expect(table.getByRole("columnheader", { name: role, exact: true })).toBeVisible();
     }
+  });
+
+  test("/policy shows the code map: where a coded FHIR value lands", async ({ page, loginAs }) => {
+    await loginAs("kraamverzorgende");
+    await page.goto("/policy");
+    await expect(page.getByRole("heading", { name: "Waar een gecodeerde waarde terechtkomt" })).toBeVisible();
+    const hiv = page.locator("table.code-map").getByRole("row", { name: /HIV-1-antistoffen/ });
+    await expect(hiv).toContainText("Laboratorium en screening");
+    await expect(hiv).toContainText("hoog");
+    await expect(hiv).toContainText("LOINC 7917-8");
   });
 });

@@ -5,7 +5,8 @@
 //! cargo run --release -p server --example share_bench -- sqlite
 //! cargo run --release -p server --example share_bench -- postgres postgres://postgres@127.0.0.1:5432
 //! ```
-//! Prints shares per second for sequential calls and for 4 concurrent callers. A benchmark,
+//! Prints shares per second for sequential calls and for 4 concurrent callers, as JSON shares
+//! and as the same content in FHIR bundles (`POST /api/v1/fhir`, DESIGN 8.2). A benchmark,
 //! not a test: figures depend on the machine.
 
 use backend::Settings;
@@ -31,6 +32,31 @@ fn share(round: usize) -> String {
             "category": "pregnancy", "code": "rr", "label": "Bloeddruk", "value": format!("12{}/8{}", round % 10, n % 10),
             "unit": "mmHg", "observed_at": "2026-11-01T10:00:00Z", "sensitivity": "normal"})).collect::<Vec<_>>(),
     })
+    .to_string()
+}
+
+/// The same content as a FHIR bundle: a Patient, a pregnancy Condition with its three facts,
+/// and 200 blood-pressure Observations.
+fn bundle(bsn: &str, round: usize) -> String {
+    let subject = json!({"reference": "Patient/pt"});
+    let focus = json!([{"reference": "Condition/p1"}]);
+    let loinc = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
+    let mut resources = vec![
+        json!({"resourceType": "Patient", "id": "pt", "name": [{"text": "Bench Cliënt"}], "birthDate": "1991-02-03",
+            "identifier": [{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": bsn}]}),
+        json!({"resourceType": "Condition", "id": "p1", "subject": subject,
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]}}),
+        json!({"resourceType": "Observation", "id": "p1-a", "code": loinc("11778-8"), "subject": subject, "focus": focus, "valueDateTime": "2027-04-01"}),
+        json!({"resourceType": "Observation", "id": "p1-g", "code": loinc("11996-6"), "subject": subject, "focus": focus, "valueInteger": 1}),
+        json!({"resourceType": "Observation", "id": "p1-p", "code": loinc("11977-6"), "subject": subject, "focus": focus, "valueInteger": 0}),
+    ];
+    resources.extend((0..200).map(|n| json!({"resourceType": "Observation", "id": format!("e{n}"), "status": "final",
+        "code": loinc("85354-9"), "subject": subject, "focus": focus, "effectiveDateTime": "2026-11-01T10:00:00Z",
+        "component": [
+            {"code": loinc("8480-6"), "valueQuantity": {"value": 120 + round % 10, "unit": "mmHg"}},
+            {"code": loinc("8462-4"), "valueQuantity": {"value": 80 + n % 10, "unit": "mmHg"}}]})));
+    json!({"resourceType": "Bundle", "type": "collection",
+        "entry": resources.into_iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()})
     .to_string()
 }
 
@@ -65,10 +91,21 @@ async fn main() -> anyhow::Result<()> {
     let key = std::sync::Arc::new(key);
     let client = reqwest::Client::new();
     let clients = bsns(50);
-    let ctx = Ctx { client, base, key };
+    for format in [Format::Json, Format::Fhir] {
+        let ctx = Ctx {
+            client: client.clone(),
+            base: base.clone(),
+            key: key.clone(),
+            format,
+        };
+        run(&ctx, &clients, &backend).await?;
+    }
+    Ok(())
+}
 
+async fn run(ctx: &Ctx, clients: &[String], backend: &str) -> anyhow::Result<()> {
     // Warm-up: every client gets its first share (creates the client records).
-    for bsn in &clients {
+    for bsn in clients {
         ctx.put(bsn, 0).await;
     }
     let rounds = 200;
@@ -93,8 +130,18 @@ async fn main() -> anyhow::Result<()> {
         done?;
     }
     let concurrent = rounds as f64 / started.elapsed().as_secs_f64();
-    println!("{backend}: 200-entry shares/s: sequential {sequential:.1}, 4 concurrent callers {concurrent:.1}");
+    let what = match ctx.format {
+        Format::Json => "200-entry JSON shares/s",
+        Format::Fhir => "200-observation FHIR bundles/s",
+    };
+    println!("{backend}: {what}: sequential {sequential:.1}, 4 concurrent callers {concurrent:.1}");
     Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Json,
+    Fhir,
 }
 
 #[derive(Clone)]
@@ -102,19 +149,24 @@ struct Ctx {
     client: reqwest::Client,
     base: String,
     key: std::sync::Arc<EncodingKey>,
+    format: Format,
 }
 
 impl Ctx {
     async fn put(&self, bsn: &str, round: usize) {
-        let response = self
-            .client
-            .put(format!("{}/api/v1/shares/{bsn}", self.base))
-            .bearer_auth(token(&self.key))
-            .header("content-type", "application/json")
-            .body(share(round))
-            .send()
-            .await
-            .unwrap();
+        let request = match self.format {
+            Format::Json => self
+                .client
+                .put(format!("{}/api/v1/shares/{bsn}", self.base))
+                .header("content-type", "application/json")
+                .body(share(round)),
+            Format::Fhir => self
+                .client
+                .post(format!("{}/api/v1/fhir", self.base))
+                .header("content-type", "application/fhir+json")
+                .body(bundle(bsn, round)),
+        };
+        let response = request.bearer_auth(token(&self.key)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     }
 }

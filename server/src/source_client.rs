@@ -33,6 +33,8 @@ pub fn sign_token(
 pub enum PushBody {
     Share(String),
     Withdraw,
+    /// A FHIR Bundle (the BSN is its Patient's).
+    Fhir(String),
 }
 
 /// `ooievaar source push`: calls the API like a source system and returns (status, body).
@@ -46,20 +48,22 @@ pub async fn push(
 ) -> anyhow::Result<(u16, String)> {
     let token = sign_token(source, audience, private_pem, None).map_err(anyhow::Error::msg)?;
     let base = url.trim_end_matches('/');
-    let (endpoint, json) = match body {
-        PushBody::Share(json) => (format!("{base}/api/v1/shares/{bsn}"), json),
-        PushBody::Withdraw => (
-            format!("{base}/api/v1/shares/{bsn}/consent"),
-            r#"{"status":"withdrawn"}"#.to_owned(),
-        ),
+    let client = reqwest::Client::new();
+    let request = match body {
+        PushBody::Share(json) => client
+            .put(format!("{base}/api/v1/shares/{bsn}"))
+            .header("content-type", "application/json")
+            .body(json),
+        PushBody::Withdraw => client
+            .put(format!("{base}/api/v1/shares/{bsn}/consent"))
+            .header("content-type", "application/json")
+            .body(r#"{"status":"withdrawn"}"#),
+        PushBody::Fhir(bundle) => client
+            .post(format!("{base}/api/v1/fhir"))
+            .header("content-type", "application/fhir+json")
+            .body(bundle),
     };
-    let response = reqwest::Client::new()
-        .put(endpoint)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(json)
-        .send()
-        .await?;
+    let response = request.bearer_auth(token).send().await?;
     let status = response.status().as_u16();
     Ok((status, response.text().await?))
 }

@@ -15,6 +15,7 @@
 
 mod accounts;
 pub mod audit_log;
+mod code_map;
 mod installation;
 mod queries;
 mod review;
@@ -26,6 +27,7 @@ mod viewing;
 pub use accounts::AccountQueries;
 pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
 pub use audit_log::{chain_hash, AuditLogQueries, AuditRow, NewAuditEvent, GENESIS_HASH};
+pub use code_map::CodeMapQueries;
 pub use installation::InstallationQueries;
 pub use queries::BackendSpecific;
 pub use review::{
@@ -102,6 +104,8 @@ pub enum Entity {
     Passkey,
     /// The demo network the audit load generator builds on.
     DemoNetwork,
+    /// A row of the FHIR intake's code map.
+    CodeMapping,
 }
 
 impl Entity {
@@ -110,6 +114,7 @@ impl Entity {
             Entity::Organisation => "organisation",
             Entity::Username => "username",
             Entity::Source => "source",
+            Entity::CodeMapping => "code mapping",
             Entity::Key => "key",
             Entity::Client => "client",
             Entity::Share => "share",

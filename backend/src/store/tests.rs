@@ -21,6 +21,7 @@ crate::on_both_backends!(
     usernames_are_unique,
     an_authenticator_step_and_a_recovery_code_are_accepted_once,
     an_event_stored_before_the_detail_was_typed_still_verifies_and_reads,
+    the_migrated_code_map_holds_the_design_codes_and_only_grows,
 );
 
 fn event(n: usize) -> NewAuditEvent {
@@ -658,4 +659,72 @@ async fn an_authenticator_step_and_a_recovery_code_are_accepted_once(backend: Ba
         generation + 1,
         "a reset ends her sessions"
     );
+}
+
+/// DESIGN 8.2's table: (system, code, category, sensitivity).
+const DESIGN_CODES: [(&str, &str, &str, &str); 11] = [
+    ("http://loinc.org", "882-1", "lab_screening", "normal"),
+    ("http://loinc.org", "718-7", "lab_screening", "normal"),
+    ("http://loinc.org", "5196-1", "lab_screening", "elevated"),
+    ("http://loinc.org", "7917-8", "lab_screening", "high"),
+    ("http://loinc.org", "85354-9", "pregnancy", "normal"),
+    ("http://loinc.org", "11884-4", "pregnancy", "normal"),
+    ("http://loinc.org", "72166-2", "lifestyle", "elevated"),
+    ("http://loinc.org", "8339-4", "newborn", "normal"),
+    ("http://loinc.org", "9274-2", "newborn", "normal"),
+    (
+        "http://snomed.info/sct",
+        "11687002",
+        "pregnancy",
+        "elevated",
+    ),
+    ("http://snomed.info/sct", "35489007", "psychosocial", "high"),
+];
+
+async fn the_migrated_code_map_holds_the_design_codes_and_only_grows(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let map = store.code_map().await.unwrap();
+    assert!(map.len() >= 60, "{} codes", map.len());
+    for (system, code, category, sensitivity) in DESIGN_CODES {
+        let row = map
+            .iter()
+            .find(|m| m.system == system && m.code == code)
+            .unwrap_or_else(|| panic!("{system} {code} missing"));
+        assert_eq!(
+            (row.category.as_str(), row.sensitivity.as_str()),
+            (category, sensitivity),
+            "{code}"
+        );
+        assert!(!row.source.is_empty(), "{code} names its source");
+    }
+    // A new row is added with its event; an existing (system, code) is refused, unchanged.
+    let new = domain::code_map::validate_mapping(
+        "http://loinc.org",
+        "2093-3",
+        "lab_screening",
+        "normal",
+        "Cholesterol",
+        "zib LaboratoriumUitslag",
+    )
+    .unwrap();
+    let event = || NewAuditEvent::new(AuditAction::CodeMapChanged, Outcome::Success);
+    store.add_code_mapping(&new, event()).await.unwrap();
+    let mut changed = map[0].clone();
+    changed.sensitivity = domain::Sensitivity::High;
+    assert!(matches!(
+        store.add_code_mapping(&changed, event()).await,
+        Err(StoreError::AlreadyExists(Entity::CodeMapping))
+    ));
+    let after = store.code_map().await.unwrap();
+    assert_eq!(after.len(), map.len() + 1);
+    assert!(after.contains(&new));
+    assert!(after.contains(&map[0]), "the existing row is unchanged");
+    let actions: Vec<_> = store
+        .audit_events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["code_map_changed"]);
 }

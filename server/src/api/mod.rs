@@ -3,13 +3,14 @@
 //! Browser session cookies are never credentials here: this router has no session layer and
 //! only a verified Bearer token identifies the caller.
 
+mod fhir;
 pub mod openapi;
 mod responses;
 mod shares;
 pub mod token;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 /// The routes under `/api/v1`.
@@ -17,6 +18,8 @@ pub fn router(body_limit: usize) -> Router<crate::startup::ServerState> {
     Router::new()
         .route("/shares/{bsn}", put(shares::put_share))
         .route("/shares/{bsn}/consent", put(shares::put_consent))
+        .route("/fhir", post(fhir::post_bundle))
+        .route("/fhir/metadata", get(fhir::metadata))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(body_limit))
 }

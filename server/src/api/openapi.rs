@@ -128,6 +128,42 @@ pub struct ConsentBody {
     pub status: String,
 }
 
+/// Documentation of the FHIR Bundle's shape as far as the intake reads it (DESIGN 8.2); the
+/// handler reads the raw JSON and tolerates every element it does not read.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FhirBundleBody {
+    #[schema(value_type = FhirBundleResourceType)]
+    pub resource_type: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = FhirBundleType)]
+    pub kind: String,
+    pub entry: Vec<FhirBundleEntry>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub enum FhirBundleResourceType {
+    Bundle,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FhirBundleType {
+    Transaction,
+    Collection,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FhirBundleEntry {
+    /// `urn:uuid:...`; references inside the bundle may use it.
+    #[schema(nullable)]
+    pub full_url: Option<String>,
+    /// A FHIR resource: `resourceType`, `id` and its elements.
+    #[schema(value_type = Object)]
+    pub resource: serde_json::Value,
+}
+
 struct SourceTokenScheme;
 
 impl Modify for SourceTokenScheme {
@@ -142,11 +178,13 @@ impl Modify for SourceTokenScheme {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Ooievaar source API", version = "1", description = "How source systems share client data with the Ooievaar viewer and change consent (DESIGN section 8)."),
-    paths(super::shares::put_share, super::shares::put_consent),
+    paths(super::shares::put_share, super::shares::put_consent, super::fhir::post_bundle, super::fhir::metadata),
     components(schemas(
         ShareBody, ClientBody, PregnancyBody, EntryBody, ConsentBody, ShareAccepted, EntryChanges,
         ShareConsentKey, ConsentStatusKey, PregnancyStatusKey, CategoryKey, SensitivityKey,
-        ConsentChanged, InputRefused, Problem, TokenRefused, Refusal
+        ConsentChanged, InputRefused, Problem, TokenRefused, Refusal,
+        FhirBundleBody, FhirBundleResourceType, FhirBundleType, FhirBundleEntry,
+        super::fhir::OperationOutcome, super::fhir::OutcomeIssue, super::fhir::TransactionResponse
     )),
     modifiers(&SourceTokenScheme)
 )]

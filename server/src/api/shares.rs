@@ -57,11 +57,31 @@ pub struct ConsentChanged {
     pub status: String,
 }
 
+/// How an endpoint answers a refusal: the JSON API's bodies or FHIR's OperationOutcome.
+pub(super) struct Answers {
+    /// 401 with the token's refusal reason.
+    pub token_refused: fn(&str) -> Response,
+    /// 400, 413, 415 and 422 for one problem: (status, field, problem).
+    pub input_refused: fn(StatusCode, &str, &str) -> Response,
+    /// 404, 409, 429: (status, error code, message).
+    pub refusal: fn(StatusCode, &str, &str) -> Response,
+}
+
+/// The JSON API's answers.
+pub(super) const JSON: Answers = Answers {
+    token_refused,
+    input_refused: |status, field, problem| {
+        input_refused(status, vec![FieldError::new(field, problem)])
+    },
+    refusal,
+};
+
 /// Identifies the caller by token; the refusal is the response.
-async fn authenticate(
+pub(super) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
+    answers: &Answers,
 ) -> Result<Caller, Response> {
     let meta = meta_from(headers, Some(peer));
     let authorization = headers
@@ -84,7 +104,7 @@ async fn authenticate(
         }),
         Err(refused) => {
             record_token_refusal(state, meta, peer, &refused, now).await?;
-            Err(token_refused(refused.reason.public_code()))
+            Err((answers.token_refused)(refused.reason.public_code()))
         }
     }
 }
@@ -136,7 +156,11 @@ async fn record_token_refusal(
 
 /// The source's rate limit over its verified calls of the last minute (429). Not asked for a
 /// consent withdrawal: that is never refused for rate (DESIGN 8.1, rule 9).
-async fn within_rate_limit(state: &AppState, caller: &Caller) -> Result<(), Response> {
+pub(super) async fn within_rate_limit(
+    state: &AppState,
+    caller: &Caller,
+    answers: &Answers,
+) -> Result<(), Response> {
     let since = now_ms() - 60_000;
     let calls = state
         .store
@@ -145,7 +169,7 @@ async fn within_rate_limit(state: &AppState, caller: &Caller) -> Result<(), Resp
         .map_err(internal)?;
     if calls >= state.settings.source_calls_per_minute {
         refuse(state, caller, None, "rate_limited").await?;
-        return Err(refusal(
+        return Err((answers.refusal)(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many calls from this source in the last minute; try again later",
@@ -155,7 +179,7 @@ async fn within_rate_limit(state: &AppState, caller: &Caller) -> Result<(), Resp
 }
 
 /// Records a refused share or consent call (fields only, never values).
-async fn refuse(
+pub(super) async fn refuse(
     state: &AppState,
     caller: &Caller,
     bsn: Option<&str>,
@@ -168,7 +192,7 @@ async fn refuse(
     refuse_with(state, caller, bsn, refused).await
 }
 
-async fn refuse_with(
+pub(super) async fn refuse_with(
     state: &AppState,
     caller: &Caller,
     bsn: Option<&str>,
@@ -182,47 +206,51 @@ async fn refuse_with(
     Ok(())
 }
 
-/// Reads a JSON body: 413 when too large, 415 when not JSON, 400 when it does not parse.
-async fn json_body(
+/// Reads a JSON body: 413 when too large, 415 when not one of the `media_types`, 400 when it
+/// does not parse.
+pub(super) async fn json_body(
     state: &AppState,
     caller: &Caller,
-    bsn: &str,
+    bsn: Option<&str>,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    media_types: &[&str],
+    answers: &Answers,
 ) -> Result<serde_json::Value, Response> {
-    let problem = |field: &str, problem: &str| vec![FieldError::new(field, problem)];
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
             let status = rejection.status();
-            refuse(state, caller, Some(bsn), "body_unreadable").await?;
+            refuse(state, caller, bsn, "body_unreadable").await?;
             let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
                 format!("larger than {} bytes", state.settings.source_body_limit)
             } else {
                 "could not be read".to_owned()
             };
-            return Err(input_refused(status, problem("body", &text)));
+            return Err((answers.input_refused)(status, "body", &text));
         }
     };
-    let is_json = headers
+    let accepted = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        refuse(state, caller, Some(bsn), "content_type").await?;
-        return Err(input_refused(
+        .is_some_and(|v| media_types.iter().any(|m| v.trim().eq_ignore_ascii_case(m)));
+    if !accepted {
+        refuse(state, caller, bsn, "content_type").await?;
+        return Err((answers.input_refused)(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            problem("content-type", "must be application/json"),
+            "content-type",
+            &format!("must be {}", media_types.join(" or ")),
         ));
     }
     match serde_json::from_slice(&body) {
         Ok(value) => Ok(value),
         Err(_) => {
-            refuse(state, caller, Some(bsn), "json_syntax").await?;
-            Err(input_refused(
+            refuse(state, caller, bsn, "json_syntax").await?;
+            Err((answers.input_refused)(
                 StatusCode::BAD_REQUEST,
-                problem("body", "is not valid JSON"),
+                "body",
+                "is not valid JSON",
             ))
         }
     }
@@ -236,12 +264,21 @@ async fn authenticated_json(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(Caller, serde_json::Value), Response> {
-    let caller = authenticate(state, headers, peer).await?;
-    let value = json_body(state, &caller, bsn, headers, body).await?;
+    let caller = authenticate(state, headers, peer, &JSON).await?;
+    let value = json_body(
+        state,
+        &caller,
+        Some(bsn),
+        headers,
+        body,
+        &["application/json"],
+        &JSON,
+    )
+    .await?;
     Ok((caller, value))
 }
 
-fn field_names(problems: &[FieldError]) -> detail::ShareRefused {
+pub(super) fn field_names(problems: &[FieldError]) -> detail::ShareRefused {
     detail::ShareRefused {
         reason: "invalid_input".to_owned(),
         fields: Some(problems.iter().map(|p| p.field.clone()).collect()),
@@ -278,7 +315,7 @@ pub async fn put_share(
         Ok(call) => call,
         Err(response) => return response,
     };
-    if let Err(response) = within_rate_limit(&state, &caller).await {
+    if let Err(response) = within_rate_limit(&state, &caller, &JSON).await {
         return response;
     }
     let today = backend::clock::today();
@@ -349,7 +386,7 @@ pub async fn put_consent(
     };
     // A verified withdrawal is never refused for rate (rule 9); anything else is limited.
     if !matches!(validate_consent(&value), Ok(ConsentStatus::Withdrawn)) {
-        if let Err(response) = within_rate_limit(&state, &caller).await {
+        if let Err(response) = within_rate_limit(&state, &caller, &JSON).await {
             return response;
         }
     }

@@ -7,12 +7,14 @@
 //! `crate::source_client`) per subcommand.
 
 mod audit;
+mod codes;
 mod demo;
 mod org;
 mod source;
 mod user;
 
 pub use audit::AuditCommand;
+pub use codes::CodesCommand;
 pub use demo::{print_demo_logins, DemoCommand};
 pub use org::OrgCommand;
 pub use source::{KeyCommand, SourceCommand};
@@ -57,6 +59,11 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// The code map of the FHIR intake.
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
     },
     /// The demo network.
     Demo {
@@ -125,6 +132,7 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
         Command::User { command } => user::run(command, &store, password).await,
         Command::Source { command } => source::run(command, &store).await,
         Command::Audit { command } => audit::run(command, &store, database_url).await,
+        Command::Codes { command } => codes::run(command, &store).await,
         Command::Demo { command } => demo::run(command, &store, database_url).await,
     };
     store.close().await;

@@ -40,15 +40,19 @@ pub struct PushArgs {
     /// Base URL of the viewer, e.g. http://127.0.0.1:3000
     #[arg(long)]
     pub url: String,
-    #[arg(long)]
-    pub bsn: String,
+    /// The client's BSN (not with --fhir: the bundle's Patient holds it).
+    #[arg(long, required_unless_present = "fhir", conflicts_with = "fhir")]
+    pub bsn: Option<String>,
     /// JSON file with the share (DESIGN section 8).
     #[arg(
         long,
-        required_unless_present = "withdraw",
-        conflicts_with = "withdraw"
+        required_unless_present_any = ["withdraw", "fhir"],
+        conflicts_with_all = ["withdraw", "fhir"]
     )]
     pub file: Option<String>,
+    /// FHIR R4 Bundle (JSON) to POST to /api/v1/fhir instead (DESIGN 8.2).
+    #[arg(long, conflicts_with = "withdraw")]
+    pub fhir: Option<String>,
     /// Withdraw the client's consent for this source instead of sharing.
     #[arg(long)]
     pub withdraw: bool,
@@ -108,19 +112,22 @@ pub(super) async fn push(args: PushArgs) -> anyhow::Result<Outcome> {
         url,
         bsn,
         file,
+        fhir,
         withdraw,
         audience,
     } = args;
     let private_pem =
         std::fs::read_to_string(&key).with_context(|| format!("--key: cannot read {key}"))?;
-    let body = match (withdraw, file) {
-        (true, _) => PushBody::Withdraw,
-        (false, Some(path)) => PushBody::Share(
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("--file: cannot read {path}"))?,
-        ),
-        (false, None) => anyhow::bail!("--file or --withdraw is required"),
+    let read = |option: &str, path: &str| {
+        std::fs::read_to_string(path).with_context(|| format!("{option}: cannot read {path}"))
     };
+    let body = match (withdraw, file, fhir) {
+        (_, _, Some(path)) => PushBody::Fhir(read("--fhir", &path)?),
+        (true, _, None) => PushBody::Withdraw,
+        (false, Some(path), None) => PushBody::Share(read("--file", &path)?),
+        (false, None, None) => anyhow::bail!("--file, --fhir or --withdraw is required"),
+    };
+    let bsn = bsn.unwrap_or_default();
     let (status, text) =
         source_client::push(&url, &source, &audience, &private_pem, &bsn, body).await?;
     println!("HTTP {status}\n{text}");

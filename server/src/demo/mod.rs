@@ -7,6 +7,7 @@
 //! names and values are invented.
 
 pub mod audit_load;
+pub mod fhir;
 
 use backend::accounts;
 use backend::audit::{NewAuditEvent, RequestMeta};
@@ -61,6 +62,9 @@ pub const ORGANISATIONS: [DemoOrganisation; 3] = [
         source_ip: "192.0.2.30",
     },
 ];
+
+/// The demo source that shares in FHIR (the kraamzorg app); the others use the JSON API.
+pub const FHIR_SOURCE: &str = "kraamhoek-app";
 
 /// (username, display name, role, organisation)
 pub const USERS: [(&str, &str, &str, &str); 7] = [
@@ -803,12 +807,31 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
                     ..RequestMeta::default()
                 },
             };
-            sharing::receive_share(store, &caller, &share)
-                .await
-                .map_err(|e| match e {
-                    SharingError::Store(e) => AppError::from(e),
-                    _ => AppError::Internal,
-                })?;
+            let shared = if source_id == FHIR_SOURCE {
+                // The kraamzorg app speaks FHIR: the same share, as a bundle, through the intake.
+                fhir::map_app_codes(store, &share.entries).await?;
+                let bundle = fhir::bundle(
+                    &share.bsn,
+                    &share.name,
+                    share.birth_date,
+                    &share.pregnancies,
+                    &share.entries,
+                );
+                let intake =
+                    backend::fhir::read(&bundle, store.code_map().await?, backend::clock::today())
+                        .map_err(|issues| AppError::field("demo", format!("{issues:?}")))?;
+                sharing::receive_bundle(store, &caller, &intake)
+                    .await
+                    .map(|_| ())
+            } else {
+                sharing::receive_share(store, &caller, &share)
+                    .await
+                    .map(|_| ())
+            };
+            shared.map_err(|e| match e {
+                SharingError::Store(e) => AppError::from(e),
+                _ => AppError::Internal,
+            })?;
         }
     }
     store.mark_demo().await?;

@@ -485,3 +485,154 @@ async fn source_push_signs_a_fresh_token_shares_and_withdraws() {
     assert!(!refused.status.success(), "a 409 is a failure exit");
     assert!(text(&refused.stdout).contains("HTTP 409"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_push_fhir_posts_a_bundle_and_names_what_it_refused() {
+    let (app, _, dir) = crate::source_api::app_with_keys(crate::helpers::Backend::Sqlite).await;
+    let key = key_file(&dir, "es256-a.pem");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fhir");
+    let push = |file: &str| {
+        let args = [
+            "source",
+            "push",
+            "--source",
+            "de-wieg-epd",
+            "--key",
+            &key,
+            "--url",
+            &app.address,
+            "--fhir",
+            file,
+        ];
+        run("sqlite://unused-by-push", &args, None)
+    };
+    let shared = push(&format!("{fixtures}/04-lab-first-trimester.json"));
+    assert!(shared.status.success(), "{}", text(&shared.stderr));
+    let out = text(&shared.stdout);
+    assert!(
+        out.contains("HTTP 200") && out.contains("transaction-response"),
+        "{out}"
+    );
+    let mut bundle = crate::fhir::fixture("04-lab-first-trimester.json");
+    bundle["entry"][0]["resource"]["identifier"][0]["value"] = serde_json::json!("123456789");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, bundle.to_string()).unwrap();
+    let refused = push(bad.to_str().unwrap());
+    assert!(!refused.status.success(), "a 422 is a failure exit");
+    let out = text(&refused.stdout);
+    assert!(
+        out.contains("HTTP 422") && out.contains("identifier[0].value"),
+        "{out}"
+    );
+    // --fhir and --bsn do not go together: the BSN is the bundle's.
+    let both = run(
+        "sqlite://unused-by-push",
+        &[
+            "source",
+            "push",
+            "--source",
+            "x",
+            "--key",
+            &key,
+            "--url",
+            "http://127.0.0.1:9",
+            "--bsn",
+            "111222333",
+            "--fhir",
+            "b.json",
+        ],
+        None,
+    );
+    assert!(!both.status.success());
+    assert!(
+        text(&both.stderr).contains("--bsn"),
+        "{}",
+        text(&both.stderr)
+    );
+}
+
+#[tokio::test]
+async fn codes_list_prints_the_map_and_codes_add_extends_it_with_an_audit_event() {
+    let (_dir, db) = fresh_db();
+    let listed = run(&db, &["codes", "list"], None);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let out = text(&listed.stdout);
+    assert!(out.lines().count() > 60, "{} lines", out.lines().count());
+    assert!(
+        out.contains("LOINC\t7917-8\tlab_screening\thigh\tHIV-1-antistoffen"),
+        "{out}"
+    );
+
+    let add = |extra: &[&str]| {
+        let mut args = vec!["codes", "add"];
+        args.extend_from_slice(extra);
+        run(&db, &args, None)
+    };
+    let ok = add(&[
+        "--system",
+        "http://loinc.org",
+        "--code",
+        "2093-3",
+        "--category",
+        "lab_screening",
+        "--sensitivity",
+        "normal",
+        "--label",
+        "Cholesterol",
+    ]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("2093-3"));
+    let again = add(&[
+        "--system",
+        "http://loinc.org",
+        "--code",
+        "2093-3",
+        "--category",
+        "psychosocial",
+        "--sensitivity",
+        "high",
+        "--label",
+        "Iets anders",
+    ]);
+    assert!(!again.status.success(), "an existing code is not changed");
+    assert!(
+        text(&again.stderr).contains("--code"),
+        "{}",
+        text(&again.stderr)
+    );
+    let bad = add(&[
+        "--system",
+        "loinc",
+        "--code",
+        "1",
+        "--category",
+        "huisarts",
+        "--sensitivity",
+        "none",
+        "--label",
+        "x",
+    ]);
+    assert!(!bad.status.success());
+    let err = text(&bad.stderr);
+    for option in ["--system", "--category", "--sensitivity"] {
+        assert!(err.contains(option), "{option}: {err}");
+    }
+    let listed = text(&run(&db, &["codes", "list"], None).stdout);
+    assert!(
+        listed.contains("LOINC\t2093-3\tlab_screening\tnormal\tCholesterol"),
+        "{listed}"
+    );
+    assert!(!listed.contains("Iets anders"));
+    let store = Store::connect(&db).await.unwrap();
+    let events = store.audit_events_after(0, 100).await.unwrap();
+    let changes: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "code_map_changed")
+        .collect();
+    assert_eq!(changes.len(), 1, "one change, one event");
+    assert!(
+        changes[0].detail.contains("2093-3"),
+        "{}",
+        changes[0].detail
+    );
+}

@@ -9,6 +9,7 @@ mod auth;
 mod checkpoints;
 mod cli;
 mod export_memory;
+mod fhir;
 mod helpers;
 mod http_defences;
 mod logs;

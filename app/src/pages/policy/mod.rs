@@ -5,7 +5,7 @@ mod server_fns;
 pub use server_fns::*;
 
 use crate::components::Protected;
-use domain::{PolicyCell, Role};
+use domain::{PolicyCell, Role, Sensitivity};
 use leptos::prelude::*;
 
 fn cell_label(cell: PolicyCell) -> &'static str {
@@ -14,6 +14,59 @@ fn cell_label(cell: PolicyCell) -> &'static str {
         PolicyCell::Normal => "normaal",
         PolicyCell::Elevated => "t/m verhoogd",
         PolicyCell::High => "alles",
+    }
+}
+
+fn sensitivity_label(sensitivity: Sensitivity) -> &'static str {
+    match sensitivity {
+        Sensitivity::Normal => "normaal",
+        Sensitivity::Elevated => "verhoogd",
+        Sensitivity::High => "hoog",
+    }
+}
+
+/// The code map: for each coded value that sources send in FHIR, its category and sensitivity,
+/// so a professional can see which roles will see it.
+#[component]
+fn CodeMapTable() -> impl IntoView {
+    let rows = Resource::new(|| (), |_| code_map_table());
+    view! {
+        <section aria-labelledby="codetabel">
+            <h2 id="codetabel">"Waar een gecodeerde waarde terechtkomt"</h2>
+            <p>
+                "Bronsystemen die in FHIR delen, sturen codes (LOINC, SNOMED CT, ATC). Deze codetabel bepaalt per code de categorie en de gevoeligheid, en daarmee welke rollen de waarde zien. Een code die hier niet staat, wordt geweigerd: Ooievaar raadt nooit een categorie."
+            </p>
+            <Suspense fallback=|| view! { <p>"Laden..."</p> }>
+                {move || rows.get().map(|r| match r {
+                    Err(e) => view! { <crate::components::ErrorNotice error=e/> }.into_any(),
+                    Ok(rows) => view! {
+                        <p class="muted">{format!("{} codes", rows.len())}</p>
+                        <div class="table-wrap">
+                            <table class="code-map">
+                                <thead><tr>
+                                    <th scope="col">"Categorie"</th>
+                                    <th scope="col">"Omschrijving"</th>
+                                    <th scope="col">"Gevoeligheid"</th>
+                                    <th scope="col">"Code"</th>
+                                    <th scope="col">"Bron in de gegevensset"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|row| view! {
+                                        <tr>
+                                            <td>{row.category.label()}</td>
+                                            <td>{row.label.clone()}</td>
+                                            <td class=format!("cell-{}", row.sensitivity.as_str())>{sensitivity_label(row.sensitivity)}</td>
+                                            <td><code>{format!("{} {}", row.system_name(), row.code)}</code></td>
+                                            <td>{row.source.clone()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
     }
 }
 
@@ -51,6 +104,7 @@ pub fn PolicyPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Suspense>
+            <CodeMapTable/>
         </Protected>
     }
 }

@@ -14,3 +14,12 @@ pub async fn policy_table() -> Result<Vec<PolicyRow>, AppError> {
     })
     .await
 }
+
+/// The code map of the FHIR intake (any logged-in user may read it: where a coded value lands).
+#[server(endpoint = "code_map")]
+pub async fn code_map_table() -> Result<Vec<domain::code_map::CodeMapping>, AppError> {
+    as_user(Allowed::AnyUser, |call, _| async move {
+        backend::codes::code_map(&call.state.store).await
+    })
+    .await
+}
