@@ -31,7 +31,7 @@ fn sensitivity_label(sensitivity: Sensitivity) -> &'static str {
 fn CodeMapTable() -> impl IntoView {
     let rows = Resource::new(|| (), |_| code_map_table());
     view! {
-        <section aria-labelledby="codetabel">
+        <section class="code-map-section" aria-labelledby="codetabel">
             <h2 id="codetabel">"Waar een gecodeerde waarde terechtkomt"</h2>
             <p>
                 "Bronsystemen die in FHIR delen, sturen codes (LOINC, SNOMED CT, ATC). Deze codetabel bepaalt per code de categorie en de gevoeligheid, en daarmee welke rollen de waarde zien. Een code die hier niet staat, wordt geweigerd: Ooievaar raadt nooit een categorie."
@@ -56,8 +56,8 @@ fn CodeMapTable() -> impl IntoView {
                                             <td>{row.category.label()}</td>
                                             <td>{row.label.clone()}</td>
                                             <td class=format!("cell-{}", row.sensitivity.as_str())>{sensitivity_label(row.sensitivity)}</td>
-                                            <td><code>{format!("{} {}", row.system_name(), row.code)}</code></td>
-                                            <td>{row.source.clone()}</td>
+                                            <td><span class="system">{row.system_name().to_owned()}</span>" "<code>{row.code.clone()}</code></td>
+                                            <td class="source">{row.source.clone()}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
