@@ -550,7 +550,7 @@ impl<'a> Obj<'a> {
 }
 
 /// Input echoed in a problem: at most 40 characters, control characters shown as `?`.
-fn quoted(text: &str) -> String {
+pub fn quoted(text: &str) -> String {
     let mut shown: String = text
         .chars()
         .take(40)

@@ -65,6 +65,13 @@ pub struct Intake {
     pub read: Vec<String>,
 }
 
+impl Intake {
+    /// A bundle of the Patient and a withdrawing Consent: never refused for rate (rule 9).
+    pub fn is_withdrawal(&self) -> bool {
+        self.share.is_none() && self.consent == Some(ConsentStatus::Withdrawn)
+    }
+}
+
 /// The kinds of problem (FHIR's IssueType codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IssueCode {
@@ -109,21 +116,6 @@ impl Issue {
             diagnostics: diagnostics.into(),
         }
     }
-}
-
-/// Whether the body asks to withdraw consent (a `Consent` with status `inactive` or
-/// `rejected`). Asked before the rate limit, which never refuses a withdrawal (rule 9); a
-/// bundle that asks for one and breaks a rule is still refused with 422 afterwards.
-pub fn asks_withdrawal(body: &Value) -> bool {
-    body.get("entry")
-        .and_then(Value::as_array)
-        .is_some_and(|entries| {
-            entries.iter().any(|e| {
-                let r = &e["resource"];
-                r["resourceType"] == "Consent"
-                    && matches!(r["status"].as_str(), Some("inactive" | "rejected"))
-            })
-        })
 }
 
 /// Reads a bundle for `today` (the Dutch calendar date, which bounds the dates as in the JSON

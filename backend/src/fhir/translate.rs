@@ -280,6 +280,20 @@ impl<'b, 'a> Reader<'b, 'a> {
         }
     }
 
+    /// Ties a share item to its resource, whose id it takes (`becomes` says what for).
+    fn start_item(&mut self, item: &str, r: &Resource<'a>, becomes: &str) {
+        self.path(item.to_owned(), r.path());
+        self.path(format!("{item}.id"), r.at("id"));
+        if r.id.is_none() {
+            self.issue(
+                item,
+                IssueCode::Required,
+                r.at("id"),
+                format!("required: it becomes {becomes}"),
+            );
+        }
+    }
+
     /// The BSN (as sent) and the share's `client`.
     fn read_patient(&mut self, p: &Resource<'a>) -> (String, Value) {
         let identifiers = p.body.get("identifier").and_then(Value::as_array);
@@ -335,16 +349,7 @@ impl<'b, 'a> Reader<'b, 'a> {
     /// are filled in from their observations afterwards.
     fn read_pregnancy(&mut self, k: usize, r: &Resource<'a>) -> Value {
         let item = format!("pregnancies[{k}]");
-        self.path(item.clone(), r.path());
-        self.path(format!("{item}.id"), r.at("id"));
-        if r.id.is_none() {
-            self.issue(
-                &item,
-                IssueCode::Required,
-                r.at("id"),
-                "required: it becomes the pregnancy's id",
-            );
-        }
+        self.start_item(&item, r, "the pregnancy's id");
         let (ended, end, end_at) = if r.kind == "EpisodeOfCare" {
             let ended = match r.body.get("status").and_then(Value::as_str) {
                 Some("planned" | "waitlist" | "active" | "onhold") => Some(false),
@@ -354,15 +359,9 @@ impl<'b, 'a> Reader<'b, 'a> {
             let end = r.body.get("period").and_then(|p| p.get("end"));
             (ended, end, ("status", "period.end"))
         } else {
-            let status = r
-                .body
-                .get("clinicalStatus")
-                .and_then(|s| s.get("coding"))
-                .and_then(Value::as_array)
-                .and_then(|c| c.iter().find_map(|c| c.get("code")?.as_str()));
-            let ended = match status {
+            let ended = match first_code(r.body.get("clinicalStatus")) {
                 None | Some("active" | "recurrence" | "relapse") => Some(false),
-                Some("inactive" | "remission" | "resolved") => Some(true),
+                Some(status) if is_over(status) => Some(true),
                 Some(_) => None,
             };
             let end = r
@@ -519,16 +518,7 @@ impl<'b, 'a> Reader<'b, 'a> {
         pregnancy_ids: &HashMap<usize, Option<&str>>,
     ) -> Value {
         let item = format!("entries[{n}]");
-        self.path(item.clone(), r.path());
-        self.path(format!("{item}.id"), r.at("id"));
-        if r.id.is_none() {
-            self.issue(
-                &item,
-                IssueCode::Required,
-                r.at("id"),
-                "required: it becomes the entry's id, so a resend changes nothing",
-            );
-        }
+        self.start_item(&item, r, "the entry's id, so a resend changes nothing");
         let subject = if r.kind == "AllergyIntolerance" {
             "patient"
         } else {
@@ -684,19 +674,7 @@ impl<'b, 'a> Reader<'b, 'a> {
                 ))
             }
             "Condition" => {
-                let inactive = r
-                    .body
-                    .get("clinicalStatus")
-                    .and_then(|s| s.get("coding"))
-                    .and_then(Value::as_array)
-                    .is_some_and(|c| {
-                        c.iter().any(|c| {
-                            matches!(
-                                c.get("code").and_then(Value::as_str),
-                                Some("inactive" | "remission" | "resolved")
-                            )
-                        })
-                    });
+                let inactive = first_code(r.body.get("clinicalStatus")).is_some_and(is_over);
                 Some((
                     if inactive {
                         format!("{display} (niet meer actief)")
@@ -859,15 +837,24 @@ fn has_coding(concept: Option<&Value>, system: &str, code: &str) -> bool {
         })
 }
 
+/// The first code of a CodeableConcept (a status such as `clinicalStatus`).
+fn first_code(concept: Option<&Value>) -> Option<&str> {
+    concept?
+        .get("coding")?
+        .as_array()?
+        .iter()
+        .find_map(|c| c.get("code")?.as_str())
+}
+
+/// A clinical status that says the condition no longer holds.
+fn is_over(status: &str) -> bool {
+    matches!(status, "inactive" | "remission" | "resolved")
+}
+
 /// A resource the source itself marked as an error or refuted: not stored.
 fn retracted(r: &Resource) -> bool {
     let status = r.body.get("status").and_then(Value::as_str);
-    let verification = r
-        .body
-        .get("verificationStatus")
-        .and_then(|v| v.get("coding"))
-        .and_then(Value::as_array)
-        .and_then(|c| c.iter().find_map(|c| c.get("code")?.as_str()));
+    let verification = first_code(r.body.get("verificationStatus"));
     status == Some("entered-in-error")
         || matches!(verification, Some("entered-in-error" | "refuted"))
 }

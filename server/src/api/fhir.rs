@@ -243,12 +243,15 @@ async fn receive(
     let caller = authenticate(state, headers, peer, &FHIR).await?;
     let media = [FHIR_JSON, "application/json"];
     let value = json_body(state, &caller, None, headers, body, &media, &FHIR).await?;
-    // A verified withdrawal is never refused for rate (rule 9); anything else is limited.
-    if !fhir::asks_withdrawal(&value) {
+    let code_map = state.store.code_map().await.map_err(internal)?;
+    let read = fhir::read(&value, code_map, backend::clock::today());
+    // A verified withdrawal is never refused for rate (rule 9); anything else is limited,
+    // refused bundles too, so a bundle that only claims a withdrawal cannot pass the limit.
+    let withdrawal = matches!(&read, Ok(intake) if intake.is_withdrawal());
+    if !withdrawal {
         within_rate_limit(state, &caller, &FHIR).await?;
     }
-    let code_map = state.store.code_map().await.map_err(internal)?;
-    let intake = match fhir::read(&value, code_map, backend::clock::today()) {
+    let intake = match read {
         Ok(intake) => intake,
         Err(issues) => {
             let fields: Vec<FieldError> = issues

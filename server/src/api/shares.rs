@@ -384,8 +384,11 @@ pub async fn put_consent(
         Ok(call) => call,
         Err(response) => return response,
     };
-    // A verified withdrawal is never refused for rate (rule 9); anything else is limited.
-    if !matches!(validate_consent(&value), Ok(ConsentStatus::Withdrawn)) {
+    // A verified withdrawal is never refused for rate (rule 9); anything else is limited,
+    // refused calls too, so a call that only claims a withdrawal cannot pass the limit.
+    let withdrawal = matches!(validate_consent(&value), Ok(ConsentStatus::Withdrawn))
+        && domain::Bsn::parse(&bsn).is_ok();
+    if !withdrawal {
         if let Err(response) = within_rate_limit(&state, &caller, &JSON).await {
             return response;
         }

@@ -207,6 +207,19 @@ async fn a_source_over_its_rate_limit_still_withdraws(backend: Backend) {
             .status(),
         429
     );
+    // A "withdrawal" for a BSN that fails the 11-check is no withdrawal: it meets the limit.
+    let events = app.audit_events().await.len();
+    assert_eq!(
+        app.put_consent(&fresh_token(), "123456789", "withdrawn")
+            .await
+            .status(),
+        429
+    );
+    let new: Vec<String> = app.audit_events().await[events..]
+        .iter()
+        .map(|e| e.detail.clone())
+        .collect();
+    assert!(new.iter().all(|d| d.contains("rate_limited")), "{new:?}");
 }
 
 /// Rule 9 (DESIGN 8.1): a source's limit counts its verified calls only: neither refused

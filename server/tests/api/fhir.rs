@@ -5,6 +5,7 @@
 
 use crate::helpers::{Backend, TestApp};
 use crate::source_api::{app_with_keys, wieg_token};
+use crate::viewing::ROLE_USERS;
 use backend::on_both_backends;
 use domain::code_map::CodeMapping;
 use domain::{Category, Policy, Role, Sensitivity};
@@ -12,15 +13,6 @@ use serde_json::{json, Value};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fhir");
 const FHIR: &str = "application/fhir+json";
-
-/// The demo user of each clinical role.
-const ROLE_USERS: [(Role, &str); 5] = [
-    (Role::Verloskundige, "verloskundige"),
-    (Role::Gynaecoloog, "gynaecoloog"),
-    (Role::OgVerpleegkundige, "ogverpleegkundige"),
-    (Role::Kraamverzorgende, "kraamverzorgende"),
-    (Role::Echoscopist, "echoscopist"),
-];
 
 pub fn fixture(name: &str) -> Value {
     let text = std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap();
@@ -991,6 +983,14 @@ async fn a_refused_token_gets_an_operation_outcome_and_a_withdrawal_is_never_rat
     let withdrawal = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [
         { "resource": { "resourceType": "Patient", "id": "pt", "identifier": [{ "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999990238" }] } },
         { "resource": { "resourceType": "Consent", "id": "c", "status": "inactive" } } ] });
+    // A bundle that claims a withdrawal but carries data is no withdrawal: limited.
+    let mut claimed = base();
+    claimed["entry"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "resource": {
+        "resourceType": "Consent", "id": "c", "status": "inactive" } }));
+    assert_eq!(app.post_bundle(&claimed).await.status(), 429);
     assert_eq!(
         app.post_bundle(&withdrawal).await.status(),
         200,

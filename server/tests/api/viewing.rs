@@ -37,7 +37,8 @@ fn matrix_share() -> Value {
     })
 }
 
-const ROLE_USERS: [(Role, &str); 5] = [
+/// The demo user of each clinical role.
+pub const ROLE_USERS: [(Role, &str); 5] = [
     (Role::Verloskundige, "verloskundige"),
     (Role::Gynaecoloog, "gynaecoloog"),
     (Role::OgVerpleegkundige, "ogverpleegkundige"),
