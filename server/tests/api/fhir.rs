@@ -1020,3 +1020,37 @@ fn code_map_report() {
     println!("code map: total {total}");
     let _ = Sensitivity::ALL;
 }
+
+on_both_backends!(the_corpus_withdrawal_and_restoration_act_on_the_first_visit);
+
+/// Fixtures 16 and 17 are the withdrawal and restoration of fixture 01's client.
+async fn the_corpus_withdrawal_and_restoration_act_on_the_first_visit(backend: Backend) {
+    let (app, _, _dir) = app_with_keys(backend).await;
+    let first = fixture("01-intake-first-visit.json");
+    let (withdrawal, restoration) = (
+        fixture("16-withdrawal.json"),
+        fixture("17-restore-consent.json"),
+    );
+    assert_eq!(bsn_of(&withdrawal), bsn_of(&first));
+    assert_eq!(bsn_of(&restoration), bsn_of(&first));
+    assert_eq!(app.post_bundle(&first).await.status(), 200);
+    let shared = app.store.shared_data_counts().await.unwrap();
+    assert_eq!(app.post_bundle(&withdrawal).await.status(), 200);
+    let withdrawn = app.store.shared_data_counts().await.unwrap();
+    assert!(
+        withdrawn[3] < shared[3],
+        "entries purged: {shared:?} -> {withdrawn:?}"
+    );
+    // Without its active Consent the same data is refused while withdrawn (with it, it
+    // would restore: the source says the client consents again).
+    let mut without_consent = first.clone();
+    without_consent["entry"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| e["resource"]["resourceType"] != "Consent");
+    assert_eq!(app.post_bundle(&without_consent).await.status(), 409);
+    assert_eq!(app.post_bundle(&restoration).await.status(), 200);
+    assert_eq!(app.post_bundle(&without_consent).await.status(), 200);
+    assert_eq!(app.post_bundle(&first).await.status(), 200);
+    assert_eq!(app.store.shared_data_counts().await.unwrap(), shared);
+}
