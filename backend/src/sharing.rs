@@ -4,14 +4,17 @@
 use super::audit::{NewAuditEvent, RequestMeta};
 use super::store::{EntryRow, PregnancyRow, ShareContent, Store, StoreError};
 use crate::store::Entity;
+use domain::retention::{past_term_on_arrival, RetentionTerm};
 use domain::share::{ConsentStatus, ValidShare};
+use domain::FieldError;
 use domain::{AuditAction, Outcome, SourceId};
 
-/// The source a call comes from (verified by its token).
+/// The source (or consent registry) a call comes from, verified by its token. A registry
+/// belongs to no organisation.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub source_id: SourceId,
-    pub organisation_id: String,
+    pub organisation_id: Option<String>,
     pub request: RequestMeta,
 }
 
@@ -20,7 +23,7 @@ impl Caller {
     pub fn event(&self, action: AuditAction, outcome: Outcome) -> NewAuditEvent {
         let mut event = NewAuditEvent::new(action, outcome).with_request(self.request.clone());
         event.source_id = Some(self.source_id.clone());
-        event.organisation_id = Some(self.organisation_id.clone());
+        event.organisation_id = self.organisation_id.clone();
         event
     }
 }
@@ -103,6 +106,10 @@ pub enum SharingError {
     ConsentWithdrawn,
     #[error("this source never shared this client")]
     NeverShared,
+    /// The share's retention term has already run (DESIGN section 10): storing it would bring
+    /// back what the retention run purged.
+    #[error("past retention")]
+    PastRetention(FieldError),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -118,12 +125,17 @@ impl From<StoreError> for SharingError {
 }
 
 /// Replaces the caller's share of the client, logged as `share_received` with counts only
-/// (never clinical values). While consent is withdrawn the share is refused.
+/// (never clinical values). While consent is withdrawn the share is refused, and so is a share
+/// whose retention `term` has already run.
 pub async fn receive_share(
     store: &Store,
     caller: &Caller,
     share: &ValidShare,
+    term: RetentionTerm,
 ) -> Result<ShareReceipt, SharingError> {
+    if let Some(problem) = past_term_on_arrival(share, term, crate::clock::today()) {
+        return Err(SharingError::PastRetention(problem));
+    }
     let content = to_content(share);
     let mut event = caller.event(AuditAction::ShareReceived, Outcome::Success);
     event.bsn = Some(share.bsn.as_ref().to_owned());
@@ -182,16 +194,17 @@ pub async fn receive_bundle(
     store: &Store,
     caller: &Caller,
     intake: &crate::fhir::Intake,
+    term: RetentionTerm,
 ) -> Result<IntakeReceipt, SharingError> {
     let Some(share) = &intake.share else {
         let status = intake.consent.unwrap_or(ConsentStatus::Active);
         change_consent(store, caller, intake.bsn.as_ref(), status).await?;
         return Ok(IntakeReceipt::Consent(status));
     };
-    match receive_share(store, caller, share).await {
+    match receive_share(store, caller, share, term).await {
         Err(SharingError::ConsentWithdrawn) if intake.consent == Some(ConsentStatus::Active) => {
             change_consent(store, caller, intake.bsn.as_ref(), ConsentStatus::Active).await?;
-            let receipt = receive_share(store, caller, share).await?;
+            let receipt = receive_share(store, caller, share, term).await?;
             Ok(IntakeReceipt::Share {
                 receipt,
                 restored: true,

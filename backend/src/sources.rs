@@ -129,6 +129,8 @@ pub async fn add_source(
         ));
     } else if store.source(id).await?.is_some() {
         problems.push(FieldError::new("--id", "deze bron bestaat al"));
+    } else if store.is_registry(id).await? {
+        problems.push(FieldError::new("--id", "dit id is al van een toestemmingsregister"));
     }
     if store.organisation(organisation).await?.is_none() {
         problems.push(FieldError::new("--organisation", "onbekende organisatie"));
@@ -157,6 +159,51 @@ pub async fn add_source(
             Err(AppError::field("--id", format!("{what} bestaat al")))
         }
         other => other.map(|()| row.id).map_err(Into::into),
+    }
+}
+
+/// `ooievaar registry add`: registers a consent registry (DESIGN 8.3) with its first key. It
+/// belongs to no organisation; its id may not be a source's (tokens name either by `iss`).
+pub async fn add_registry(store: &Store, id: &str, key_path: &str) -> Result<String, AppError> {
+    let mut problems = Vec::new();
+    let (key_text, id) = (id, &SourceId::from(id));
+    if !crate::accounts::valid_key(key_text) {
+        problems.push(FieldError::new("--id", "2-64 tekens: kleine letters, cijfers en '-'"));
+    } else if store.is_registry(id).await? {
+        problems.push(FieldError::new("--id", "dit register bestaat al"));
+    } else if store.source(id).await?.is_some() {
+        problems.push(FieldError::new("--id", "dit id is al van een bronsysteem"));
+    }
+    let key = read_key_file(key_path);
+    if let Err(AppError::Validation { field_errors }) = &key {
+        problems.extend(field_errors.iter().cloned());
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Validation { field_errors: problems });
+    }
+    let row = key?.into_row(id);
+    let registry_event = |action: AuditAction| {
+        let mut event = crate::accounts::cli_event(action);
+        event.source_id = Some(id.clone());
+        let key = domain::audit_detail::KeyNamed { key_id: row.id.clone() };
+        event.detail = Some(match action {
+            AuditAction::RegistryAdded => domain::AuditDetail::RegistryAdded(key),
+            _ => domain::AuditDetail::KeyAdded(key),
+        });
+        event
+    };
+    match store
+        .add_registry_with_key(
+            &row,
+            registry_event(AuditAction::RegistryAdded),
+            registry_event(AuditAction::KeyAdded),
+        )
+        .await
+    {
+        Err(StoreError::AlreadyExists(_)) => {
+            Err(AppError::field("--id", "dit id of deze sleutel bestaat al"))
+        }
+        other => other.map(|()| row.id.clone()).map_err(Into::into),
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Settings {
     /// How long a right password waits for the second step before she starts again (DESIGN 9:
     /// 5 minutes).
     pub second_step_lifetime: Duration,
+    /// How long a source's copy of a client is kept (`OOIEVAAR_RETENTION_YEARS`, default 20).
+    pub retention: domain::retention::RetentionTerm,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             require_second_factor: true,
             second_step_lifetime: Duration::from_secs(5 * 60),
+            retention: domain::retention::RetentionTerm::default(),
         }
     }
 }

@@ -111,6 +111,7 @@ pub async fn search(
                 found: Some(rows.found.is_some()),
                 outcome: Some(outcome.to_owned()),
                 sources: rows.found.as_ref().map(|found| found.shown_sources()),
+                consent_profile: rows.consent_profile,
                 ..Default::default()
             }));
             logged
@@ -321,7 +322,7 @@ pub async fn my_clients(
                         client_ids: Some(client_ids.into_iter().cloned().collect()),
                         categories: vec![Category::Identity.as_str().to_owned()],
                         sources: sources.into_iter().cloned().collect(),
-                        entries: None,
+                        ..Default::default()
                     }),
                 ),
             )
@@ -483,6 +484,7 @@ pub async fn view_client(
                 categories: categories.iter().map(|&c| c.to_owned()).collect(),
                 sources: rows.shown_sources(),
                 entries: Some(rows.entries.len() as i64),
+                consent_profile: rows.consent_profile,
                 ..Default::default()
             }));
             logged

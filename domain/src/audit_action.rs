@@ -40,6 +40,9 @@ crate::string_enum! {
         PasskeyAdded => "passkey_added",
         PasskeyRemoved => "passkey_removed",
         CodeMapChanged => "code_map_changed",
+        RegistryAdded => "registry_added",
+        ConsentProfileChanged => "consent_profile_changed",
+        RetentionPurge => "retention_purge",
     }
 }
 
@@ -94,6 +97,9 @@ impl AuditAction {
             PasskeyAdded => "Passkey toegevoegd",
             PasskeyRemoved => "Passkey verwijderd",
             CodeMapChanged => "Codetabel aangevuld",
+            RegistryAdded => "Toestemmingsregister toegevoegd",
+            ConsentProfileChanged => "Landelijke toestemmingskeuze gewijzigd",
+            RetentionPurge => "Kopie verwijderd na bewaartermijn",
         }
     }
 }

@@ -54,6 +54,9 @@ pub enum AuditDetail {
     PasskeyAdded(PasskeyNamed),
     PasskeyRemoved(PasskeyNamed),
     CodeMapChanged(CodeMapChanged),
+    RegistryAdded(KeyNamed),
+    ConsentProfileChanged(ConsentProfileChanged),
+    RetentionPurge(RetentionPurge),
 }
 
 /// A login: which second factor completed it (`totp`, `recovery_code`, `passkey`, or
@@ -128,6 +131,9 @@ pub struct Search {
     /// The sources whose data the result showed (only when found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<SourceId>>,
+    /// The version of the client's consent profile the search applied (absent: none held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_profile: Option<i64>,
 }
 
 /// A view of data: a client's record, or the list of one's clients (`view: my_clients`).
@@ -146,6 +152,9 @@ pub struct Read {
     pub sources: Vec<SourceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries: Option<i64>,
+    /// The version of the client's consent profile the view applied (absent: none held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_profile: Option<i64>,
 }
 
 /// An access request: refused input, a new grant, or a grant already held.
@@ -270,6 +279,40 @@ pub struct CodeMapChanged {
     pub sensitivity: String,
 }
 
+/// A consent registry's new profile for a client (DESIGN 8.3): the kind of choice and how many
+/// organisations and kinds it lists, never the list itself (it would tell every officer where
+/// else the client is treated).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentProfileChanged {
+    pub registry_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
+    /// The profile's version for this client (1 for her first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisations: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_kinds: Option<i64>,
+    /// A refused profile (outcome `denied`): the fields named, or the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_fields: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One source's copy of one client purged after its retention term: counts only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPurge {
+    pub entries: i64,
+    pub pregnancies: i64,
+    pub term_years: i64,
+    /// The date the purge was run for (`retention run --as-of`, or today).
+    pub as_of: String,
+    /// Whether the client's consent profile went with her last share.
+    pub consent_profile_purged: bool,
+}
+
 /// The source key a command-line event is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyNamed {
@@ -328,6 +371,9 @@ impl Serialize for AuditDetail {
             D::RecoveryCodeUsed(d) | D::RecoveryCodesRenewed(d) => d.serialize(s),
             D::PasskeyAdded(d) | D::PasskeyRemoved(d) => d.serialize(s),
             D::CodeMapChanged(d) => d.serialize(s),
+            D::RegistryAdded(d) => d.serialize(s),
+            D::ConsentProfileChanged(d) => d.serialize(s),
+            D::RetentionPurge(d) => d.serialize(s),
         }
     }
 }
@@ -375,6 +421,9 @@ impl AuditDetail {
             D::PasskeyAdded(_) => A::PasskeyAdded,
             D::PasskeyRemoved(_) => A::PasskeyRemoved,
             D::CodeMapChanged(_) => A::CodeMapChanged,
+            D::RegistryAdded(_) => A::RegistryAdded,
+            D::ConsentProfileChanged(_) => A::ConsentProfileChanged,
+            D::RetentionPurge(_) => A::RetentionPurge,
         }
     }
 
@@ -453,6 +502,9 @@ impl AuditDetail {
             A::PasskeyAdded => D::PasskeyAdded(de(v)?),
             A::PasskeyRemoved => D::PasskeyRemoved(de(v)?),
             A::CodeMapChanged => D::CodeMapChanged(de(v)?),
+            A::RegistryAdded => D::RegistryAdded(de(v)?),
+            A::ConsentProfileChanged => D::ConsentProfileChanged(de(v)?),
+            A::RetentionPurge => D::RetentionPurge(de(v)?),
         }))
     }
 

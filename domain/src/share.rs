@@ -299,7 +299,7 @@ fn unique(
 
 /// Bounds of a text field, in characters.
 #[derive(Clone, Copy)]
-struct TextRule {
+pub(crate) struct TextRule {
     min: usize,
     max: usize,
     /// Whether `\n` and `\t` are allowed; other control characters never are.
@@ -332,36 +332,36 @@ const VALUE: TextRule = TextRule {
 
 /// Every problem found so far.
 #[derive(Default)]
-struct Problems(Vec<FieldError>);
+pub(crate) struct Problems(pub(crate) Vec<FieldError>);
 
 impl Problems {
-    fn push(&mut self, field: impl Into<String>, problem: impl Into<String>) {
+    pub(crate) fn push(&mut self, field: impl Into<String>, problem: impl Into<String>) {
         self.0.push(FieldError::new(field, problem));
     }
 
     /// The list of problems of a refused input; never empty, since every validator that gives
     /// up records why.
-    fn into_errors(self) -> Vec<FieldError> {
+    pub(crate) fn into_errors(self) -> Vec<FieldError> {
         debug_assert!(!self.0.is_empty(), "refused without a reason");
         self.0
     }
 }
 
 /// A JSON object together with its path in the body, for reading fields with their full path.
-struct Obj<'a> {
-    map: &'a Map<String, Value>,
+pub(crate) struct Obj<'a> {
+    pub(crate) map: &'a Map<String, Value>,
     path: String,
 }
 
 impl<'a> Obj<'a> {
-    fn root(body: &'a Value) -> Option<Self> {
+    pub(crate) fn root(body: &'a Value) -> Option<Self> {
         Some(Self {
             map: body.as_object()?,
             path: String::new(),
         })
     }
 
-    fn path(&self, key: &str) -> String {
+    pub(crate) fn path(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_owned()
         } else {
@@ -370,7 +370,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A field that must be present; `null` counts as absent.
-    fn required(&self, p: &mut Problems, key: &str) -> Option<&'a Value> {
+    pub(crate) fn required(&self, p: &mut Problems, key: &str) -> Option<&'a Value> {
         let value = self.map.get(key).filter(|v| !v.is_null());
         if value.is_none() {
             p.push(self.path(key), "required");
@@ -379,7 +379,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A field that may be absent or `null` (`Some(None)`); otherwise read with `read`.
-    fn optional<T>(
+    pub(crate) fn optional<T>(
         &self,
         p: &mut Problems,
         key: &str,
@@ -391,7 +391,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    fn string(&self, p: &mut Problems, key: &str) -> Option<&'a str> {
+    pub(crate) fn string(&self, p: &mut Problems, key: &str) -> Option<&'a str> {
         let value = self.required(p, key)?;
         let text = value.as_str();
         if text.is_none() {
@@ -400,7 +400,7 @@ impl<'a> Obj<'a> {
         text
     }
 
-    fn text(&self, p: &mut Problems, key: &str, rule: TextRule) -> Option<String> {
+    pub(crate) fn text(&self, p: &mut Problems, key: &str, rule: TextRule) -> Option<String> {
         let raw = self.string(p, key)?;
         let text = if rule.trim { raw.trim() } else { raw };
         let len = text.chars().count();
@@ -421,7 +421,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A string that must be one of a closed set of keys.
-    fn keyword<T>(
+    pub(crate) fn keyword<T>(
         &self,
         p: &mut Problems,
         key: &str,
@@ -509,7 +509,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An array of at most `max` items; a longer one is one problem and its items are not read.
-    fn array(&self, p: &mut Problems, key: &str, max: usize) -> Option<&'a Vec<Value>> {
+    pub(crate) fn array(&self, p: &mut Problems, key: &str, max: usize) -> Option<&'a Vec<Value>> {
         let Some(items) = self.required(p, key)?.as_array() else {
             p.push(self.path(key), "must be an array");
             return None;

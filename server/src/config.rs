@@ -116,6 +116,18 @@ pub fn database_url() -> String {
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }
 
+/// `OOIEVAAR_RETENTION_YEARS`: how long a source's copy of a client is kept (default 20, the
+/// Wgbo term of the record itself; 1 to 115). `serve` and `retention run` both read it.
+pub fn retention_term() -> anyhow::Result<domain::retention::RetentionTerm> {
+    let years: u16 = env_or("OOIEVAAR_RETENTION_YEARS", domain::retention::DEFAULT_YEARS)?;
+    domain::retention::RetentionTerm::years(years).ok_or_else(|| {
+        anyhow::anyhow!(
+            "OOIEVAAR_RETENTION_YEARS: {years} is not a term from 1 to {} years",
+            domain::retention::MAX_YEARS
+        )
+    })
+}
+
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         let leptos_options = leptos_options()?;
@@ -173,6 +185,7 @@ impl Config {
             // OOIEVAAR_REQUIRE_2FA: every user must have a second factor (enrolment at her
             // next login when she has none).
             require_second_factor: env_or("OOIEVAAR_REQUIRE_2FA", true)?,
+            retention: retention_term()?,
             ..defaults
         };
         anyhow::ensure!(

@@ -1,4 +1,5 @@
-//! `ooievaar source push`: what a vendor's source system does (sign a fresh token and call the
+//! `ooievaar source push` and `registry push`: what a vendor's source system (or a consent
+//! registry) does (sign a fresh token and call the
 //! source API, DESIGN section 8), for vendors and demos. Registering sources and keys is the
 //! viewer's administration and lives in `backend::sources`.
 
@@ -35,6 +36,8 @@ pub enum PushBody {
     Withdraw,
     /// A FHIR Bundle (the BSN is its Patient's).
     Fhir(String),
+    /// A consent registry's profile of the client (DESIGN 8.3), as JSON.
+    Profile(String),
 }
 
 /// `ooievaar source push`: calls the API like a source system and returns (status, body).
@@ -58,6 +61,10 @@ pub async fn push(
             .put(format!("{base}/api/v1/shares/{bsn}/consent"))
             .header("content-type", "application/json")
             .body(r#"{"status":"withdrawn"}"#),
+        PushBody::Profile(json) => client
+            .put(format!("{base}/api/v1/consent-profiles/{bsn}"))
+            .header("content-type", "application/json")
+            .body(json),
         PushBody::Fhir(bundle) => client
             .post(format!("{base}/api/v1/fhir"))
             .header("content-type", "application/fhir+json")

@@ -72,6 +72,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!(e))?,
         };
         tokio::spawn(write_refusal_summaries(store.clone(), state.flood.clone()));
+        tokio::spawn(purge_daily(store.clone(), config.settings.retention));
         tokio::spawn(
             sessions
                 .clone()
@@ -237,6 +238,21 @@ async fn write_refusal_summaries(store: Store, flood: Arc<backend::flood::FloodG
         let now = backend::store::now_ms();
         if let Err(e) = backend::flood::write_closed_minutes(&store, &flood, now).await {
             tracing::error!(error = %e, "writing refusal summaries");
+        }
+    }
+}
+
+/// The retention run, daily (first ten minutes after start). Instances running it at once are
+/// safe: each copy is re-checked under the chain lock before it is purged.
+async fn purge_daily(store: Store, term: domain::retention::RetentionTerm) {
+    let day = Duration::from_secs(24 * 60 * 60);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(600), day);
+    loop {
+        tick.tick().await;
+        let today = backend::clock::today();
+        match backend::retention::run(&store, term, today, today, backend::retention::RunBy::Server).await {
+            Ok(report) => tracing::info!(copies = report.copies(), "retention run"),
+            Err(e) => tracing::error!(error = %e, "retention run"),
         }
     }
 }

@@ -109,6 +109,11 @@ pub struct Issue {
 }
 
 impl Issue {
+    /// A refusal by a rule on the bundle as a whole (not one element's value).
+    pub fn business_rule(expression: impl Into<String>, diagnostics: impl Into<String>) -> Self {
+        Self::new(IssueCode::BusinessRule, expression, diagnostics)
+    }
+
     fn new(code: IssueCode, expression: impl Into<String>, diagnostics: impl Into<String>) -> Self {
         Self {
             code,

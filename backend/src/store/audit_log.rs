@@ -342,6 +342,21 @@ async fn scope<C: ReviewQueries>(
     detail: Option<&AuditDetail>,
 ) -> StoreResult<Vec<String>> {
     let Some(own) = &row.organisation_id else {
+        if matches!(action, AuditAction::ConsentProfileChanged | AuditAction::RetentionPurge) {
+            // About one client, from no organisation: the officers of the organisations that
+            // share her (and of the purged copy's source), not every officer. A profile's
+            // mere existence would tell other organisations where she is treated.
+            let mut organisations = Vec::new();
+            if let Some(source) = &row.source_id {
+                organisations.extend(c.organisation_of_source(source).await?);
+            }
+            if let Some(client) = &row.client_id {
+                organisations.extend(c.organisations_sharing(client).await?);
+            }
+            organisations.sort();
+            organisations.dedup();
+            return Ok(organisations);
+        }
         return c.organisation_ids().await;
     };
     let mut organisations = vec![own.clone()];

@@ -3,7 +3,8 @@
 //!
 //! SQL lives here and nowhere else, one file per area, each holding its rows, its statements
 //! and its `Store` methods together: `accounts` (organisations, users, login failures),
-//! `installation` (flags, access policy), `sources` (source systems, keys, token replay),
+//! `installation` (flags, access policy), `sources` (source systems, keys, token replay), `registry` (consent registries and
+//! profiles), `retention` (purging copies past their term),
 //! `shares` (clients, shares, consent, pregnancies, entries), `viewing` (finding clients,
 //! grants, the rows a view reads), `review` (the officer's queries, checkpoints) and the access
 //! log's own statements (`queries`, `audit`). Each area's statements are written once and
@@ -18,6 +19,8 @@ pub mod audit_log;
 mod code_map;
 mod installation;
 mod queries;
+mod registry;
+mod retention;
 mod review;
 mod second_factor;
 mod shares;
@@ -30,6 +33,8 @@ pub use audit_log::{chain_hash, AuditLogQueries, AuditRow, NewAuditEvent, GENESI
 pub use code_map::CodeMapQueries;
 pub use installation::InstallationQueries;
 pub use queries::BackendSpecific;
+pub use registry::{CallerRow, Party, RegistryQueries, StoredProfile};
+pub use retention::{PurgeCounts, PurgeOutcome, RetentionCandidate, RetentionQueries};
 pub use review::{
     review_sql, CheckpointRow, GrantHolderRow, Keyset, OrganisationGrantRow, ReviewQueries,
     ReviewQuery, ReviewRow, VerificationRow, MAX_PAGE, OVERVIEW_LIMIT,

@@ -198,7 +198,7 @@ queries! {
     async fn source_calls_since(&mut self, source_id: &SourceId, since_ms: i64) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_events WHERE source_id = $1 AND occurred_at >= $2 \
-             AND action IN ('share_received', 'share_refused', 'consent_withdrawn', 'consent_restored') \
+             AND action IN ('share_received', 'share_refused', 'consent_withdrawn', 'consent_restored', 'consent_profile_changed') \
              AND detail <> '{\"reason\":\"rate_limited\"}'",
         )
         .bind(source_id).bind(since_ms)

@@ -2,6 +2,7 @@
 
 use super::audit_log::{self, NewAuditEvent};
 use super::queries::queries;
+use super::registry::RegistryQueries as _;
 use super::Entity;
 use super::{
     now_ms, read_conn, write_tx, PregnancyRow, ShareQueries as _, Store, StoreError, StoreResult,
@@ -10,7 +11,7 @@ use domain::grant::Ground;
 use domain::{Category, Sensitivity};
 use domain::{ClientId, GrantId, SourceId, UserId};
 
-/// Who the client is, from her most recently received active share.
+/// Who the client is, from her most recently received visible share.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IdentityRow {
     pub client_id: ClientId,
@@ -21,7 +22,7 @@ pub struct IdentityRow {
     pub birth_date: Option<String>,
 }
 
-/// A source with an active share of the client.
+/// A source with an visible share of the client.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SharingSourceRow {
     pub source_id: SourceId,
@@ -63,12 +64,14 @@ pub struct VisibleEntryRow {
 pub struct ViewRows {
     pub identity: IdentityRow,
     pub grant: GrantRow,
-    /// Every source with an active share (the page lists each with its organisation).
+    /// Every source with an visible share (the page lists each with its organisation).
     pub sources: Vec<SharingSourceRow>,
     /// Empty when the role's policy hides the `pregnancy` category (then they are not read).
-    /// They come from active shares only, so their sources are among `sources`.
+    /// They come from visible shares only, so their sources are among `sources`.
     pub pregnancies: Vec<PregnancyRow>,
     pub entries: Vec<VisibleEntryRow>,
+    /// The version of the client's consent profile this view applied (`None`: she has none).
+    pub consent_profile: Option<i64>,
 }
 
 impl ViewRows {
@@ -109,10 +112,12 @@ impl FoundClient {
 /// What one search read, in one transaction with its audit event.
 #[derive(Debug, Clone)]
 pub struct SearchRows {
-    /// The client, if an active share knows this BSN with this birth date.
+    /// The client, if an visible share knows this BSN with this birth date.
     pub found: Option<FoundClient>,
     /// The client record of the BSN whatever its consent (the log's real outcome only).
     pub client_id: Option<ClientId>,
+    /// The version of the BSN's consent profile this search applied (`None`: she has none).
+    pub consent_profile: Option<i64>,
 }
 
 /// A client on the user's "my clients" list, as read under the chain lock (one query: the
@@ -128,14 +133,14 @@ pub struct MyClientRow {
 /// Why a view read nothing.
 #[derive(Debug)]
 pub enum ViewDenied {
-    /// No active share: the client is unknown.
+    /// No visible share: the client is unknown.
     Unknown,
     /// No valid grant of this user.
     NoGrant,
 }
 
 impl Store {
-    /// The client's id if `bsn` and `birth_date` match an active share.
+    /// The client's id if `bsn` and `birth_date` match an visible share.
     pub async fn find_client(&self, bsn: &str, birth_date: &str) -> StoreResult<Option<ClientId>> {
         read_conn!(self, |c| c.find_client(bsn, birth_date).await)
     }
@@ -252,6 +257,7 @@ impl Store {
                     Vec::new()
                 },
                 entries: c.permitted_entries(client_id, allowed).await?,
+                consent_profile: c.consent_profile_version_of_client(client_id).await?,
             };
             audit_log::append(c, &self.flag_rules, event(&rows)).await?;
             rows
@@ -289,14 +295,15 @@ impl Store {
                 Some(f) => Some(f.identity.client_id.clone()),
                 None => c.client_id_by_bsn(bsn).await?,
             };
-            let rows = SearchRows { found, client_id };
+            let consent_profile = c.consent_profile_version(bsn).await?;
+            let rows = SearchRows { found, client_id, consent_profile };
             audit_log::append(c, &self.flag_rules, event(&rows)).await?;
             rows
         });
         Ok(rows)
     }
 
-    /// The user's clients with a valid grant and an active share ("my clients": names and
+    /// The user's clients with a valid grant and an visible share ("my clients": names and
     /// birth dates), read under the chain lock in one transaction with the event `event`
     /// builds from them (none when it returns `None`, e.g. for an empty list).
     pub async fn audited_my_clients(
@@ -320,24 +327,24 @@ queries! {
     /// The statements of finding clients, grants and the rows a view reads.
     trait ViewingQueries;
 
-    /// The client with this BSN if an active share knows this birth date (DESIGN flow 3/4).
+    /// The client with this BSN if an visible share knows this birth date (DESIGN flow 3/4).
     async fn find_client(&mut self, bsn: &str, birth_date: &str) -> StoreResult<Option<ClientId>> {
         Ok(sqlx::query_scalar(
-            "SELECT c.id FROM clients c JOIN shares s ON s.client_id = c.id \
-             WHERE c.bsn = $1 AND s.consent = 'active' AND s.birth_date = $2 LIMIT 1",
+            "SELECT c.id FROM clients c JOIN visible_shares s ON s.client_id = c.id \
+             WHERE c.bsn = $1 AND s.birth_date = $2 LIMIT 1",
         )
         .bind(bsn).bind(birth_date)
         .fetch_optional(&mut *self)
         .await?)
     }
 
-    /// BSN, name and birth date from the most recently received active share (and which
-    /// source that is); `None` when the client has no active share (then she is unknown
+    /// BSN, name and birth date from the most recently received visible share (and which
+    /// source that is); `None` when the client has no visible share (then she is unknown
     /// everywhere).
     async fn client_identity(&mut self, client_id: &ClientId) -> StoreResult<Option<IdentityRow>> {
         Ok(sqlx::query_as::<_, IdentityRow>(
             "SELECT c.id AS client_id, c.bsn, s.source_id, s.name, s.birth_date FROM clients c \
-             JOIN shares s ON s.client_id = c.id AND s.consent = 'active' \
+             JOIN visible_shares s ON s.client_id = c.id \
              WHERE c.id = $1 ORDER BY s.received_at DESC LIMIT 1",
         )
         .bind(client_id)
@@ -345,12 +352,11 @@ queries! {
         .await?)
     }
 
-    /// The sources with an active share of the client, their organisation and last receipt.
+    /// The sources with an visible share of the client, their organisation and last receipt.
     async fn sharing_sources(&mut self, client_id: &ClientId) -> StoreResult<Vec<SharingSourceRow>> {
         Ok(sqlx::query_as::<_, SharingSourceRow>(
-            "SELECT s.source_id, o.id AS organisation_id, o.name AS organisation_name, s.received_at \
-             FROM shares s JOIN sources src ON src.id = s.source_id JOIN organisations o ON o.id = src.organisation_id \
-             WHERE s.client_id = $1 AND s.consent = 'active' ORDER BY o.name",
+            "SELECT s.source_id, s.organisation_id, s.organisation_name, s.received_at \
+             FROM visible_shares s WHERE s.client_id = $1 ORDER BY s.organisation_name",
         )
         .bind(client_id)
         .fetch_all(&mut *self)
@@ -403,8 +409,8 @@ queries! {
         .await?)
     }
 
-    /// The user's valid grants whose client has an active share, each with the client's
-    /// identity from her most recently received active share (as [`Self::client_identity`]),
+    /// The user's valid grants whose client has an visible share, each with the client's
+    /// identity from her most recently received visible share (as [`Self::client_identity`]),
     /// newest grant first; at most 200.
     async fn my_clients(&mut self, user_id: &UserId, now: i64) -> StoreResult<Vec<MyClientRow>> {
         Ok(sqlx::query_as::<_, MyClientRow>(
@@ -412,9 +418,9 @@ queries! {
              c.bsn, s.source_id, s.name, s.birth_date \
              FROM access_grants g \
              JOIN clients c ON c.id = g.client_id \
-             JOIN shares s ON s.client_id = g.client_id AND s.consent = 'active' \
-             AND s.source_id = (SELECT s2.source_id FROM shares s2 \
-                 WHERE s2.client_id = g.client_id AND s2.consent = 'active' \
+             JOIN visible_shares s ON s.client_id = g.client_id \
+             AND s.source_id = (SELECT s2.source_id FROM visible_shares s2 \
+                 WHERE s2.client_id = g.client_id \
                  ORDER BY s2.received_at DESC LIMIT 1) \
              WHERE g.user_id = $1 AND g.ended_at IS NULL AND g.expires_at > $2 \
              ORDER BY g.created_at DESC LIMIT 200",
@@ -424,19 +430,19 @@ queries! {
         .await?)
     }
 
-    /// Pregnancies of the client from active shares only.
+    /// Pregnancies of the client from visible shares only.
     async fn client_pregnancies(&mut self, client_id: &ClientId) -> StoreResult<Vec<PregnancyRow>> {
         Ok(sqlx::query_as::<_, PregnancyRow>(
             "SELECT p.source_pregnancy_id AS id, p.edd, p.gravidity, p.parity, p.status, p.ended_on \
-             FROM pregnancies p JOIN shares s ON s.client_id = p.client_id AND s.source_id = p.source_id \
-             WHERE p.client_id = $1 AND s.consent = 'active' ORDER BY p.edd DESC",
+             FROM pregnancies p JOIN visible_shares s ON s.client_id = p.client_id AND s.source_id = p.source_id \
+             WHERE p.client_id = $1 ORDER BY p.edd DESC",
         )
         .bind(client_id)
         .fetch_all(&mut *self)
         .await?)
     }
 
-    /// The entries of the client's active shares whose `category:sensitivity` is in `allowed`
+    /// The entries of the client's visible shares whose `category:sensitivity` is in `allowed`
     /// (computed by the access policy), newest first. Consent is re-checked by the join.
     async fn permitted_entries(&mut self, client_id: &ClientId, allowed: &[String]) -> StoreResult<Vec<VisibleEntryRow>> {
         if allowed.is_empty() {
@@ -444,10 +450,9 @@ queries! {
         }
         let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT e.source_entry_id AS id, e.source_id, o.name AS organisation_name, e.category, e.code, e.label, \
+            "SELECT e.source_entry_id AS id, e.source_id, s.organisation_name, e.category, e.code, e.label, \
              e.value, e.unit, e.observed_at, e.sensitivity, e.source_pregnancy_id AS pregnancy_id \
-             FROM entries e JOIN shares s ON s.client_id = e.client_id AND s.source_id = e.source_id AND s.consent = 'active' \
-             JOIN sources src ON src.id = e.source_id JOIN organisations o ON o.id = src.organisation_id \
+             FROM entries e JOIN visible_shares s ON s.client_id = e.client_id AND s.source_id = e.source_id \
              WHERE e.client_id = $1 AND (e.category || ':' || e.sensitivity) IN ({}) \
              ORDER BY e.observed_at DESC, e.source_entry_id",
             placeholders.join(", ")

@@ -263,7 +263,7 @@ async fn receive(
         }
     };
     let bsn = Some(intake.bsn.as_ref());
-    match sharing::receive_bundle(&state.store, &caller, &intake).await {
+    match sharing::receive_bundle(&state.store, &caller, &intake, state.settings.retention).await {
         Ok(receipt) => Ok(transaction_response(&intake, receipt)),
         Err(SharingError::ConsentWithdrawn) => {
             refuse(state, &caller, bsn, "consent_withdrawn").await?;
@@ -272,6 +272,11 @@ async fn receive(
                 "consent_withdrawn",
                 "the client's consent for this source is withdrawn; a bundle with an active Consent restores it",
             ))
+        }
+        Err(SharingError::PastRetention(problem)) => {
+            // The share's pregnancies are the bundle's episodes: the problem names the Bundle.
+            refuse_with(state, &caller, bsn, field_names(std::slice::from_ref(&problem))).await?;
+            Err(refused_bundle(vec![fhir::Issue::business_rule("Bundle", problem.problem)]))
         }
         Err(SharingError::NeverShared) => {
             refuse(state, &caller, bsn, "never_shared").await?;

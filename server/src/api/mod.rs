@@ -3,6 +3,7 @@
 //! Browser session cookies are never credentials here: this router has no session layer and
 //! only a verified Bearer token identifies the caller.
 
+mod consent_profiles;
 mod fhir;
 pub mod openapi;
 mod responses;
@@ -18,6 +19,7 @@ pub fn router(body_limit: usize) -> Router<crate::startup::ServerState> {
     Router::new()
         .route("/shares/{bsn}", put(shares::put_share))
         .route("/shares/{bsn}/consent", put(shares::put_consent))
+        .route("/consent-profiles/{bsn}", put(consent_profiles::put_profile))
         .route("/fhir", post(fhir::post_bundle))
         .route("/fhir/metadata", get(fhir::metadata))
         .route("/openapi.json", get(openapi::document))

@@ -123,6 +123,39 @@ pub struct EntryBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentChoiceKey {
+    All,
+    Selected,
+    None,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationKindKey {
+    Verloskundigenpraktijk,
+    Ziekenhuis,
+    Kraamzorg,
+    Echocentrum,
+}
+
+/// A consent registry's profile of the client (DESIGN 8.3). With `selected`, at least one
+/// organisation or kind; with `all` and `none`, neither list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    #[schema(value_type = ConsentChoiceKey)]
+    pub choice: String,
+    /// Network organisation ids (a production adapter maps URA numbers to them).
+    #[serde(default)]
+    #[schema(max_items = 500)]
+    pub organisations: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<OrganisationKindKey>>, max_items = 500)]
+    pub organisation_kinds: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ConsentBody {
     #[schema(value_type = ConsentStatusKey)]
     pub status: String,
@@ -178,9 +211,10 @@ impl Modify for SourceTokenScheme {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Ooievaar source API", version = "1", description = "How source systems share client data with the Ooievaar viewer and change consent (DESIGN section 8)."),
-    paths(super::shares::put_share, super::shares::put_consent, super::fhir::post_bundle, super::fhir::metadata),
+    paths(super::shares::put_share, super::shares::put_consent, super::fhir::post_bundle, super::fhir::metadata, super::consent_profiles::put_profile),
     components(schemas(
         ShareBody, ClientBody, PregnancyBody, EntryBody, ConsentBody, ShareAccepted, EntryChanges,
+        ProfileBody, ConsentChoiceKey, OrganisationKindKey, super::consent_profiles::ProfileStored,
         ShareConsentKey, ConsentStatusKey, PregnancyStatusKey, CategoryKey, SensitivityKey,
         ConsentChanged, InputRefused, Problem, TokenRefused, Refusal,
         FhirBundleBody, FhirBundleResourceType, FhirBundleType, FhirBundleEntry,

@@ -24,7 +24,7 @@ use backend::audit::{NewAuditEvent, RequestMeta};
 use backend::flood::{FailureDisposition, FailureKind};
 use backend::request::meta_from;
 use backend::sharing::{self, Caller, SharingError};
-use backend::store::now_ms;
+use backend::store::{now_ms, Party};
 use backend::AppState;
 use domain::audit_detail::{self as detail, AuditDetail};
 use domain::share::{validate_consent, validate_share, ConsentStatus};
@@ -76,12 +76,23 @@ pub(super) const JSON: Answers = Answers {
     refusal,
 };
 
-/// Identifies the caller by token; the refusal is the response.
+/// Identifies the calling source by token; the refusal is the response.
 pub(super) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
     answers: &Answers,
+) -> Result<Caller, Response> {
+    authenticate_as(state, headers, peer, answers, Party::Source).await
+}
+
+/// Identifies a caller of `party`'s kind by token; the refusal is the response.
+pub(super) async fn authenticate_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    answers: &Answers,
+    party: Party,
 ) -> Result<Caller, Response> {
     let meta = meta_from(headers, Some(peer));
     let authorization = headers
@@ -93,6 +104,7 @@ pub(super) async fn authenticate(
         &state.settings.token_audience,
         authorization,
         now,
+        party,
     )
     .await
     .map_err(internal)?;
@@ -328,7 +340,7 @@ pub async fn put_share(
             return input_refused(StatusCode::UNPROCESSABLE_ENTITY, problems);
         }
     };
-    match sharing::receive_share(&state.store, &caller, &share).await {
+    match sharing::receive_share(&state.store, &caller, &share, state.settings.retention).await {
         Ok(receipt) => Json(ShareAccepted {
             status: "received".into(),
             pregnancies: receipt.pregnancies,
@@ -349,6 +361,13 @@ pub async fn put_share(
                 "consent_withdrawn",
                 "the client's consent for this source is withdrawn; restore it with PUT /api/v1/shares/{bsn}/consent first",
             )
+        }
+        Err(SharingError::PastRetention(problem)) => {
+            let problems = vec![problem];
+            if let Err(r) = refuse_with(&state, &caller, Some(&bsn), field_names(&problems)).await {
+                return r;
+            }
+            input_refused(StatusCode::UNPROCESSABLE_ENTITY, problems)
         }
         Err(other) => internal(other),
     }

@@ -15,7 +15,7 @@
 //! unknown issuer, an unknown key and a bad signature, so it cannot tell which source ids
 //! exist; the audit event keeps the precise [`Refusal::code`].
 
-use backend::store::{SourceKeyRow, Store, StoreError};
+use backend::store::{Party, SourceKeyRow, Store, StoreError};
 use domain::SourceId;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -27,11 +27,11 @@ pub const CLAIMED_ISSUER_MAX_CHARS: usize = 64;
 /// The longest a token may live.
 pub const MAX_LIFETIME_SECS: i64 = 300;
 
-/// A verified caller.
+/// A verified caller: a source (with its organisation) or a consent registry (none).
 #[derive(Debug, Clone)]
 pub struct SourceIdentity {
     pub source_id: SourceId,
-    pub organisation_id: String,
+    pub organisation_id: Option<String>,
     pub key_id: String,
 }
 
@@ -153,13 +153,15 @@ fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> Refusal {
     }
 }
 
-/// Verifies the `Authorization` header value at `now_ms` (ms since the epoch) and records the
-/// token id against replay.
+/// Verifies the `Authorization` header value at `now_ms` (ms since the epoch) as a token of a
+/// caller of `party`'s kind, and records the token id against replay. A registry's token is
+/// an unknown issuer on the source endpoints, and a source's on the registry's (DESIGN 8.3).
 pub async fn verify(
     store: &Store,
     audience: &str,
     authorization: Option<&str>,
     now_ms: i64,
+    party: Party,
 ) -> Result<Result<SourceIdentity, Refused>, VerifyFailed> {
     let now_secs = now_ms.div_euclid(1000);
     let Some(token) = authorization
@@ -189,11 +191,11 @@ pub async fn verify(
             claimed_issuer: Some(claimed_issuer.clone()),
         }))
     };
-    let Some(source) = store.source(&SourceId::from(issuer.as_str())).await? else {
+    let Some(source) = store.caller(party, &SourceId::from(issuer.as_str())).await? else {
         return refuse(Refusal::UnknownSource);
     };
     let keys: Vec<SourceKeyRow> = store
-        .active_source_keys(&source.id)
+        .active_caller_keys(party, &source.id)
         .await?
         .into_iter()
         .filter(|k| header.kid.as_deref().is_none_or(|kid| kid == k.id))

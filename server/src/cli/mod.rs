@@ -10,6 +10,8 @@ mod audit;
 mod codes;
 mod demo;
 mod org;
+mod registry;
+mod retention;
 mod source;
 mod user;
 
@@ -17,6 +19,8 @@ pub use audit::AuditCommand;
 pub use codes::CodesCommand;
 pub use demo::{print_demo_logins, DemoCommand};
 pub use org::OrgCommand;
+pub use registry::RegistryCommand;
+pub use retention::RetentionCommand;
 pub use source::{KeyCommand, SourceCommand};
 pub use user::UserCommand;
 
@@ -54,6 +58,16 @@ pub enum Command {
     Source {
         #[command(subcommand)]
         command: SourceCommand,
+    },
+    /// Consent registries (the client's national choice): registration, and pushing as one.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Retention of the shared copies.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
     },
     /// The access log.
     Audit {
@@ -117,6 +131,12 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
     {
         return source::push(push).await;
     }
+    if let Command::Registry {
+        command: RegistryCommand::Push(push),
+    } = command
+    {
+        return registry::push(push).await;
+    }
     // Parse everything that needs no database before touching it.
     let password = match &command {
         Command::User { command } => user::password(command)?,
@@ -131,6 +151,8 @@ pub async fn run(command: Command, database_url: &str) -> anyhow::Result<Outcome
         Command::Org { command } => org::run(command, &store).await,
         Command::User { command } => user::run(command, &store, password).await,
         Command::Source { command } => source::run(command, &store).await,
+        Command::Registry { command } => registry::run(command, &store).await,
+        Command::Retention { command } => retention::run(command, &store).await,
         Command::Audit { command } => audit::run(command, &store, database_url).await,
         Command::Codes { command } => codes::run(command, &store).await,
         Command::Demo { command } => demo::run(command, &store, database_url).await,

@@ -14,6 +14,7 @@ use backend::audit::{NewAuditEvent, RequestMeta};
 use backend::sharing::{self, Caller, SharingError};
 use backend::store::Store;
 use domain::error::AppError;
+use domain::retention::RetentionTerm;
 use domain::share::{ValidEntry, ValidPregnancy, ValidShare};
 use domain::{AuditAction, Bsn, Category, Outcome, Sensitivity, SourceId};
 use secrecy::SecretString;
@@ -801,7 +802,7 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
             };
             let caller = Caller {
                 source_id: source_id.into(),
-                organisation_id: organisation_id.into(),
+                organisation_id: Some(organisation_id.into()),
                 request: RequestMeta {
                     user_agent: Some("ooievaar-cli demo seed".into()),
                     ..RequestMeta::default()
@@ -820,11 +821,11 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
                 let intake =
                     backend::fhir::read(&bundle, store.code_map().await?, backend::clock::today())
                         .map_err(|issues| AppError::field("demo", format!("{issues:?}")))?;
-                sharing::receive_bundle(store, &caller, &intake)
+                sharing::receive_bundle(store, &caller, &intake, RetentionTerm::default())
                     .await
                     .map(|_| ())
             } else {
-                sharing::receive_share(store, &caller, &share)
+                sharing::receive_share(store, &caller, &share, RetentionTerm::default())
                     .await
                     .map(|_| ())
             };
