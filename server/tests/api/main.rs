@@ -8,6 +8,7 @@ mod audited_reads;
 mod auth;
 mod checkpoints;
 mod cli;
+mod consent_registry;
 mod export_memory;
 mod fhir;
 mod helpers;

@@ -8,15 +8,15 @@ use domain::{Category, Policy, Role, Sensitivity};
 use serde_json::{json, Value};
 
 /// A client only the tests know (not in the demo).
-const BSN: &str = "111222333";
-const BIRTH: &str = "1990-05-01";
+pub const BSN: &str = "111222333";
+pub const BIRTH: &str = "1990-05-01";
 
-fn marker(category: Category, sensitivity: Sensitivity) -> String {
+pub fn marker(category: Category, sensitivity: Sensitivity) -> String {
     format!("MARK-{}-{}", category.as_str(), sensitivity.as_str())
 }
 
 /// One entry per category x sensitivity, each with a unique marker value and code.
-fn matrix_share() -> Value {
+pub fn matrix_share() -> Value {
     let mut entries = Vec::new();
     for category in Category::ALL {
         for sensitivity in Sensitivity::ALL {
@@ -47,7 +47,7 @@ pub const ROLE_USERS: [(Role, &str); 5] = [
 ];
 
 impl TestApp {
-    async fn client_id_of(&self, c: &reqwest::Client) -> String {
+    pub async fn client_id_of(&self, c: &reqwest::Client) -> String {
         let found: Value = self.search(c, BSN, BIRTH).await.json().await.unwrap();
         found["found"]["client_id"]
             .as_str()
@@ -55,7 +55,7 @@ impl TestApp {
             .to_owned()
     }
 
-    async fn view_json(&self, c: &reqwest::Client, client_id: &str) -> (u16, String) {
+    pub async fn view_json(&self, c: &reqwest::Client, client_id: &str) -> (u16, String) {
         let r = self.client_page(c, client_id).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }
