@@ -14,6 +14,7 @@ mod fhir;
 mod helpers;
 mod http_defences;
 mod logs;
+mod retention;
 mod review_export;
 mod review_filters;
 mod review_flags;
