@@ -92,6 +92,7 @@ test("the registry's choice decides which organisations' data a gynaecologist se
   await page.goto(clientPath);
   await expect(page).toHaveURL(onPath(clientPath));
   await expect(clientPage.name).toHaveText(JOYCE_KRAMER.name);
-  await expect(data.filter({ hasText: KRAAMHOEK }).first()).toBeVisible();
+  await expect(data.filter({ hasText: DE_WIEG }).first()).toBeVisible();
+  await expect(data.filter({ hasText: RIVIERENLAND }).first()).toBeVisible();
   await clientPage.endGrant();
 });
