@@ -67,6 +67,8 @@ fi
 export DATABASE_URL="sqlite://$WORK/st.db"
 "$BIN" demo seed >/dev/null
 "$BIN" source key add --id "$SOURCE_ID" --public-key "$PUBLIC_KEY" >/dev/null
+# A consent registry with the same test key, for PUT /api/v1/consent-profiles/{bsn}.
+"$BIN" registry add --id mitz-st --public-key "$PUBLIC_KEY" >/dev/null
 
 # The fuzzer makes many calls in a few seconds; the default per-source limit would answer 429.
 LEPTOS_SITE_ADDR="$ADDR" LEPTOS_SITE_ROOT=target/site OOIEVAAR_SOURCE_CALLS_PER_MINUTE=1000000 \

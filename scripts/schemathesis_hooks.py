@@ -36,16 +36,20 @@ import schemathesis
 from hypothesis import strategies as st
 
 SOURCE = os.environ.get("OOIEVAAR_ST_SOURCE", "de-wieg-epd")
+# The consent registry (DESIGN 8.3), registered by scripts/schemathesis.sh with the same key:
+# the consent-profile endpoint takes a registry's token only.
+REGISTRY = os.environ.get("OOIEVAAR_ST_REGISTRY", "mitz-st")
+PROFILE_PATH = "/api/v1/consent-profiles/{bsn}"
 AUDIENCE = os.environ.get("OOIEVAAR_TOKEN_AUDIENCE", "ooievaar")
 with open(os.environ["OOIEVAAR_ST_KEY"], "rb") as key_file:
     PRIVATE_KEY = key_file.read()
 
 
-def fresh_token() -> str:
+def fresh_token(issuer: str = SOURCE) -> str:
     now = int(time.time())
     claims = {
-        "iss": SOURCE,
-        "sub": SOURCE,
+        "iss": issuer,
+        "sub": issuer,
         "aud": AUDIENCE,
         "iat": now,
         "exp": now + 60,
@@ -57,7 +61,7 @@ def fresh_token() -> str:
 @schemathesis.auth(refresh_interval=None)
 class SourceToken:
     def get(self, case, context):
-        return fresh_token()
+        return fresh_token(REGISTRY if case.operation.path == PROFILE_PATH else SOURCE)
 
     def set(self, case, data, context):
         case.headers = case.headers or {}
@@ -97,6 +101,7 @@ SENSITIVITIES = ["normal", "elevated", "high"]
 # none may lie in the future (due dates at most a year ahead).
 EARLIEST = datetime.date(1900, 1, 1)
 LATEST = datetime.date(2025, 12, 31)
+RECENT = datetime.date(2010, 1, 1)
 SHARE_PATH = "/api/v1/shares/{bsn}"
 FHIR_PATH = "/api/v1/fhir"
 # The corpus of realistic FHIR bundles of the integration tests: half of the generated intake
@@ -104,6 +109,13 @@ FHIR_PATH = "/api/v1/fhir"
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "server/tests/fixtures/fhir"
 FHIR_BUNDLES = [json.loads(p.read_text()) for p in sorted(FIXTURES.glob("*.json"))]
 CONSENT_PATH = "/api/v1/shares/{bsn}/consent"
+PROFILES = [
+    {"choice": "all"},
+    {"choice": "none"},
+    {"choice": "selected", "organisations": ["vp-de-wieg"]},
+    {"choice": "selected", "organisation_kinds": ["ziekenhuis", "kraamzorg"]},
+    {"choice": "selected", "organisations": ["zh-rivierenland"], "organisation_kinds": ["echocentrum"]},
+]
 
 
 def clean_text(value, required=True):
@@ -138,8 +150,9 @@ def plausible_share(draw, generated):
         pregnancy_ids.append(pregnancy["id"])
         pregnancy["edd"] = draw(iso_dates(EARLIEST, LATEST))
         pregnancy["status"] = draw(st.sampled_from(["active", "ended"]))
+        # Ended within the retention term (20 years): an older end is refused as past retention.
         pregnancy["ended_on"] = (
-            None if pregnancy["status"] == "active" else draw(iso_dates(EARLIEST, LATEST))
+            None if pregnancy["status"] == "active" else draw(iso_dates(RECENT, LATEST))
         )
         if isinstance(pregnancy.get("parity"), int) and isinstance(pregnancy.get("gravidity"), int):
             pregnancy["parity"] = min(pregnancy["parity"], pregnancy["gravidity"])
@@ -159,7 +172,7 @@ def plausible_share(draw, generated):
 
 @schemathesis.hook
 def before_generate_path_parameters(context, strategy):
-    if context.operation.path in (SHARE_PATH, CONSENT_PATH):
+    if context.operation.path in (SHARE_PATH, CONSENT_PATH, PROFILE_PATH):
         return st.one_of(strategy, st.sampled_from(VALID_BSNS).map(lambda bsn: {"bsn": bsn}))
     return strategy
 
@@ -172,4 +185,6 @@ def before_generate_body(context, strategy):
         return st.one_of(strategy, st.sampled_from(FHIR_BUNDLES))
     if context.operation.path == CONSENT_PATH:
         return st.one_of(strategy, st.sampled_from(["active", "withdrawn"]).map(lambda s: {"status": s}))
+    if context.operation.path == PROFILE_PATH:
+        return st.one_of(strategy, st.sampled_from(PROFILES))
     return strategy

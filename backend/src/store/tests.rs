@@ -538,6 +538,7 @@ async fn an_event_stored_before_the_detail_was_typed_still_verifies_and_reads(ba
             found: Some(true),
             outcome: Some("found".into()),
             sources: Some(vec!["src-b".into(), "src-a".into()]),
+            consent_profile: None,
         })
     );
     assert_eq!(AuditDetail::to_json(Some(&typed)), legacy_detail);
