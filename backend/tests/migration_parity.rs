@@ -54,8 +54,10 @@ async fn schema(backend: Backend) -> BTreeSet<String> {
             "SELECT 'table', m.name, '' FROM sqlite_master m
               WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
              UNION ALL
+             SELECT 'view', m.name, '' FROM sqlite_master m WHERE m.type = 'view'
+             UNION ALL
              SELECT 'column', m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
-              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+              WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%'
              UNION ALL
              -- An automatic index (primary key, UNIQUE) has no SQL of its own.
              SELECT 'index', m.tbl_name, m.name FROM sqlite_master m
@@ -70,6 +72,9 @@ async fn schema(backend: Backend) -> BTreeSet<String> {
         Db::Postgres(pool) => sqlx::query_as(
             "SELECT 'table'::text, table_name::text, ''::text FROM information_schema.tables
               WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+             UNION ALL
+             SELECT 'view', table_name::text, '' FROM information_schema.views
+              WHERE table_schema = 'public'
              UNION ALL
              SELECT 'column', table_name::text, column_name::text FROM information_schema.columns
               WHERE table_schema = 'public'
