@@ -17,7 +17,12 @@ pub struct RegistryCaller {
 }
 
 impl RegistryCaller {
-    fn event(&self, outcome: Outcome, bsn: Option<&str>, detail: detail::ConsentProfileChanged) -> NewAuditEvent {
+    fn event(
+        &self,
+        outcome: Outcome,
+        bsn: Option<&str>,
+        detail: detail::ConsentProfileChanged,
+    ) -> NewAuditEvent {
         let mut event = NewAuditEvent::new(AuditAction::ConsentProfileChanged, outcome)
             .with_request(self.request.clone());
         event.source_id = Some(self.registry_id.clone());
@@ -60,7 +65,10 @@ pub async fn receive_profile(
         Ok(profile) => {
             let listed = profile.organisations();
             for unknown in store.unknown_organisations(&listed).await? {
-                let index = listed.iter().position(|o| *o == unknown).unwrap_or_default();
+                let index = listed
+                    .iter()
+                    .position(|o| *o == unknown)
+                    .unwrap_or_default();
                 problems.push(FieldError::new(
                     format!("organisations[{index}]"),
                     format!("unknown organisation '{}'", domain::share::quoted(&unknown)),
@@ -76,7 +84,11 @@ pub async fn receive_profile(
         };
         let valid_bsn = Bsn::parse(bsn_input).ok();
         store
-            .record(caller.event(Outcome::Denied, valid_bsn.as_ref().map(|b| b.as_ref()), refused))
+            .record(caller.event(
+                Outcome::Denied,
+                valid_bsn.as_ref().map(|b| b.as_ref()),
+                refused,
+            ))
             .await?;
         return Err(ProfileError::Invalid(problems));
     };

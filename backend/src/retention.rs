@@ -68,7 +68,10 @@ pub async fn run(
                 let mut event = match by {
                     RunBy::CommandLine => crate::accounts::cli_event(AuditAction::RetentionPurge),
                     RunBy::Server => {
-                        let mut e = crate::audit::NewAuditEvent::new(AuditAction::RetentionPurge, domain::Outcome::Success);
+                        let mut e = crate::audit::NewAuditEvent::new(
+                            AuditAction::RetentionPurge,
+                            domain::Outcome::Success,
+                        );
                         e.request.user_agent = Some("ooievaar-serve".into());
                         e
                     }
@@ -86,7 +89,10 @@ pub async fn run(
                 event
             })
             .await?;
-        let line = report.per_source.entry(candidate.source_id.clone()).or_default();
+        let line = report
+            .per_source
+            .entry(candidate.source_id.clone())
+            .or_default();
         match purged {
             PurgeOutcome::Purged(counts) => {
                 line.copies += 1;
@@ -99,6 +105,8 @@ pub async fn run(
             PurgeOutcome::Changed => {}
         }
     }
-    report.per_source.retain(|_, s| *s != SourcePurges::default());
+    report
+        .per_source
+        .retain(|_, s| *s != SourcePurges::default());
     Ok(report)
 }

@@ -130,7 +130,10 @@ pub async fn add_source(
     } else if store.source(id).await?.is_some() {
         problems.push(FieldError::new("--id", "deze bron bestaat al"));
     } else if store.is_registry(id).await? {
-        problems.push(FieldError::new("--id", "dit id is al van een toestemmingsregister"));
+        problems.push(FieldError::new(
+            "--id",
+            "dit id is al van een toestemmingsregister",
+        ));
     }
     if store.organisation(organisation).await?.is_none() {
         problems.push(FieldError::new("--organisation", "onbekende organisatie"));
@@ -168,7 +171,10 @@ pub async fn add_registry(store: &Store, id: &str, key_path: &str) -> Result<Str
     let mut problems = Vec::new();
     let (key_text, id) = (id, &SourceId::from(id));
     if !crate::accounts::valid_key(key_text) {
-        problems.push(FieldError::new("--id", "2-64 tekens: kleine letters, cijfers en '-'"));
+        problems.push(FieldError::new(
+            "--id",
+            "2-64 tekens: kleine letters, cijfers en '-'",
+        ));
     } else if store.is_registry(id).await? {
         problems.push(FieldError::new("--id", "dit register bestaat al"));
     } else if store.source(id).await?.is_some() {
@@ -179,13 +185,17 @@ pub async fn add_registry(store: &Store, id: &str, key_path: &str) -> Result<Str
         problems.extend(field_errors.iter().cloned());
     }
     if !problems.is_empty() {
-        return Err(AppError::Validation { field_errors: problems });
+        return Err(AppError::Validation {
+            field_errors: problems,
+        });
     }
     let row = key?.into_row(id);
     let registry_event = |action: AuditAction| {
         let mut event = crate::accounts::cli_event(action);
         event.source_id = Some(id.clone());
-        let key = domain::audit_detail::KeyNamed { key_id: row.id.clone() };
+        let key = domain::audit_detail::KeyNamed {
+            key_id: row.id.clone(),
+        };
         event.detail = Some(match action {
             AuditAction::RegistryAdded => domain::AuditDetail::RegistryAdded(key),
             _ => domain::AuditDetail::KeyAdded(key),

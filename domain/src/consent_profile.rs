@@ -96,7 +96,10 @@ pub fn validate_profile(body: &Value) -> Result<ConsentProfile, Vec<FieldError>>
         return Err(p.into_errors());
     };
     for key in top.map.keys() {
-        if !matches!(key.as_str(), "choice" | "organisations" | "organisation_kinds") {
+        if !matches!(
+            key.as_str(),
+            "choice" | "organisations" | "organisation_kinds"
+        ) {
             p.push(key.clone(), "unknown field");
         }
     }
@@ -106,11 +109,21 @@ pub fn validate_profile(body: &Value) -> Result<ConsentProfile, Vec<FieldError>>
     let organisations = list(&mut p, &top, "organisations", |p, path, item| {
         let text = item.as_str();
         match text {
-            Some(id) if !id.is_empty() && id.chars().count() <= MAX_ID_CHARS && !id.chars().any(char::is_control) => {
+            Some(id)
+                if !id.is_empty()
+                    && id.chars().count() <= MAX_ID_CHARS
+                    && !id.chars().any(char::is_control) =>
+            {
                 Some(id.to_owned())
             }
             Some(_) => {
-                p.push(path, format!("must be an organisation id of 1 to {} characters", MAX_ID_CHARS));
+                p.push(
+                    path,
+                    format!(
+                        "must be an organisation id of 1 to {} characters",
+                        MAX_ID_CHARS
+                    ),
+                );
                 None
             }
             None => {
@@ -119,20 +132,26 @@ pub fn validate_profile(body: &Value) -> Result<ConsentProfile, Vec<FieldError>>
             }
         }
     });
-    let kinds = list(&mut p, &top, "organisation_kinds", |p, path, item| {
-        match item.as_str().map(|k| (k, OrganisationKind::parse(k))) {
+    let kinds = list(
+        &mut p,
+        &top,
+        "organisation_kinds",
+        |p, path, item| match item.as_str().map(|k| (k, OrganisationKind::parse(k))) {
             Some((_, Some(kind))) => Some(kind),
             Some((k, None)) => {
                 let known: Vec<&str> = OrganisationKind::ALL.iter().map(|k| k.as_str()).collect();
-                p.push(path, format!("unknown kind '{}' (one of {})", quoted(k), known.join(", ")));
+                p.push(
+                    path,
+                    format!("unknown kind '{}' (one of {})", quoted(k), known.join(", ")),
+                );
                 None
             }
             None => {
                 p.push(path, "must be a string");
                 None
             }
-        }
-    });
+        },
+    );
     let (Some(choice), Some(organisations), Some(kinds)) = (choice, organisations, kinds) else {
         return Err(p.into_errors());
     };
@@ -141,13 +160,26 @@ pub fn validate_profile(body: &Value) -> Result<ConsentProfile, Vec<FieldError>>
     }
     match choice {
         ConsentChoice::Selected if organisations.is_empty() && kinds.is_empty() => {
-            p.push("organisations", "choice \"selected\" needs at least one organisation or organisation kind");
+            p.push(
+                "organisations",
+                "choice \"selected\" needs at least one organisation or organisation kind",
+            );
             Err(p.into_errors())
         }
-        ConsentChoice::Selected => Ok(ConsentProfile::Selected { organisations, kinds }),
+        ConsentChoice::Selected => Ok(ConsentProfile::Selected {
+            organisations,
+            kinds,
+        }),
         other if !organisations.is_empty() || !kinds.is_empty() => {
-            let field = if organisations.is_empty() { "organisation_kinds" } else { "organisations" };
-            p.push(field, format!("only with choice \"selected\", not \"{}\"", other.as_str()));
+            let field = if organisations.is_empty() {
+                "organisation_kinds"
+            } else {
+                "organisations"
+            };
+            p.push(
+                field,
+                format!("only with choice \"selected\", not \"{}\"", other.as_str()),
+            );
             Err(p.into_errors())
         }
         ConsentChoice::All => Ok(ConsentProfile::All),
@@ -166,7 +198,12 @@ fn list<T: Ord>(
     let items = top.optional(p, key, |o, p, k| o.array(p, k, MAX_LISTED))?;
     let mut set = BTreeSet::new();
     let mut valid = true;
-    for (i, value) in items.map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+    for (i, value) in items
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         match item(p, format!("{key}[{i}]"), value) {
             Some(v) => {
                 set.insert(v);
@@ -192,8 +229,14 @@ mod tests {
 
     #[test]
     fn the_three_choices_are_read() {
-        assert_eq!(validate_profile(&json!({"choice": "all"})), Ok(ConsentProfile::All));
-        assert_eq!(validate_profile(&json!({"choice": "none"})), Ok(ConsentProfile::None));
+        assert_eq!(
+            validate_profile(&json!({"choice": "all"})),
+            Ok(ConsentProfile::All)
+        );
+        assert_eq!(
+            validate_profile(&json!({"choice": "none"})),
+            Ok(ConsentProfile::None)
+        );
         let selected = validate_profile(&json!({"choice": "selected",
             "organisations": ["vp-de-wieg", "vp-de-wieg"], "organisation_kinds": ["ziekenhuis"]}))
         .unwrap();
@@ -217,27 +260,46 @@ mod tests {
 
     #[test]
     fn unknown_kinds_choices_and_fields_are_named() {
-        let errors = validate_profile(&json!({"choice": "selected", "organisation_kinds": ["huisarts"]}))
-            .unwrap_err();
+        let errors =
+            validate_profile(&json!({"choice": "selected", "organisation_kinds": ["huisarts"]}))
+                .unwrap_err();
         assert_eq!(errors[0].field, "organisation_kinds[0]");
         assert!(errors[0].problem.contains("huisarts"), "{errors:?}");
         assert_eq!(fields(json!({"choice": "sommige"})), vec!["choice"]);
         assert_eq!(fields(json!({})), vec!["choice"]);
-        assert_eq!(fields(json!({"choice": "all", "organsations": ["x"]})), vec!["organsations"]);
+        assert_eq!(
+            fields(json!({"choice": "all", "organsations": ["x"]})),
+            vec!["organsations"]
+        );
         assert_eq!(fields(json!([1])), vec!["body"]);
-        assert_eq!(fields(json!({"choice": "selected", "organisations": [""]})), vec!["organisations[0]"]);
-        assert_eq!(fields(json!({"choice": "selected", "organisations": "vp"})), vec!["organisations"]);
+        assert_eq!(
+            fields(json!({"choice": "selected", "organisations": [""]})),
+            vec!["organisations[0]"]
+        );
+        assert_eq!(
+            fields(json!({"choice": "selected", "organisations": "vp"})),
+            vec!["organisations"]
+        );
     }
 
     #[test]
     fn lists_belong_to_selected_only() {
-        assert_eq!(fields(json!({"choice": "all", "organisations": ["vp-de-wieg"]})), vec!["organisations"]);
-        assert_eq!(fields(json!({"choice": "none", "organisation_kinds": ["kraamzorg"]})), vec!["organisation_kinds"]);
+        assert_eq!(
+            fields(json!({"choice": "all", "organisations": ["vp-de-wieg"]})),
+            vec!["organisations"]
+        );
+        assert_eq!(
+            fields(json!({"choice": "none", "organisation_kinds": ["kraamzorg"]})),
+            vec!["organisation_kinds"]
+        );
     }
 
     #[test]
     fn long_lists_are_one_problem() {
         let many: Vec<String> = (0..=MAX_LISTED).map(|i| format!("org-{i}")).collect();
-        assert_eq!(fields(json!({"choice": "selected", "organisations": many})), vec!["organisations"]);
+        assert_eq!(
+            fields(json!({"choice": "selected", "organisations": many})),
+            vec!["organisations"]
+        );
     }
 }

@@ -62,7 +62,11 @@ pub fn term_start(pregnancies_ended_on: &[Option<Date>], last_update: Date) -> D
 /// A share arriving on `today` whose term has already run: refused (422 "past retention"), so
 /// a source's re-send cannot bring purged data back. The field is the pregnancy whose end
 /// started the term.
-pub fn past_term_on_arrival(share: &ValidShare, term: RetentionTerm, today: Date) -> Option<FieldError> {
+pub fn past_term_on_arrival(
+    share: &ValidShare,
+    term: RetentionTerm,
+    today: Date,
+) -> Option<FieldError> {
     let ended: Vec<Option<Date>> = share.pregnancies.iter().map(|p| p.ended_on).collect();
     let start = term_start(&ended, today);
     if !term.has_passed(start, today) {
@@ -75,7 +79,10 @@ pub fn past_term_on_arrival(share: &ValidShare, term: RetentionTerm, today: Date
         .unwrap_or_default();
     Some(FieldError::new(
         format!("pregnancies[{index}].ended_on"),
-        format!("past retention: the term of {} years after this date has run", term.as_years()),
+        format!(
+            "past retention: the term of {} years after this date has run",
+            term.as_years()
+        ),
     ))
 }
 
@@ -91,7 +98,12 @@ mod tests {
         assert!(!term.has_passed(date!(2006 - 03 - 15), date!(2026 - 03 - 14)));
         assert!(term.has_passed(date!(2006 - 03 - 15), date!(2026 - 03 - 15)));
         assert_eq!(term.ends_on(date!(2004 - 02 - 29)), date!(2024 - 02 - 29));
-        assert_eq!(RetentionTerm::years(1).unwrap().ends_on(date!(2024 - 02 - 29)), date!(2025 - 02 - 28));
+        assert_eq!(
+            RetentionTerm::years(1)
+                .unwrap()
+                .ends_on(date!(2024 - 02 - 29)),
+            date!(2025 - 02 - 28)
+        );
     }
 
     #[test]
@@ -106,10 +118,16 @@ mod tests {
         let update = date!(2026 - 11 - 01);
         assert_eq!(term_start(&[], update), update);
         assert_eq!(
-            term_start(&[Some(date!(2001 - 05 - 01)), Some(date!(2004 - 01 - 09))], update),
+            term_start(
+                &[Some(date!(2001 - 05 - 01)), Some(date!(2004 - 01 - 09))],
+                update
+            ),
             date!(2004 - 01 - 09)
         );
-        assert_eq!(term_start(&[Some(date!(2001 - 05 - 01)), None], update), update);
+        assert_eq!(
+            term_start(&[Some(date!(2001 - 05 - 01)), None], update),
+            update
+        );
     }
 
     #[test]
@@ -122,12 +140,23 @@ mod tests {
             ],
             "entries": []
         });
-        let share = crate::share::validate_share("111222333", &body, date!(2026 - 11 - 30)).unwrap();
+        let share =
+            crate::share::validate_share("111222333", &body, date!(2026 - 11 - 30)).unwrap();
         let term = RetentionTerm::years(20).unwrap();
         let refused = past_term_on_arrival(&share, term, date!(2026 - 11 - 30)).unwrap();
         assert_eq!(refused.field, "pregnancies[1].ended_on");
         assert!(refused.problem.starts_with("past retention"));
-        assert_eq!(past_term_on_arrival(&share, term, date!(2023 - 01 - 04)), None);
-        assert_eq!(past_term_on_arrival(&share, RetentionTerm::years(30).unwrap(), date!(2026 - 11 - 30)), None);
+        assert_eq!(
+            past_term_on_arrival(&share, term, date!(2023 - 01 - 04)),
+            None
+        );
+        assert_eq!(
+            past_term_on_arrival(
+                &share,
+                RetentionTerm::years(30).unwrap(),
+                date!(2026 - 11 - 30)
+            ),
+            None
+        );
     }
 }

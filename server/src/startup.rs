@@ -246,11 +246,20 @@ async fn write_refusal_summaries(store: Store, flood: Arc<backend::flood::FloodG
 /// safe: each copy is re-checked under the chain lock before it is purged.
 async fn purge_daily(store: Store, term: domain::retention::RetentionTerm) {
     let day = Duration::from_secs(24 * 60 * 60);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(600), day);
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(600), day);
     loop {
         tick.tick().await;
         let today = backend::clock::today();
-        match backend::retention::run(&store, term, today, today, backend::retention::RunBy::Server).await {
+        match backend::retention::run(
+            &store,
+            term,
+            today,
+            today,
+            backend::retention::RunBy::Server,
+        )
+        .await
+        {
             Ok(report) => tracing::info!(copies = report.copies(), "retention run"),
             Err(e) => tracing::error!(error = %e, "retention run"),
         }

@@ -342,7 +342,10 @@ async fn scope<C: ReviewQueries>(
     detail: Option<&AuditDetail>,
 ) -> StoreResult<Vec<String>> {
     let Some(own) = &row.organisation_id else {
-        if matches!(action, AuditAction::ConsentProfileChanged | AuditAction::RetentionPurge) {
+        if matches!(
+            action,
+            AuditAction::ConsentProfileChanged | AuditAction::RetentionPurge
+        ) {
             // About one client, from no organisation: the officers of the organisations that
             // share her (and of the purged copy's source), not every officer. A profile's
             // mere existence would tell other organisations where she is treated.

@@ -42,7 +42,11 @@ impl Store {
     }
 
     /// The keys that may verify a caller's tokens.
-    pub async fn active_caller_keys(&self, party: Party, id: &SourceId) -> StoreResult<Vec<SourceKeyRow>> {
+    pub async fn active_caller_keys(
+        &self,
+        party: Party,
+        id: &SourceId,
+    ) -> StoreResult<Vec<SourceKeyRow>> {
         read_conn!(self, |c| match party {
             Party::Source => super::SourceQueries::source_keys(c, id, false).await,
             Party::Registry => c.registry_keys(id).await,
@@ -59,7 +63,10 @@ impl Store {
     ) -> StoreResult<()> {
         write_tx!(self, |c| {
             let now = now_ms();
-            if super::SourceQueries::source(c, &key.source_id).await?.is_some() {
+            if super::SourceQueries::source(c, &key.source_id)
+                .await?
+                .is_some()
+            {
                 return Err(StoreError::AlreadyExists(Entity::Source));
             }
             c.insert_registry(&key.source_id, now).await?;
@@ -76,9 +83,16 @@ impl Store {
     }
 
     /// Which of `organisations` are not organisations of the network.
-    pub async fn unknown_organisations(&self, organisations: &[String]) -> StoreResult<Vec<String>> {
+    pub async fn unknown_organisations(
+        &self,
+        organisations: &[String],
+    ) -> StoreResult<Vec<String>> {
         let known: Vec<String> = read_conn!(self, |c| c.all_organisation_ids().await)?;
-        Ok(organisations.iter().filter(|o| !known.contains(o)).cloned().collect())
+        Ok(organisations
+            .iter()
+            .filter(|o| !known.contains(o))
+            .cloned()
+            .collect())
     }
 
     /// Replaces the client's profile (by BSN, known to Ooievaar or not) and appends the event
@@ -95,7 +109,8 @@ impl Store {
             super::BackendSpecific::lock_audit_chain(c).await?;
             let version = c.consent_profile_version(bsn).await?.unwrap_or(0) + 1;
             c.delete_profile_lists(bsn).await?;
-            c.upsert_profile(bsn, registry_id, profile.choice(), version, now_ms()).await?;
+            c.upsert_profile(bsn, registry_id, profile.choice(), version, now_ms())
+                .await?;
             for organisation in profile.organisations() {
                 c.insert_profile_organisation(bsn, &organisation).await?;
             }

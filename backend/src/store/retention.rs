@@ -52,8 +52,12 @@ pub struct PregnancyEnd {
 impl Store {
     /// Every share with the end dates of its pregnancies.
     pub async fn retention_candidates(&self) -> StoreResult<Vec<RetentionCandidate>> {
-        let (mut shares, ends) = read_conn!(self, |c| (c.shares_for_retention().await?, c.pregnancy_ends().await?));
-        let mut index: std::collections::HashMap<(ClientId, SourceId), usize> = std::collections::HashMap::new();
+        let (mut shares, ends) = read_conn!(self, |c| (
+            c.shares_for_retention().await?,
+            c.pregnancy_ends().await?
+        ));
+        let mut index: std::collections::HashMap<(ClientId, SourceId), usize> =
+            std::collections::HashMap::new();
         for (i, share) in shares.iter().enumerate() {
             index.insert((share.client_id.clone(), share.source_id.clone()), i);
         }
@@ -76,19 +80,30 @@ impl Store {
     ) -> StoreResult<PurgeOutcome> {
         let purged = write_tx!(self, |c| {
             super::BackendSpecific::lock_audit_chain(c).await?;
-            let current = c.share_updated_at(&candidate.client_id, &candidate.source_id).await?;
+            let current = c
+                .share_updated_at(&candidate.client_id, &candidate.source_id)
+                .await?;
             if current != Some(candidate.updated_at) {
                 return Ok(PurgeOutcome::Changed);
             }
             if c.open_grants(&candidate.client_id, now_ms()).await? > 0 {
                 return Ok(PurgeOutcome::OpenGrant);
             }
-            let entries = c.delete_share_entries(&candidate.client_id, &candidate.source_id).await?;
-            let pregnancies = c.delete_share_pregnancies(&candidate.client_id, &candidate.source_id).await?;
-            c.delete_share(&candidate.client_id, &candidate.source_id).await?;
+            let entries = c
+                .delete_share_entries(&candidate.client_id, &candidate.source_id)
+                .await?;
+            let pregnancies = c
+                .delete_share_pregnancies(&candidate.client_id, &candidate.source_id)
+                .await?;
+            c.delete_share(&candidate.client_id, &candidate.source_id)
+                .await?;
             let profile_purged = c.shares_of_client(&candidate.client_id).await? == 0
                 && c.delete_profile(&candidate.bsn).await?;
-            let counts = PurgeCounts { entries, pregnancies, profile_purged };
+            let counts = PurgeCounts {
+                entries,
+                pregnancies,
+                profile_purged,
+            };
             audit_log::append(c, &self.flag_rules, event(counts)).await?;
             PurgeOutcome::Purged(counts)
         });

@@ -296,7 +296,11 @@ impl Store {
                 None => c.client_id_by_bsn(bsn).await?,
             };
             let consent_profile = c.consent_profile_version(bsn).await?;
-            let rows = SearchRows { found, client_id, consent_profile };
+            let rows = SearchRows {
+                found,
+                client_id,
+                consent_profile,
+            };
             audit_log::append(c, &self.flag_rules, event(&rows)).await?;
             rows
         });

@@ -62,7 +62,17 @@ pub async fn put_profile(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let value = match json_body(&state, &caller, Some(&bsn), &headers, body, &["application/json"], &JSON).await {
+    let value = match json_body(
+        &state,
+        &caller,
+        Some(&bsn),
+        &headers,
+        body,
+        &["application/json"],
+        &JSON,
+    )
+    .await
+    {
         Ok(value) => value,
         Err(response) => return response,
     };
@@ -75,17 +85,28 @@ pub async fn put_profile(
     };
     match consent_registry::receive_profile(&state.store, &registry, &bsn, &value).await {
         Ok(receipt) => {
-            let selected = matches!(receipt.profile, domain::consent_profile::ConsentProfile::Selected { .. });
+            let selected = matches!(
+                receipt.profile,
+                domain::consent_profile::ConsentProfile::Selected { .. }
+            );
             Json(ProfileStored {
                 choice: receipt.profile.choice().as_str().to_owned(),
                 organisations: selected.then(|| receipt.profile.organisations()),
-                organisation_kinds: selected
-                    .then(|| receipt.profile.kinds().iter().map(|k| k.as_str().to_owned()).collect()),
+                organisation_kinds: selected.then(|| {
+                    receipt
+                        .profile
+                        .kinds()
+                        .iter()
+                        .map(|k| k.as_str().to_owned())
+                        .collect()
+                }),
                 version: receipt.version,
             })
             .into_response()
         }
-        Err(ProfileError::Invalid(problems)) => input_refused(StatusCode::UNPROCESSABLE_ENTITY, problems),
+        Err(ProfileError::Invalid(problems)) => {
+            input_refused(StatusCode::UNPROCESSABLE_ENTITY, problems)
+        }
         Err(ProfileError::Store(e)) => internal(e),
     }
 }

@@ -275,8 +275,17 @@ async fn receive(
         }
         Err(SharingError::PastRetention(problem)) => {
             // The share's pregnancies are the bundle's episodes: the problem names the Bundle.
-            refuse_with(state, &caller, bsn, field_names(std::slice::from_ref(&problem))).await?;
-            Err(refused_bundle(vec![fhir::Issue::business_rule("Bundle", problem.problem)]))
+            refuse_with(
+                state,
+                &caller,
+                bsn,
+                field_names(std::slice::from_ref(&problem)),
+            )
+            .await?;
+            Err(refused_bundle(vec![fhir::Issue::business_rule(
+                "Bundle",
+                problem.problem,
+            )]))
         }
         Err(SharingError::NeverShared) => {
             refuse(state, &caller, bsn, "never_shared").await?;

@@ -19,7 +19,10 @@ pub fn router(body_limit: usize) -> Router<crate::startup::ServerState> {
     Router::new()
         .route("/shares/{bsn}", put(shares::put_share))
         .route("/shares/{bsn}/consent", put(shares::put_consent))
-        .route("/consent-profiles/{bsn}", put(consent_profiles::put_profile))
+        .route(
+            "/consent-profiles/{bsn}",
+            put(consent_profiles::put_profile),
+        )
         .route("/fhir", post(fhir::post_bundle))
         .route("/fhir/metadata", get(fhir::metadata))
         .route("/openapi.json", get(openapi::document))

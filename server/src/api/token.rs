@@ -191,7 +191,10 @@ pub async fn verify(
             claimed_issuer: Some(claimed_issuer.clone()),
         }))
     };
-    let Some(source) = store.caller(party, &SourceId::from(issuer.as_str())).await? else {
+    let Some(source) = store
+        .caller(party, &SourceId::from(issuer.as_str()))
+        .await?
+    else {
         return refuse(Refusal::UnknownSource);
     };
     let keys: Vec<SourceKeyRow> = store

@@ -52,7 +52,9 @@ pub(super) async fn run(command: RegistryCommand, store: &Store) -> anyhow::Resu
     Ok(finish(match command {
         RegistryCommand::Add { id, public_key } => sources::add_registry(store, &id, &public_key)
             .await
-            .map(|key_id| println!("toestemmingsregister '{id}' geregistreerd met sleutel {key_id}")),
+            .map(|key_id| {
+                println!("toestemmingsregister '{id}' geregistreerd met sleutel {key_id}")
+            }),
         RegistryCommand::Push(_) => unreachable!("push talks HTTP, not to the database"),
     }))
 }
@@ -78,5 +80,9 @@ pub(super) async fn push(args: RegistryPushArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     println!("HTTP {status}\n{text}");
-    Ok(if (200..300).contains(&status) { Outcome::Ok } else { Outcome::Failed })
+    Ok(if (200..300).contains(&status) {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
 }

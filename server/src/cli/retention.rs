@@ -26,7 +26,10 @@ pub(super) async fn run(command: RetentionCommand, store: &Store) -> anyhow::Res
         Some(text) => match backend::clock::parse_date(text) {
             Some(date) => date,
             None => {
-                eprintln!("fout: --as-of: geen datum (jjjj-mm-dd): '{}'", domain::share::quoted(text));
+                eprintln!(
+                    "fout: --as-of: geen datum (jjjj-mm-dd): '{}'",
+                    domain::share::quoted(text)
+                );
                 return Ok(Outcome::Failed);
             }
         },

@@ -466,17 +466,35 @@ async fn a_replay_in_the_last_accepted_second_is_refused(backend: Backend) {
     let bearer = format!("Bearer {token}");
     // 500 ms into the last second in which the token is still accepted.
     let last_second = (exp + LEEWAY_SECS as i64) * 1000 + 500;
-    let first = verify(&app.store, "ooievaar", Some(&bearer), last_second, backend::store::Party::Source)
-        .await
-        .unwrap();
+    let first = verify(
+        &app.store,
+        "ooievaar",
+        Some(&bearer),
+        last_second,
+        backend::store::Party::Source,
+    )
+    .await
+    .unwrap();
     assert!(first.is_ok(), "{first:?}");
-    let replay = verify(&app.store, "ooievaar", Some(&bearer), last_second + 400, backend::store::Party::Source)
-        .await
-        .unwrap();
+    let replay = verify(
+        &app.store,
+        "ooievaar",
+        Some(&bearer),
+        last_second + 400,
+        backend::store::Party::Source,
+    )
+    .await
+    .unwrap();
     assert_eq!(replay.unwrap_err().reason, Refusal::Replayed);
-    let after = verify(&app.store, "ooievaar", Some(&bearer), last_second + 500, backend::store::Party::Source)
-        .await
-        .unwrap();
+    let after = verify(
+        &app.store,
+        "ooievaar",
+        Some(&bearer),
+        last_second + 500,
+        backend::store::Party::Source,
+    )
+    .await
+    .unwrap();
     assert_eq!(after.unwrap_err().reason, Refusal::Expired);
 }
 

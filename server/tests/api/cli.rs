@@ -640,23 +640,46 @@ async fn codes_list_prints_the_map_and_codes_add_extends_it_with_an_audit_event(
 #[tokio::test]
 async fn registry_add_registers_once_and_retention_run_refuses_a_future_date() {
     let (_dir, db) = fresh_db();
-    let key = format!("{}/tests/fixtures/keys/es256-c.pub.pem", env!("CARGO_MANIFEST_DIR"));
-    let added = run(&db, &["registry", "add", "--id", "mitz", "--public-key", &key], None);
+    let key = format!(
+        "{}/tests/fixtures/keys/es256-c.pub.pem",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let added = run(
+        &db,
+        &["registry", "add", "--id", "mitz", "--public-key", &key],
+        None,
+    );
     assert!(added.status.success(), "{}", text(&added.stderr));
     assert!(text(&added.stdout).contains("toestemmingsregister 'mitz'"));
-    let again = run(&db, &["registry", "add", "--id", "mitz", "--public-key", &key], None);
+    let again = run(
+        &db,
+        &["registry", "add", "--id", "mitz", "--public-key", &key],
+        None,
+    );
     assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("--id"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("--id"),
+        "{}",
+        text(&again.stderr)
+    );
 
     let tomorrow = (backend::clock::today() + time::Duration::days(1)).to_string();
     let future = run(&db, &["retention", "run", "--as-of", &tomorrow], None);
     assert!(!future.status.success(), "a date after today is refused");
-    assert!(text(&future.stderr).contains("--as-of"), "{}", text(&future.stderr));
+    assert!(
+        text(&future.stderr).contains("--as-of"),
+        "{}",
+        text(&future.stderr)
+    );
     let bad = run(&db, &["retention", "run", "--as-of", "gisteren"], None);
     assert!(!bad.status.success());
     let short = run(&db, &["retention", "run"], None);
     assert!(short.status.success(), "{}", text(&short.stderr));
-    assert!(text(&short.stdout).contains("bewaartermijn: 20 jaar"), "{}", text(&short.stdout));
+    assert!(
+        text(&short.stdout).contains("bewaartermijn: 20 jaar"),
+        "{}",
+        text(&short.stdout)
+    );
     assert!(text(&short.stdout).contains("klaar: 0 kopieën verwijderd"));
     let zero = Command::new(env!("CARGO_BIN_EXE_ooievaar"))
         .args(["retention", "run"])
@@ -667,6 +690,15 @@ async fn registry_add_registers_once_and_retention_run_refuses_a_future_date() {
     assert!(!zero.status.success());
     assert!(text(&zero.stderr).contains("OOIEVAAR_RETENTION_YEARS"));
     let store = Store::connect(&db).await.unwrap();
-    let actions: Vec<String> = store.audit_events_after(0, 100).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert!(actions.contains(&"registry_added".to_owned()), "{actions:?}");
+    let actions: Vec<String> = store
+        .audit_events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.contains(&"registry_added".to_owned()),
+        "{actions:?}"
+    );
 }

@@ -22,7 +22,12 @@ on_both_backends!(
 
 /// A fresh token of the test registry (ES256, key es256-c).
 pub fn registry_token() -> String {
-    sign(Algorithm::ES256, &fixture("es256-c.pem"), &claims(REGISTRY), None)
+    sign(
+        Algorithm::ES256,
+        &fixture("es256-c.pem"),
+        &claims(REGISTRY),
+        None,
+    )
 }
 
 /// The rivierenland copy of the matrix: the same cells, values marked `RIVR-`.
@@ -44,13 +49,28 @@ pub async fn two_sources_and_a_registry(backend: Backend) -> (TestApp, tempfile:
     backend::sources::add_registry(&app.store, REGISTRY, &path.display().to_string())
         .await
         .unwrap();
-    assert_eq!(app.put_share(&wieg_token(), BSN, &matrix_share()).await.status(), 200);
-    assert_eq!(app.put_share(&rivier_token(), BSN, &rivier_share()).await.status(), 200);
+    assert_eq!(
+        app.put_share(&wieg_token(), BSN, &matrix_share())
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.put_share(&rivier_token(), BSN, &rivier_share())
+            .await
+            .status(),
+        200
+    );
     (app, dir)
 }
 
 impl TestApp {
-    pub async fn put_profile_with(&self, token: &str, bsn: &str, body: &Value) -> reqwest::Response {
+    pub async fn put_profile_with(
+        &self,
+        token: &str,
+        bsn: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         crate::helpers::client()
             .put(self.url(&format!("/api/v1/consent-profiles/{bsn}")))
             .bearer_auth(token)
@@ -94,13 +114,30 @@ async fn each_choice_hides_exactly_the_sources_it_does_not_allow_for_every_role(
     for (role, username) in ROLE_USERS {
         let c = app.logged_in(username).await;
         let client_id = app.client_id_of(&c).await;
-        assert_eq!(app.request_access(&c, &client_id, "behandelrelatie", "").await.status(), 200);
+        assert_eq!(
+            app.request_access(&c, &client_id, "behandelrelatie", "")
+                .await
+                .status(),
+            200
+        );
         sessions.push((role, username, c, client_id));
     }
     let steps = [
-        (json!({"choice": "selected", "organisation_kinds": ["ziekenhuis"]}), false, true),
-        (json!({"choice": "selected", "organisations": ["vp-de-wieg"]}), true, false),
-        (json!({"choice": "selected", "organisations": ["kz-kraamhoek"], "organisation_kinds": ["echocentrum"]}), false, false),
+        (
+            json!({"choice": "selected", "organisation_kinds": ["ziekenhuis"]}),
+            false,
+            true,
+        ),
+        (
+            json!({"choice": "selected", "organisations": ["vp-de-wieg"]}),
+            true,
+            false,
+        ),
+        (
+            json!({"choice": "selected", "organisations": ["kz-kraamhoek"], "organisation_kinds": ["echocentrum"]}),
+            false,
+            false,
+        ),
         (json!({"choice": "none"}), false, false),
         (json!({"choice": "all"}), true, true),
     ];
@@ -113,11 +150,23 @@ async fn each_choice_hides_exactly_the_sources_it_does_not_allow_for_every_role(
             let (status, json) = app.view_json(c, client_id).await;
             if !wieg && !rivier {
                 // Nothing visible: the same answer as for a client she may not see (rule 6).
-                assert_eq!((status, json.contains("NoAccess")), (200, true), "{username} under {profile}: {json}");
+                assert_eq!(
+                    (status, json.contains("NoAccess")),
+                    (200, true),
+                    "{username} under {profile}: {json}"
+                );
             }
             for (m, shown) in expected(*role, wieg, rivier) {
-                assert_eq!(html.contains(&m), shown, "{username} under {profile}: {m} in HTML");
-                assert_eq!(json.contains(&m), shown, "{username} under {profile}: {m} in JSON");
+                assert_eq!(
+                    html.contains(&m),
+                    shown,
+                    "{username} under {profile}: {m} in HTML"
+                );
+                assert_eq!(
+                    json.contains(&m),
+                    shown,
+                    "{username} under {profile}: {m} in JSON"
+                );
                 cases += 1;
             }
         }
@@ -140,7 +189,8 @@ async fn a_client_whose_profile_allows_none_answers_as_an_unknown_client(backend
     let (app, _dir) = two_sources_and_a_registry(backend).await;
     let c = app.logged_in("verloskundige").await;
     let client_id = app.client_id_of(&c).await;
-    app.request_access(&c, &client_id, "behandelrelatie", "").await;
+    app.request_access(&c, &client_id, "behandelrelatie", "")
+        .await;
     let unknown = crate::helpers::valid_bsn_not_in_demo();
     app.put_profile(BSN, json!({"choice": "none"})).await;
     let a = app.search(&c, BSN, BIRTH).await;
@@ -156,9 +206,20 @@ async fn a_client_whose_profile_allows_none_answers_as_an_unknown_client(backend
     let mine = app.call(&c, "my_clients", &[]).await.text().await.unwrap();
     assert!(!mine.contains(&client_id), "my clients lists her: {mine}");
     let other = app.logged_in("gynaecoloog").await;
-    assert_ne!(app.request_access(&other, &client_id, "behandelrelatie", "").await.status(), 200);
+    assert_ne!(
+        app.request_access(&other, &client_id, "behandelrelatie", "")
+            .await
+            .status(),
+        200
+    );
     // The search event records the profile version it applied.
-    let search = app.audit_events().await.into_iter().filter(|e| e.action == "search").nth(1).unwrap();
+    let search = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "search")
+        .nth(1)
+        .unwrap();
     let detail: Value = serde_json::from_str(&search.detail).unwrap();
     assert_eq!(detail["consent_profile"], json!(1));
     assert_eq!(detail["found"], json!(false));
@@ -173,10 +234,16 @@ async fn after_a_none_profile_commits_no_view_shows_data(backend: Backend) {
     let (app, _dir) = two_sources_and_a_registry(backend).await;
     let c = app.logged_in("verloskundige").await;
     let client_id = app.client_id_of(&c).await;
-    app.request_access(&c, &client_id, "behandelrelatie", "").await;
+    app.request_access(&c, &client_id, "behandelrelatie", "")
+        .await;
     let committed_at = std::sync::Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
     let viewer = {
-        let (url, c, id, committed_at) = (app.url("/api/client"), c.clone(), client_id.clone(), committed_at.clone());
+        let (url, c, id, committed_at) = (
+            app.url("/api/client"),
+            c.clone(),
+            client_id.clone(),
+            committed_at.clone(),
+        );
         tokio::spawn(async move {
             let (mut views, mut after) = (0, 0);
             for _ in 0..150 {
@@ -194,7 +261,10 @@ async fn after_a_none_profile_commits_no_view_shows_data(backend: Backend) {
                 views += 1;
                 if committed_at.lock().unwrap().is_some_and(|t| t <= started) {
                     after += 1;
-                    assert!(!body.contains("MARK-") && !body.contains("RIVR-"), "data shown after the profile committed");
+                    assert!(
+                        !body.contains("MARK-") && !body.contains("RIVR-"),
+                        "data shown after the profile committed"
+                    );
                 }
             }
             (views, after)
@@ -208,7 +278,10 @@ async fn after_a_none_profile_commits_no_view_shows_data(backend: Backend) {
     assert!(after > 10, "enough views after the change ({after})");
     // In the log's order too: no read after the profile's event showed a source.
     let events = app.audit_events().await;
-    let change = events.iter().position(|e| e.action == "consent_profile_changed").unwrap();
+    let change = events
+        .iter()
+        .position(|e| e.action == "consent_profile_changed")
+        .unwrap();
     for e in &events[change..] {
         if e.action == "read" {
             assert_ne!(e.outcome, "success", "a read after the change showed data");
@@ -219,37 +292,75 @@ async fn after_a_none_profile_commits_no_view_shows_data(backend: Backend) {
 
 async fn refused_profiles_and_foreign_tokens_change_nothing(backend: Backend) {
     let (app, _dir) = two_sources_and_a_registry(backend).await;
-    app.put_profile(BSN, json!({"choice": "selected", "organisations": ["vp-de-wieg"]})).await;
+    app.put_profile(
+        BSN,
+        json!({"choice": "selected", "organisations": ["vp-de-wieg"]}),
+    )
+    .await;
     let before = app.store.consent_profile(BSN).await.unwrap().unwrap();
     // A source's token is refused here, and the registry's on the share endpoints.
-    let r = app.put_profile_with(&wieg_token(), BSN, &json!({"choice": "all"})).await;
+    let r = app
+        .put_profile_with(&wieg_token(), BSN, &json!({"choice": "all"}))
+        .await;
     assert_eq!(r.status(), 401);
     let r = app.put_share(&registry_token(), BSN, &matrix_share()).await;
     assert_eq!(r.status(), 401);
     let r = app.put_consent(&registry_token(), BSN, "withdrawn").await;
     assert_eq!(r.status(), 401);
     // A forged registry token (signed with another key).
-    let forged = sign(Algorithm::ES256, &fixture("es256-a.pem"), &claims(REGISTRY), None);
-    assert_eq!(app.put_profile_with(&forged, BSN, &json!({"choice": "all"})).await.status(), 401);
+    let forged = sign(
+        Algorithm::ES256,
+        &fixture("es256-a.pem"),
+        &claims(REGISTRY),
+        None,
+    );
+    assert_eq!(
+        app.put_profile_with(&forged, BSN, &json!({"choice": "all"}))
+            .await
+            .status(),
+        401
+    );
     for (body, field) in [
-        (json!({"choice": "selected", "organisation_kinds": ["huisarts"]}), "organisation_kinds[0]"),
+        (
+            json!({"choice": "selected", "organisation_kinds": ["huisarts"]}),
+            "organisation_kinds[0]",
+        ),
         (json!({"choice": "selected"}), "organisations"),
-        (json!({"choice": "selected", "organisations": [], "organisation_kinds": []}), "organisations"),
-        (json!({"choice": "selected", "organisations": ["zh-onbekend"]}), "organisations[0]"),
+        (
+            json!({"choice": "selected", "organisations": [], "organisation_kinds": []}),
+            "organisations",
+        ),
+        (
+            json!({"choice": "selected", "organisations": ["zh-onbekend"]}),
+            "organisations[0]",
+        ),
         (json!({"choice": "misschien"}), "choice"),
-        (json!({"choice": "none", "organisations": ["vp-de-wieg"]}), "organisations"),
+        (
+            json!({"choice": "none", "organisations": ["vp-de-wieg"]}),
+            "organisations",
+        ),
     ] {
         let r = app.put_profile_with(&registry_token(), BSN, &body).await;
         assert_eq!(r.status(), 422, "{body}");
         let answer: Value = r.json().await.unwrap();
         assert!(
-            answer["problems"].as_array().unwrap().iter().any(|e| e["field"] == field),
+            answer["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
             "{body}: {answer}"
         );
     }
-    let r = app.put_profile_with(&registry_token(), "123456789", &json!({"choice": "all"})).await;
+    let r = app
+        .put_profile_with(&registry_token(), "123456789", &json!({"choice": "all"}))
+        .await;
     assert_eq!(r.status(), 422);
-    assert_eq!(app.store.consent_profile(BSN).await.unwrap().unwrap(), before, "nothing changed");
+    assert_eq!(
+        app.store.consent_profile(BSN).await.unwrap().unwrap(),
+        before,
+        "nothing changed"
+    );
     let refused = app
         .audit_events()
         .await
@@ -260,7 +371,8 @@ async fn refused_profiles_and_foreign_tokens_change_nothing(backend: Backend) {
     // Still selected: De Wieg's data only.
     let c = app.logged_in("verloskundige").await;
     let client_id = app.client_id_of(&c).await;
-    app.request_access(&c, &client_id, "behandelrelatie", "").await;
+    app.request_access(&c, &client_id, "behandelrelatie", "")
+        .await;
     let (_, body) = app.view_json(&c, &client_id).await;
     assert!(body.contains("MARK-") && !body.contains("RIVR-"));
 }
@@ -268,21 +380,43 @@ async fn refused_profiles_and_foreign_tokens_change_nothing(backend: Backend) {
 async fn a_profile_received_before_any_share_applies_when_data_arrives(backend: Backend) {
     let (app, _dir) = two_sources_and_a_registry(backend).await;
     let later = crate::helpers::valid_bsn_not_in_demo();
-    let stored = app.put_profile(&later, json!({"choice": "selected", "organisation_kinds": ["ziekenhuis"]})).await;
+    let stored = app
+        .put_profile(
+            &later,
+            json!({"choice": "selected", "organisation_kinds": ["ziekenhuis"]}),
+        )
+        .await;
     assert_eq!(stored["organisation_kinds"], json!(["ziekenhuis"]));
-    assert_eq!(app.put_share(&wieg_token(), &later, &matrix_share()).await.status(), 200);
+    assert_eq!(
+        app.put_share(&wieg_token(), &later, &matrix_share())
+            .await
+            .status(),
+        200
+    );
     let c = app.logged_in("verloskundige").await;
     let found: Value = app.search(&c, &later, BIRTH).await.json().await.unwrap();
-    assert_eq!(found["found"], Value::Null, "only a hospital may share her data");
-    assert_eq!(app.put_share(&rivier_token(), &later, &rivier_share()).await.status(), 200);
+    assert_eq!(
+        found["found"],
+        Value::Null,
+        "only a hospital may share her data"
+    );
+    assert_eq!(
+        app.put_share(&rivier_token(), &later, &rivier_share())
+            .await
+            .status(),
+        200
+    );
     let found: Value = app.search(&c, &later, BIRTH).await.json().await.unwrap();
     let client_id = found["found"]["client_id"].as_str().unwrap().to_owned();
-    app.request_access(&c, &client_id, "behandelrelatie", "").await;
+    app.request_access(&c, &client_id, "behandelrelatie", "")
+        .await;
     let (_, body) = app.view_json(&c, &client_id).await;
     assert!(body.contains("RIVR-") && !body.contains("MARK-"), "{body}");
 }
 
-async fn profile_changes_are_logged_with_counts_for_the_sharing_organisations_only(backend: Backend) {
+async fn profile_changes_are_logged_with_counts_for_the_sharing_organisations_only(
+    backend: Backend,
+) {
     let (app, _dir) = two_sources_and_a_registry(backend).await;
     app.put_profile(BSN, json!({"choice": "selected", "organisations": ["vp-de-wieg", "kz-kraamhoek"], "organisation_kinds": ["ziekenhuis"]}))
         .await;
@@ -300,9 +434,18 @@ async fn profile_changes_are_logged_with_counts_for_the_sharing_organisations_on
         detail,
         json!({"registry_id": REGISTRY, "choice": "selected", "version": 1, "organisations": 2, "organisation_kinds": 1})
     );
-    assert!(!event.detail.contains("kz-kraamhoek"), "the list is not logged");
+    assert!(
+        !event.detail.contains("kz-kraamhoek"),
+        "the list is not logged"
+    );
     let scope = app
-        .texts(&format!("SELECT organisation_id FROM audit_scope WHERE event_id = {} ORDER BY organisation_id", event.id))
+        .texts(&format!(
+            "SELECT organisation_id FROM audit_scope WHERE event_id = {} ORDER BY organisation_id",
+            event.id
+        ))
         .await;
-    assert_eq!(scope, vec!["vp-de-wieg".to_owned(), "zh-rivierenland".to_owned()]);
+    assert_eq!(
+        scope,
+        vec!["vp-de-wieg".to_owned(), "zh-rivierenland".to_owned()]
+    );
 }
