@@ -144,8 +144,10 @@ async fn an_open_grant_keeps_the_copy_until_it_ends(backend: Backend) {
 }
 
 async fn a_share_already_past_its_term_is_refused_on_arrival(backend: Backend) {
-    let mut settings = backend::Settings::default();
-    settings.retention = RetentionTerm::years(FIVE_YEARS).unwrap();
+    let settings = backend::Settings {
+        retention: RetentionTerm::years(FIVE_YEARS).unwrap(),
+        ..Default::default()
+    };
     let app = spawn_app_with(backend, settings).await;
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.pem");
