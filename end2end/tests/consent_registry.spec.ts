@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { JOYCE_KRAMER } from "./fixtures/demo";
 import { expect, onPath, test } from "./fixtures/test";
 
@@ -8,7 +8,7 @@ import { expect, onPath, test } from "./fixtures/test";
 // would (`ooievaar registry push`); every read applies them. Joyce Kramer is shared by all
 // three demo organisations: a verloskundigenpraktijk, a ziekenhuis and a kraamzorg.
 
-const KEYS = path.resolve(__dirname, "../../server/tests/fixtures/keys");
+const KEYS = fileURLToPath(new URL("../../server/tests/fixtures/keys", import.meta.url));
 const REGISTRY = "mitz-e2e";
 const DE_WIEG = "Verloskundigenpraktijk De Wieg";
 const RIVIERENLAND = "Ziekenhuis Rivierenland, Verloskunde";
