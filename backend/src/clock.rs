@@ -26,6 +26,14 @@ pub fn dutch_date(ms: i64) -> String {
     amsterdam(ms).format(DUTCH_DATE).unwrap_or_default()
 }
 
+const DUTCH_DATE_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[day]-[month]-[year] [hour]:[minute]");
+
+/// `06-04-1991 14:05`, Amsterdam time: how pages show a moment.
+pub fn dutch_date_time(ms: i64) -> String {
+    amsterdam(ms).format(DUTCH_DATE_TIME).unwrap_or_default()
+}
+
 pub fn local_date(ms: i64) -> String {
     amsterdam(ms).format(DATE).unwrap_or_default()
 }
@@ -61,6 +69,18 @@ pub fn start_of_local_day(date: Date) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_show_amsterdam_time_on_both_sides_of_a_dst_change() {
+        // 2026-03-29: clocks go from 02:00 CET to 03:00 CEST (01:00 UTC).
+        assert_eq!(dutch_date_time(1_774_745_940_000), "29-03-2026 01:59"); // 00:59 UTC
+        assert_eq!(dutch_date_time(1_774_746_000_000), "29-03-2026 03:00"); // 01:00 UTC
+        // 2026-10-25: back from 03:00 CEST to 02:00 CET (01:00 UTC).
+        assert_eq!(dutch_date_time(1_792_889_940_000), "25-10-2026 02:59"); // 00:59 UTC
+        assert_eq!(dutch_date_time(1_792_890_000_000), "25-10-2026 02:00"); // 01:00 UTC
+        // Late in the evening UTC is already the next day in Amsterdam.
+        assert_eq!(dutch_date(1_767_222_000_000), "01-01-2026"); // 2025-12-31T23:00Z
+    }
 
     #[test]
     fn a_local_day_starts_at_local_midnight_in_winter_and_summer() {

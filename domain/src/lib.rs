@@ -12,6 +12,7 @@ pub mod client_view;
 pub mod code_map;
 pub mod consent_profile;
 pub mod error;
+pub mod format;
 pub mod grant;
 pub mod ids;
 pub mod organisation;
