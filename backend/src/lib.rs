@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod client_page;
 pub mod clock;
 pub mod codes;
 pub mod consent_registry;
@@ -21,6 +22,7 @@ pub mod sharing;
 pub mod sources;
 pub mod state;
 pub mod store;
+pub mod trends;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod viewing;

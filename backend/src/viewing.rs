@@ -11,23 +11,20 @@
 
 use super::audit::{NewAuditEvent, RequestMeta};
 use super::session::SessionUser;
-use super::store::{FoundClient, GrantRow, MyClientRow, PregnancyRow, Store, ViewDenied, ViewRows};
+use super::store::{FoundClient, GrantRow, MyClientRow, PregnancyRow, Store, ViewDenied};
 use super::Settings;
 use domain::audit_detail::{self as detail, AuditDetail};
-use domain::client_view::{
-    ClientAccess, ClientPage, ClientSummary, EntryView, MyClient, PregnancyView, SectionView,
-    SourceView,
-};
+use domain::client_view::{ClientAccess, ClientSummary, MyClient};
 use domain::error::AppError;
 use domain::grant::{grant_expiry, Ground, PregnancyDates};
 use domain::policy::ViewRequest;
-use domain::pregnancy::{age_in_years, gestational_age};
+use domain::pregnancy::age_in_years;
 use domain::{
     AuditAction, Bsn, Category, ClientId, FieldError, GrantId, Outcome, Sensitivity, SourceId,
 };
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::clock::{local_date, local_date_time, parse_date, today, DATE};
+use super::clock::{dutch_date_time, parse_date, today, DATE};
 
 fn require_clinical(user: &SessionUser) -> Result<(), AppError> {
     if user.role.is_clinical() {
@@ -129,13 +126,21 @@ fn summary(found: FoundClient) -> ClientSummary {
         .into_iter()
         .collect();
     let birth = found.identity.birth_date.unwrap_or_default();
+    let bsn_masked = Bsn::parse(&found.identity.bsn)
+        .map(|b| b.masked())
+        .unwrap_or_default();
+    // Before her own grant the searcher learns only that the client exists (issue 14).
+    let granted = found.has_grant;
     ClientSummary {
         client_id: found.identity.client_id,
-        name: found.identity.name.unwrap_or_default(),
-        age: parse_date(&birth).map(|b| age_in_years(b, today())),
-        birth_date: birth,
-        organisations,
-        has_grant: found.has_grant,
+        bsn_masked,
+        birth_date: domain::format::iso_date(&birth),
+        name: granted.then(|| found.identity.name.unwrap_or_default()),
+        age: granted
+            .then(|| parse_date(&birth).map(|b| age_in_years(b, today())))
+            .flatten(),
+        organisations: if granted { organisations } else { Vec::new() },
+        has_grant: granted,
     }
 }
 
@@ -333,8 +338,8 @@ pub async fn my_clients(
         .map(|MyClientRow { grant, identity }| MyClient {
             client_id: grant.client_id,
             name: identity.name.unwrap_or_default(),
-            birth_date: identity.birth_date.unwrap_or_default(),
-            grant_expires: local_date_time(grant.expires_at),
+            birth_date: domain::format::iso_date(&identity.birth_date.unwrap_or_default()),
+            grant_expires: dutch_date_time(grant.expires_at),
             ground: grant.ground,
         })
         .collect())
@@ -372,86 +377,12 @@ pub fn allowed_pairs(policy: &domain::Policy, role: domain::Role) -> Vec<String>
     pairs
 }
 
-fn pregnancy_view(p: &PregnancyRow, today: Date) -> PregnancyView {
-    PregnancyView {
-        gestational_age: (p.status == "active")
-            .then(|| parse_date(&p.edd).and_then(|edd| gestational_age(edd, today)))
-            .flatten()
-            .map(|(w, d)| format!("{w}+{d}")),
-        edd: p.edd.clone(),
-        gravidity: p.gravidity,
-        parity: p.parity,
-        ended_on: p.ended_on.clone(),
-    }
-}
-
-fn page(
-    rows: ViewRows,
-    policy: &domain::Policy,
-    user: &SessionUser,
-) -> Result<ClientPage, AppError> {
-    let today = today();
-    let bsn = Bsn::parse(&rows.identity.bsn).map_err(|_| AppError::Internal)?;
-    let birth = rows.identity.birth_date.clone().unwrap_or_default();
-    // Several sources may report the same pregnancy: show each (due date, end) once.
-    let mut pregnancies: Vec<&PregnancyRow> = Vec::new();
-    for p in &rows.pregnancies {
-        if !pregnancies
-            .iter()
-            .any(|q| q.edd == p.edd && q.ended_on == p.ended_on)
-        {
-            pregnancies.push(p);
-        }
-    }
-    pregnancies.sort_by(|a, b| b.edd.cmp(&a.edd));
-    let current = pregnancies
-        .iter()
-        .position(|p| p.status == "active")
-        .or((!pregnancies.is_empty()).then_some(0))
-        .map(|i| pregnancies.remove(i));
-    let earlier = pregnancies
-        .iter()
-        .map(|p| pregnancy_view(p, today))
-        .collect();
-    let sections = policy
-        .visible_categories(user.role)
-        .into_iter()
-        .map(|category| SectionView {
-            category,
-            entries: rows
-                .entries
-                .iter()
-                .filter(|e| e.category == category)
-                .map(|e| EntryView {
-                    label: e.label.clone(),
-                    value: e.value.clone(),
-                    unit: e.unit.clone(),
-                    date: local_date(e.observed_at),
-                    organisation: e.organisation_name.clone(),
-                })
-                .collect(),
-        })
-        .collect();
-    Ok(ClientPage {
-        client_id: rows.identity.client_id.clone(),
-        name: rows.identity.name.clone().unwrap_or_default(),
-        age: parse_date(&birth).map(|b| age_in_years(b, today)),
-        birth_date: birth,
-        bsn_masked: bsn.masked(),
-        sources: rows
-            .sources
-            .iter()
-            .map(|s| SourceView {
-                organisation: s.organisation_name.clone(),
-                last_received: s.received_at.map(local_date_time),
-            })
-            .collect(),
-        current_pregnancy: current.map(|p| pregnancy_view(p, today)),
-        earlier_pregnancies: earlier,
-        sections,
-        ground: rows.grant.ground,
-        grant_expires: local_date_time(rows.grant.expires_at),
-    })
+/// Why the client page is read: on screen (`read`) or for printing (`print`: NEN 7513 counts
+/// a print as access of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Screen,
+    Print,
 }
 
 /// One view of the client page, audited and filtered (see the module header). Without a
@@ -460,15 +391,21 @@ pub async fn view_client(
     store: &Store,
     user: &SessionUser,
     client_id: &ClientId,
+    purpose: Purpose,
     meta: RequestMeta,
 ) -> Result<ClientAccess, AppError> {
     require_clinical(user)?;
     let policy = store.policy().await?;
+    let layout = store.page_layout().await?;
     let allowed = allowed_pairs(&policy, user.role);
     let show_pregnancies = pregnancies_allowed(&policy, user.role);
     let viewed = store
         .audited_view(&user.id, client_id, &allowed, show_pregnancies, |rows| {
-            let mut logged = event(user, AuditAction::Read, Outcome::Success, &meta);
+            let action = match purpose {
+                Purpose::Screen => AuditAction::Read,
+                Purpose::Print => AuditAction::Print,
+            };
+            let mut logged = event(user, action, Outcome::Success, &meta);
             logged.client_id = Some(client_id.clone());
             logged.bsn = Some(rows.identity.bsn.clone());
             logged.grant_id = Some(rows.grant.id.clone());
@@ -491,7 +428,9 @@ pub async fn view_client(
         })
         .await?;
     match viewed {
-        Ok(rows) => Ok(ClientAccess::Granted(Box::new(page(rows, &policy, user)?))),
+        Ok(rows) => Ok(ClientAccess::Granted(Box::new(
+            super::client_page::build(&rows, &policy, &layout, user)?,
+        ))),
         Err(denied) => {
             let mut logged = event(user, AuditAction::AccessDenied, Outcome::Denied, &meta);
             logged.client_id = Some(ClientId::from(

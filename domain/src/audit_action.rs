@@ -43,6 +43,7 @@ crate::string_enum! {
         RegistryAdded => "registry_added",
         ConsentProfileChanged => "consent_profile_changed",
         RetentionPurge => "retention_purge",
+        Print => "print",
     }
 }
 
@@ -100,6 +101,7 @@ impl AuditAction {
             RegistryAdded => "Toestemmingsregister toegevoegd",
             ConsentProfileChanged => "Landelijke toestemmingskeuze gewijzigd",
             RetentionPurge => "Kopie verwijderd na bewaartermijn",
+            Print => "Afgedrukt",
         }
     }
 }

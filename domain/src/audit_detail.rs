@@ -505,6 +505,8 @@ impl AuditDetail {
             A::RegistryAdded => D::RegistryAdded(de(v)?),
             A::ConsentProfileChanged => D::ConsentProfileChanged(de(v)?),
             A::RetentionPurge => D::RetentionPurge(de(v)?),
+            // A print shows what a read shows: the same detail.
+            A::Print => D::Read(de(v)?),
         }))
     }
 

@@ -16,6 +16,7 @@ pub mod format;
 pub mod grant;
 pub mod ids;
 pub mod organisation;
+pub mod page_layout;
 pub mod policy;
 pub mod pregnancy;
 pub mod retention;

@@ -2,7 +2,7 @@ import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Page, TestInfo } from "@playwright/test";
 import { csvRecords, EXPORT_COLUMNS, parseCsv } from "./fixtures/audit_page";
-import type { DemoClient } from "./fixtures/demo";
+import { maskedBsn, type DemoClient } from "./fixtures/demo";
 import { horizontalOverflow, smallTouchTargets } from "./fixtures/layout";
 import { expect, onPath, test } from "./fixtures/test";
 
@@ -71,7 +71,7 @@ test.describe("the privacy officer", () => {
     // --- The gynaecologist looks at Lotte's data in an emergency. ---------------------------
     await loginAs(GYNAECOLOGIST.username);
     await homePage.search(client.bsn, client.birthDate);
-    await expect(homePage.result).toContainText(client.name);
+    await expect(homePage.result).toContainText(maskedBsn(client));
     await expect(homePage.resultLink).toHaveText(/^(Toegang aanvragen|Open cliëntgegevens)$/);
     // A run that failed before revoking leaves its spoed grant behind: then she opens the page.
     const requested = (await homePage.resultLink.textContent())!.trim() === "Toegang aanvragen";

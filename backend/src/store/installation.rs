@@ -1,8 +1,9 @@
-//! The installation's own settings: its flags (whether it holds the demo network) and the
-//! access policy table.
+//! The installation's own settings: its flags (whether it holds the demo network), the
+//! access policy table and, beside it, the client page's layout per role.
 
 use super::queries::queries;
 use super::{now_ms, read_conn, write_tx, Store, StoreResult};
+use domain::page_layout::{HandoverLineDef, PageLayout, Shows};
 use domain::{Category, Policy, PolicyCell, Role};
 use sqlx::Row;
 
@@ -22,6 +23,11 @@ impl Store {
     /// The access policy table.
     pub async fn policy(&self) -> StoreResult<Policy> {
         read_conn!(self, |c| c.policy().await)
+    }
+
+    /// The client page's layout: section order and handover lines per role.
+    pub async fn page_layout(&self) -> StoreResult<PageLayout> {
+        read_conn!(self, |c| c.page_layout().await)
     }
 }
 
@@ -59,5 +65,50 @@ queries! {
                 PolicyCell::parse(r.get::<&str, _>(2))?,
             ))
         })))
+    }
+
+    async fn page_layout(&mut self) -> StoreResult<PageLayout> {
+        let mut layout = PageLayout::default();
+        let order = sqlx::query("SELECT role, category, position FROM section_order")
+            .fetch_all(&mut *self)
+            .await?;
+        for r in &order {
+            if let (Some(role), Some(category)) = (
+                Role::parse(r.get::<&str, _>(0)),
+                Category::parse(r.get::<&str, _>(1)),
+            ) {
+                layout.place_section(role, category, r.get::<i64, _>(2));
+            }
+        }
+        let codes = sqlx::query("SELECT line, code FROM handover_codes ORDER BY line, code")
+            .fetch_all(&mut *self)
+            .await?;
+        let lines = sqlx::query(
+            "SELECT role, line, position, label, shows, category FROM handover_lines",
+        )
+        .fetch_all(&mut *self)
+        .await?;
+        for r in &lines {
+            let line: String = r.get(1);
+            let (Some(role), Some(shows)) = (
+                Role::parse(r.get::<&str, _>(0)),
+                Shows::parse(r.get::<&str, _>(4)),
+            ) else {
+                continue;
+            };
+            let definition = HandoverLineDef {
+                codes: codes
+                    .iter()
+                    .filter(|c| c.get::<&str, _>(0) == line)
+                    .map(|c| c.get::<String, _>(1))
+                    .collect(),
+                label: r.get(3),
+                shows,
+                category: r.get::<Option<&str>, _>(5).and_then(Category::parse),
+                line,
+            };
+            layout.add_line(role, r.get::<i64, _>(2), definition);
+        }
+        Ok(layout)
     }
 }

@@ -48,7 +48,7 @@ pub use sources::{SourceKeyRow, SourceRow};
 pub use viewing::ViewingQueries;
 pub use viewing::{
     FoundClient, GrantRow, IdentityRow, MyClientRow, SearchRows, SharingSourceRow, ViewDenied,
-    ViewRows, VisibleEntryRow,
+    ViewRows, VisibleEntryRow, VisiblePregnancyRow,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

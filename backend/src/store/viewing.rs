@@ -59,6 +59,14 @@ pub struct VisibleEntryRow {
     pub pregnancy_id: Option<String>,
 }
 
+/// A pregnancy as one source reported it (entries point at it by the source's id).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VisiblePregnancyRow {
+    pub source_id: SourceId,
+    #[sqlx(flatten)]
+    pub pregnancy: PregnancyRow,
+}
+
 /// Everything one view reads, in one transaction with its audit event.
 #[derive(Debug, Clone)]
 pub struct ViewRows {
@@ -68,7 +76,7 @@ pub struct ViewRows {
     pub sources: Vec<SharingSourceRow>,
     /// Empty when the role's policy hides the `pregnancy` category (then they are not read).
     /// They come from visible shares only, so their sources are among `sources`.
-    pub pregnancies: Vec<PregnancyRow>,
+    pub pregnancies: Vec<VisiblePregnancyRow>,
     pub entries: Vec<VisibleEntryRow>,
     /// The version of the client's consent profile this view applied (`None`: she has none).
     pub consent_profile: Option<i64>,
@@ -252,7 +260,7 @@ impl Store {
                 grant,
                 sources: c.sharing_sources(client_id).await?,
                 pregnancies: if pregnancies {
-                    c.client_pregnancies(client_id).await?
+                    c.visible_pregnancies(client_id).await?
                 } else {
                     Vec::new()
                 },
@@ -440,6 +448,18 @@ queries! {
             "SELECT p.source_pregnancy_id AS id, p.edd, p.gravidity, p.parity, p.status, p.ended_on \
              FROM pregnancies p JOIN visible_shares s ON s.client_id = p.client_id AND s.source_id = p.source_id \
              WHERE p.client_id = $1 ORDER BY p.edd DESC",
+        )
+        .bind(client_id)
+        .fetch_all(&mut *self)
+        .await?)
+    }
+
+    /// Pregnancies of the client from visible shares, with the source that reported each.
+    async fn visible_pregnancies(&mut self, client_id: &ClientId) -> StoreResult<Vec<VisiblePregnancyRow>> {
+        Ok(sqlx::query_as::<_, VisiblePregnancyRow>(
+            "SELECT p.source_id, p.source_pregnancy_id AS id, p.edd, p.gravidity, p.parity, p.status, p.ended_on \
+             FROM pregnancies p JOIN visible_shares s ON s.client_id = p.client_id AND s.source_id = p.source_id \
+             WHERE p.client_id = $1 ORDER BY p.edd DESC, p.source_id",
         )
         .bind(client_id)
         .fetch_all(&mut *self)

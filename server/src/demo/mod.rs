@@ -623,6 +623,125 @@ const ENTRIES: &[DemoEntry] = &[
         "high",
         1,
     ),
+    // What the handover summary ("Overdracht") asks for beyond the rows above.
+    (
+        "pregnancy",
+        "risicostatus",
+        "Risicostatus",
+        "Tweede lijn (fluxus bij vorige baring)",
+        None,
+        "normal",
+        1,
+    ),
+    (
+        "lab_screening",
+        "irregulaire_antistoffen",
+        "Irregulaire antistoffen",
+        "Niet aangetoond",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "lab_screening",
+        "gbs",
+        "GBS-kweek",
+        "Negatief",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "pregnancy",
+        "bevalplaats",
+        "Geboorteplan: plaats",
+        "Poliklinisch",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "pregnancy",
+        "voedingswens",
+        "Geboorteplan: voeding",
+        "Borstvoeding",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "labour_birth",
+        "type_partus",
+        "Type bevalling",
+        "Vaginale baring",
+        None,
+        "normal",
+        0,
+    ),
+    (
+        "newborn",
+        "gewicht_kind",
+        "Gewicht kind",
+        "3310",
+        Some("g"),
+        "normal",
+        2,
+    ),
+    (
+        "postpartum",
+        "kraamzorg_indicatie",
+        "Indicatie kraamzorg",
+        "49 uur",
+        None,
+        "normal",
+        2,
+    ),
+];
+
+/// Measurement series over the pregnancy (the trend charts): (category, code, label, unit,
+/// index of the sharing organisation, (weeks ago, value)...). All `normal`.
+type DemoSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    &'static [(i64, &'static str)],
+);
+
+const SERIES: &[DemoSeries] = &[
+    (
+        "pregnancy",
+        "bloeddruk",
+        "Bloeddruk",
+        "mmHg",
+        0,
+        &[(20, "112/70"), (14, "116/72"), (8, "121/78"), (4, "124/80")],
+    ),
+    (
+        "lab_screening",
+        "hb",
+        "Hemoglobine",
+        "mmol/l",
+        1,
+        &[(24, "7.9"), (16, "7.1"), (6, "7.3")],
+    ),
+    (
+        "pregnancy",
+        "gewicht",
+        "Gewicht",
+        "kg",
+        0,
+        &[(20, "64"), (14, "66.5"), (8, "68.9"), (4, "70.2")],
+    ),
+    (
+        "ultrasound",
+        "geschat_foetaal_gewicht",
+        "Geschat foetaal gewicht",
+        "g",
+        1,
+        &[(12, "980"), (8, "1650"), (3, "2400")],
+    ),
 ];
 
 /// The twelve demo BSNs: consecutive numbers from 999990000 that pass the 11-check.
@@ -667,6 +786,39 @@ fn observed_on(current: &ValidPregnancy, category: &str, n: usize, i: usize, tod
         }
         _ => today - Duration::days((n as i64 * 3 + i as i64) % 90),
     }
+}
+
+/// The series measurements one source shares of the `i`-th client: during the pregnancy (a
+/// client who gave birth had hers before it).
+fn series_entries(
+    source_id: &str,
+    source_index: usize,
+    i: usize,
+    current: &ValidPregnancy,
+    today: Date,
+) -> Vec<ValidEntry> {
+    let last_day = current.ended_on.unwrap_or(today);
+    SERIES
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.4 == source_index)
+        .flat_map(|(k, (category, code, label, unit, _, points))| {
+            points.iter().enumerate().map(move |(j, (weeks, value))| ValidEntry {
+                id: format!("{source_id}-{i}-t{k}-{j}"),
+                pregnancy_id: Some(current.id.clone()),
+                category: Category::parse(category).expect("demo category"),
+                code: (*code).into(),
+                label: (*label).into(),
+                value: (*value).into(),
+                unit: Some((*unit).into()),
+                observed_at: (last_day - Duration::weeks(*weeks) - Duration::days(i as i64 % 3))
+                    .with_hms(9, 30, 0)
+                    .expect("time")
+                    .assume_utc(),
+                sensitivity: Sensitivity::Normal,
+            })
+        })
+        .collect()
 }
 
 /// The fixed authenticator-app secret of a demo account, so a newcomer (and the browser
@@ -791,6 +943,7 @@ pub async fn seed(store: &Store) -> Result<SeedSummary, AppError> {
                         sensitivity: Sensitivity::parse(sensitivity).expect("demo sensitivity"),
                     },
                 )
+                .chain(series_entries(source_id, source_index, i, &current, today))
                 .collect();
             total_entries += entries.len();
             let share = ValidShare {

@@ -465,10 +465,10 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
     let a = app.found_and_granted(&vk, BSN_A).await;
     let json = app.page_json(&vk, &a).await;
     assert!(
-        json.contains("2027-04-17") && json.contains("2024-02-20"),
+        json.contains("17-04-2027") && json.contains("20-02-2024"),
         "{json}"
     );
-    assert!(app.client_page_html(&vk, &a).await.contains("2027-04-17"));
+    assert!(app.client_page_html(&vk, &a).await.contains("17-04-2027"));
 
     app.raw_sql(
         "UPDATE access_policy SET max_sensitivity = 'none' \
@@ -480,7 +480,13 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
         json.contains("WIEG-DATA"),
         "the rest of the page stays: {json}"
     );
-    for date in ["2027-04-17", "2024-02-20", "2024-02-12"] {
+    for date in [
+        "17-04-2027",
+        "20-02-2024",
+        "12-02-2024",
+        "2027-04-17",
+        "2024-02-20",
+    ] {
         assert!(!json.contains(date), "{date} in the answer: {json}");
         assert!(
             !app.client_page_html(&vk, &a).await.contains(date),
@@ -488,8 +494,7 @@ async fn a_pregnancy_cell_of_none_hides_the_pregnancy_block(backend: Backend) {
         );
     }
     let page: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(page["Granted"]["current_pregnancy"], Value::Null);
-    assert_eq!(page["Granted"]["earlier_pregnancies"], json!([]));
+    assert_eq!(page["Granted"]["pregnancies"], json!([]));
     let read = app.last("read", "verloskundige").await;
     assert!(!strings(&detail(&read)["categories"]).contains(&"pregnancy".to_owned()));
 }

@@ -104,20 +104,20 @@ impl TestApp {
             .await;
         assert!(granted.status().is_success() || granted.status().is_redirection());
         let page: Value = self.client_page(c, &client_id).await.json().await.unwrap();
-        let mut rows: Vec<_> = page["Granted"]["sections"]
-            .as_array()
-            .expect("granted page")
+        // Every entry of the page, wherever it is grouped (pregnancies, or none).
+        let granted = &page["Granted"];
+        let blocks = granted["pregnancies"].as_array().expect("granted page");
+        let mut rows: Vec<_> = blocks
             .iter()
-            .flat_map(|s| {
-                let category = s["category"].as_str().unwrap().to_owned();
-                s["entries"].as_array().unwrap().iter().map(move |e| {
-                    (
-                        category.clone(),
-                        e["label"].as_str().unwrap().to_owned(),
-                        e["value"].as_str().unwrap().to_owned(),
-                        e["unit"].as_str().unwrap_or("").to_owned(),
-                    )
-                })
+            .flat_map(|b| b["entries"].as_array().unwrap().iter())
+            .chain(granted["other_entries"].as_array().unwrap().iter())
+            .map(|e| {
+                (
+                    e["category"].as_str().unwrap().to_owned(),
+                    e["label"].as_str().unwrap().to_owned(),
+                    e["value"].as_str().unwrap().to_owned(),
+                    e["unit"].as_str().unwrap_or("").to_owned(),
+                )
             })
             .collect();
         rows.sort();

@@ -8,6 +8,7 @@ mod audited_reads;
 mod auth;
 mod checkpoints;
 mod cli;
+mod client_page_blocks;
 mod consent_registry;
 mod export_memory;
 mod fhir;

@@ -4,6 +4,6 @@ mod page;
 mod search;
 mod server_fns;
 
-pub use page::ClientPageView;
+pub use page::{ClientPageView, ClientPrintView};
 pub use search::{ClinicalHome, ClinicalHomeState};
 pub use server_fns::*;

@@ -1,13 +1,17 @@
-//! `/clients/{id}`: the client page, or the one-time access request.
+//! `/clients/{id}`: the client page, or the one-time access request; `/clients/{id}/afdrukken`:
+//! its print view (logged as `print`).
 
-use super::server_fns::{client_page, create_end_grant_action, create_request_access_action};
+use super::server_fns::{client_page, client_print, create_end_grant_action, create_request_access_action};
 use crate::components::{FieldProblem, FormError, Protected};
 use crate::pages::form::action_error;
-use domain::client_view::{ClientAccess, ClientPage, PregnancyView, SectionView};
+use domain::client_view::{
+    ClientAccess, ClientPage, EntryView, HandoverLine, PregnancyBlock, PregnancyView, TrendView,
+};
 use domain::grant::Ground;
-use domain::Role;
+use domain::{Category, Role};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn ClientPageView() -> impl IntoView {
@@ -20,6 +24,7 @@ pub fn ClientPageView() -> impl IntoView {
         |(id, _)| client_page(id),
     );
     view! {
+        <Title text="Cliëntgegevens · Ooievaar"/>
         <Protected roles=Role::CLINICAL>
             <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
                 {move || page.get().map(|r| match r {
@@ -43,7 +48,7 @@ fn RequestAccessForm(
         <section class="card">
             <p>
                 "U heeft (nog) geen toegang tot de gegevens van deze cliënt. Vraag eenmalig toegang aan; "
-                "de aanvraag en elke inzage worden vastgelegd en kunnen door de privacy officer worden gecontroleerd."
+                "de aanvraag en elke inzage worden vastgelegd en kunnen door de privacyfunctionaris worden gecontroleerd."
             </p>
             <FormError error/>
             <ActionForm action attr:class="stack" attr:id="access-form">
@@ -67,19 +72,36 @@ fn RequestAccessForm(
     }
 }
 
+/// The view of the current pregnancy: per section (default) or one timeline, optionally of
+/// one category. Read from the address (`?weergave=tijdlijn&categorie=...`), so it works
+/// without JavaScript.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Lens {
+    timeline: bool,
+    category: Option<Category>,
+}
+
+fn use_lens() -> Memo<Lens> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        query.with(|q| Lens {
+            timeline: q.get("weergave").as_deref() == Some("tijdlijn"),
+            category: q.get("categorie").as_deref().and_then(Category::parse),
+        })
+    })
+}
+
 #[component]
-fn Granted(page: ClientPage) -> impl IntoView {
-    let end = create_end_grant_action();
-    let client_id = page.client_id.to_string();
+fn ClientHeader(page: ClientPage) -> impl IntoView {
     view! {
         <header class="client-header card">
             <h1>{page.name.clone()}</h1>
             <p>
-                {format!("Geboren {}", page.birth_date)}
-                {page.age.map(|a| format!(" ({a} jaar)"))}
+                {format!("Geboren {} ({})", page.birth_date, page.birth_date_long)}
+                {page.age.map(|a| format!(", {a} jaar"))}
                 {format!(" · BSN {}", page.bsn_masked)}
             </p>
-            <ul class="sources">
+            <ul class="sources" aria-label="Zorgverleners die gegevens delen">
                 {page.sources.iter().map(|s| view! {
                     <li>
                         {s.organisation.clone()}
@@ -88,25 +110,56 @@ fn Granted(page: ClientPage) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <p class="notice" role="note">
-                "Gegevens van zorgverleners zonder toestemming van de cliënt worden niet getoond. "
-                "Dit overzicht kan dus onvolledig zijn: 'niets vastgelegd' betekent niet 'niet aanwezig'."
+                "Gegevens van zorgverleners die geen toestemming van de cliënt hebben om te delen, ziet u niet. "
+                "'Geen gegevens gedeeld' betekent dus niet dat er niets is vastgelegd."
             </p>
         </header>
-        {page.current_pregnancy.clone().map(|p| view! { <CurrentPregnancy p/> })}
-        {page.sections.into_iter().map(|s| view! { <Section section=s/> }).collect_view()}
-        {(!page.earlier_pregnancies.is_empty()).then(|| view! {
-            <details class="card earlier">
-                <summary>{format!("Eerdere zwangerschappen ({})", page.earlier_pregnancies.len())}</summary>
-                <ul>
-                    {page.earlier_pregnancies.iter().map(|p| view! {
-                        <li>{format!("A terme {} · G{}P{}{}", p.edd, p.gravidity, p.parity,
-                            p.ended_on.as_ref().map(|d| format!(" · beëindigd {d}")).unwrap_or_default())}</li>
-                    }).collect_view()}
-                </ul>
-            </details>
+    }
+}
+
+#[component]
+fn Granted(page: ClientPage) -> impl IntoView {
+    let end = create_end_grant_action();
+    let client_id = page.client_id.to_string();
+    let lens = use_lens();
+    let order = page.section_order.clone();
+    let (current, earlier): (Vec<PregnancyBlock>, Vec<PregnancyBlock>) =
+        page.pregnancies.clone().into_iter().partition(|p| p.current);
+    let current = current.into_iter().next();
+    let other = page.other_entries.clone();
+    // Without a current pregnancy, the entries of no pregnancy are the page's main block.
+    let main_entries = current.as_ref().map(|c| c.entries.clone()).unwrap_or_else(|| other.clone());
+    let other_separate = current.is_some() && !other.is_empty();
+    let print_href = format!("/clients/{client_id}/afdrukken");
+    view! {
+        <ClientHeader page=page.clone()/>
+        <Handover lines=page.handover.clone()/>
+        {current.as_ref().map(|c| view! { <PregnancyFacts p=c.pregnancy.clone()/> })}
+        <section class="card view-switch" aria-label="Weergave">
+            <ViewSwitch client_id=client_id.clone() order=order.clone() lens/>
+        </section>
+        {
+            let order = order.clone();
+            move || {
+                let l = lens.get();
+                if l.timeline {
+                    view! { <Timeline entries=main_entries.clone() category=l.category/> }.into_any()
+                } else {
+                    view! { <Sections order=order.clone() entries=main_entries.clone() suffix=String::new() keep_empty=true/> }.into_any()
+                }
+            }
+        }
+        <Trends trends=page.trends.clone()/>
+        {other_separate.then(|| view! {
+            <section class="card other-entries">
+                <h2>"Niet aan een zwangerschap gekoppeld"</h2>
+                <Sections order=order.clone() entries=other.clone() suffix="-overig".to_owned() keep_empty=false/>
+            </section>
         })}
+        {(!earlier.is_empty()).then(|| view! { <EarlierPregnancies blocks=earlier.clone() order=order.clone()/> })}
         <section class="card grant">
             <p class="muted">{format!("Uw toegang ({}) loopt tot {}.", page.ground.label(), page.grant_expires)}</p>
+            <p><a class="button secondary" href=print_href>"Afdrukken"</a></p>
             <ActionForm action=end attr:class="end-grant-form">
                 <input type="hidden" name="client_id" value=client_id/>
                 <button type="submit" class="button secondary-dark">"Ik behandel deze cliënt niet meer"</button>
@@ -115,35 +168,152 @@ fn Granted(page: ClientPage) -> impl IntoView {
     }
 }
 
+/// "Overdracht": the essentials of the role, each with source and date, or "niet gedeeld".
 #[component]
-fn CurrentPregnancy(p: PregnancyView) -> impl IntoView {
+fn Handover(lines: Vec<HandoverLine>) -> impl IntoView {
+    (!lines.is_empty()).then(|| view! {
+        <section class="card handover" id="overdracht" aria-labelledby="overdracht-kop">
+            <h2 id="overdracht-kop">"Overdracht"</h2>
+            <dl class="handover-lines">
+                {lines.into_iter().map(|line| view! {
+                    <div class="handover-line">
+                        <dt>{line.label}</dt>
+                        <dd>
+                            {if line.values.is_empty() {
+                                view! { <span class="not-shared">"niet gedeeld"</span> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="handover-values">
+                                        {line.values.into_iter().map(|v| view! {
+                                            <li>
+                                                <span class="value">{v.text}</span>
+                                                <span class="muted">{format!(" · {} · {}", v.date, v.organisation)}</span>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+            <p class="muted small">"'niet gedeeld': niet gedeeld met Ooievaar, of niet zichtbaar voor uw rol."</p>
+        </section>
+    })
+}
+
+#[component]
+fn PregnancyFacts(p: PregnancyView) -> impl IntoView {
     view! {
         <section class="card pregnancy" data-testid="pregnancy">
-            <h2>"Zwangerschap in één oogopslag"</h2>
+            <h2>{if p.ended_on.is_some() { "Laatste zwangerschap" } else { "Huidige zwangerschap" }}</h2>
             <dl class="facts">
                 <div><dt>"A terme datum"</dt><dd>{p.edd.clone()}</dd></div>
                 {p.gestational_age.clone().map(|ga| view! { <div><dt>"Zwangerschapsduur"</dt><dd>{ga} " weken"</dd></div> })}
                 <div><dt>"Graviditeit / pariteit"</dt><dd>{format!("G{} P{}", p.gravidity, p.parity)}</dd></div>
-                {p.ended_on.clone().map(|d| view! { <div><dt>"Bevallen / beëindigd"</dt><dd>{d}</dd></div> })}
+                {p.ended_on.clone().map(|d| view! { <div><dt>"Einde zwangerschap"</dt><dd>{d}</dd></div> })}
             </dl>
         </section>
     }
 }
 
+/// Per section or timeline, and which category: links and a GET form, no JavaScript needed.
 #[component]
-fn Section(section: SectionView) -> impl IntoView {
-    let id = format!("cat-{}", section.category.as_str());
+fn ViewSwitch(client_id: String, order: Vec<Category>, lens: Memo<Lens>) -> impl IntoView {
+    let base = format!("/clients/{client_id}");
+    let timeline_href = format!("{base}?weergave=tijdlijn");
     view! {
-        <section class="card category" id=id>
-            <h2>{section.category.label()}</h2>
-            {if section.entries.is_empty() {
+        {move || {
+            let l = lens.get();
+            view! {
+                <nav class="tabs" aria-label="Weergave van de gegevens">
+                    <a href=base.clone() aria-current=(!l.timeline).then_some("page")>"Per onderdeel"</a>
+                    <a href=timeline_href.clone() aria-current=l.timeline.then_some("page")>"Tijdlijn"</a>
+                </nav>
+                {l.timeline.then(|| view! {
+                    <form method="get" action=base.clone() class="timeline-filter">
+                        <input type="hidden" name="weergave" value="tijdlijn"/>
+                        <label for="categorie">"Onderdeel"</label>
+                        <select id="categorie" name="categorie">
+                            <option value="" selected=l.category.is_none()>"Alle onderdelen"</option>
+                            {order.iter().map(|c| view! {
+                                <option value=c.as_str() selected=l.category == Some(*c)>{c.label()}</option>
+                            }).collect_view()}
+                        </select>
+                        <button type="submit" class="button secondary">"Toon"</button>
+                    </form>
+                })}
+            }
+        }}
+    }
+}
+
+/// Every entry in time order (newest first), optionally of one category.
+#[component]
+fn Timeline(entries: Vec<EntryView>, category: Option<Category>) -> impl IntoView {
+    let mut entries: Vec<EntryView> = entries
+        .into_iter()
+        .filter(|e| category.is_none_or(|c| e.category == c))
+        .collect();
+    entries.sort_by(|a, b| b.observed_at.cmp(&a.observed_at));
+    view! {
+        <section class="card timeline" id="tijdlijn">
+            <h2>{match category {
+                Some(c) => format!("Tijdlijn: {}", c.label()),
+                None => "Tijdlijn".to_owned(),
+            }}</h2>
+            {if entries.is_empty() {
                 view! { <p class="muted">"Geen gegevens gedeeld."</p> }.into_any()
             } else {
                 view! {
                     <div class="table-wrap"><table class="entries">
-                        <thead><tr><th>"Gegeven"</th><th>"Waarde"</th><th>"Datum"</th><th>"Bron"</th></tr></thead>
+                        <thead><tr><th scope="col">"Datum"</th><th scope="col">"Onderdeel"</th><th scope="col">"Gegeven"</th><th scope="col">"Waarde"</th><th scope="col">"Bron"</th></tr></thead>
                         <tbody>
-                            {section.entries.into_iter().map(|e| view! {
+                            {entries.into_iter().map(|e| view! {
+                                <tr>
+                                    <td>{e.date}</td>
+                                    <td>{e.category.label()}</td>
+                                    <td>{e.label}</td>
+                                    <td class="value">{e.value}{e.unit.map(|u| format!(" {u}"))}</td>
+                                    <td class="muted">{e.organisation}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table></div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// The entries per category, in the role's order. `keep_empty`: show "Geen gegevens gedeeld"
+/// for a category without entries (the main block) instead of leaving it out.
+#[component]
+fn Sections(order: Vec<Category>, entries: Vec<EntryView>, suffix: String, keep_empty: bool) -> impl IntoView {
+    order
+        .into_iter()
+        .filter_map(|category| {
+            let mine: Vec<EntryView> = entries.iter().filter(|e| e.category == category).cloned().collect();
+            (keep_empty || !mine.is_empty()).then(|| view! {
+                <Section category entries=mine id=format!("cat-{}{suffix}", category.as_str())/>
+            })
+        })
+        .collect_view()
+}
+
+#[component]
+fn Section(category: Category, entries: Vec<EntryView>, id: String) -> impl IntoView {
+    view! {
+        <section class="card category" id=id>
+            <h2>{category.label()}</h2>
+            {if entries.is_empty() {
+                view! { <p class="muted">"Geen gegevens gedeeld."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap"><table class="entries">
+                        <thead><tr><th scope="col">"Gegeven"</th><th scope="col">"Waarde"</th><th scope="col">"Datum"</th><th scope="col">"Bron"</th></tr></thead>
+                        <tbody>
+                            {entries.into_iter().map(|e| view! {
                                 <tr>
                                     <td>{e.label}</td>
                                     <td class="value">{e.value}{e.unit.map(|u| format!(" {u}"))}</td>
@@ -156,5 +326,101 @@ fn Section(section: SectionView) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// Trend charts (server-made SVG) with their values in a table for screen readers and print.
+#[component]
+fn Trends(trends: Vec<TrendView>) -> impl IntoView {
+    (!trends.is_empty()).then(|| view! {
+        <section class="card trends" id="verloop">
+            <h2>"Verloop"</h2>
+            <div class="trend-grid">
+                {trends.into_iter().map(|t| view! {
+                    <figure class="trend" id=format!("trend-{}", t.key)>
+                        <figcaption>{format!("{} ({})", t.title, t.unit)}</figcaption>
+                        <div class="trend-svg" inner_html=t.svg></div>
+                        <table class="trend-values sr-only-screen">
+                            <caption>{format!("{} in {}", t.title, t.unit)}</caption>
+                            <thead><tr><th scope="col">"Datum"</th><th scope="col">"Waarde"</th><th scope="col">"Bron"</th></tr></thead>
+                            <tbody>
+                                {t.points.into_iter().map(|p| view! {
+                                    <tr><td>{p.date}</td><td>{p.value}</td><td>{p.organisation}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </figure>
+                }).collect_view()}
+            </div>
+        </section>
+    })
+}
+
+#[component]
+fn EarlierPregnancies(blocks: Vec<PregnancyBlock>, order: Vec<Category>) -> impl IntoView {
+    view! {
+        <section class="card earlier" aria-labelledby="eerdere-kop">
+            <h2 id="eerdere-kop">{format!("Eerdere zwangerschappen ({})", blocks.len())}</h2>
+            {blocks.into_iter().enumerate().map(|(i, b)| {
+                let p = b.pregnancy.clone();
+                let summary = format!(
+                    "A terme {} · G{}P{}{} · {} gegevens",
+                    p.edd, p.gravidity, p.parity,
+                    p.ended_on.as_ref().map(|d| format!(" · einde zwangerschap {d}")).unwrap_or_default(),
+                    b.entries.len(),
+                );
+                view! {
+                    <details class="earlier-pregnancy">
+                        <summary>{summary}</summary>
+                        <Sections order=order.clone() entries=b.entries suffix=format!("-z{}", i + 1) keep_empty=false/>
+                    </details>
+                }
+            }).collect_view()}
+        </section>
+    }
+}
+
+/// `/clients/{id}/afdrukken`: the same data as the page (everything unfolded), on A4, with a
+/// footer naming the user, the time and "vertrouwelijk". Opening it is logged as `print`.
+#[component]
+pub fn ClientPrintView() -> impl IntoView {
+    let params = use_params_map();
+    let page = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        client_print,
+    );
+    view! {
+        <Title text="Afdruk cliëntgegevens · Ooievaar"/>
+        <Protected roles=Role::CLINICAL>
+            <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
+                {move || page.get().map(|r| match r {
+                    Ok(ClientAccess::Granted(page)) => {
+                        let page = *page;
+                        let order = page.section_order.clone();
+                        let back = format!("/clients/{}", page.client_id);
+                        let footer = format!("Afgedrukt door {} op {} · vertrouwelijk", page.shown_to, page.shown_at);
+                        view! {
+                            <div class="print-view">
+                                <p class="no-print"><a href=back>"Terug naar de cliënt"</a>" · Druk af met de afdrukfunctie van uw browser."</p>
+                                <ClientHeader page=page.clone()/>
+                                <Handover lines=page.handover.clone()/>
+                                {page.pregnancies.iter().map(|b| view! {
+                                    <PregnancyFacts p=b.pregnancy.clone()/>
+                                    <Sections order=order.clone() entries=b.entries.clone() suffix=String::new() keep_empty=false/>
+                                }).collect_view()}
+                                <Sections order=order.clone() entries=page.other_entries.clone() suffix=String::new() keep_empty=false/>
+                                <Trends trends=page.trends.clone()/>
+                                <footer class="print-footer" role="contentinfo">{footer}</footer>
+                            </div>
+                        }.into_any()
+                    }
+                    Ok(ClientAccess::NoAccess) => view! {
+                        <h1>"Geen toegang"</h1>
+                        <p>"U heeft geen geldige toegang tot deze cliënt. Vraag eerst toegang aan op de cliëntpagina."</p>
+                    }.into_any(),
+                    Err(e) => view! { <crate::components::ErrorNotice error=e/> }.into_any(),
+                })}
+            </Suspense>
+        </Protected>
     }
 }

@@ -103,9 +103,9 @@ pub fn ClinicalHome(state: ClinicalHomeState) -> impl IntoView {
 fn SearchResult(outcome: SearchOutcome) -> impl IntoView {
     match outcome.found {
         None => view! {
-            <div class="search-result none" role="status" data-testid="search-result">
+            <div class="search-result none" role="status" id="search-result" data-testid="search-result">
                 <p>
-                    "Geen cliënt gevonden met BSN " {outcome.bsn} " en geboortedatum " {outcome.birth_date} "."
+                    "Geen cliënt gevonden met BSN " {outcome.bsn} " en geboortedatum " {domain::format::iso_date(&outcome.birth_date)} "."
                 </p>
                 <p class="muted">"Controleer de gegevens. Een cliënt is alleen te vinden als een zorgverlener met haar toestemming gegevens deelt."</p>
             </div>
@@ -118,19 +118,22 @@ fn SearchResult(outcome: SearchOutcome) -> impl IntoView {
 #[component]
 fn Found(client: ClientSummary) -> impl IntoView {
     let href = format!("/clients/{}", client.client_id);
-    let action_label = if client.has_grant {
-        "Open cliëntgegevens"
-    } else {
-        "Toegang aanvragen"
+    // Before her own grant the searcher sees only that the client exists (issue 14): no name,
+    // no organisations. The server sends nothing more.
+    let (heading, action_label) = match &client.name {
+        Some(name) if client.has_grant => (name.clone(), "Open cliëntgegevens"),
+        _ => ("Cliënt gevonden".to_owned(), "Toegang aanvragen"),
     };
     view! {
-        <div class="search-result found" role="status" data-testid="search-result">
-            <p class="client-name">{client.name}</p>
+        <div class="search-result found" role="status" id="search-result" data-testid="search-result">
+            <p class="client-name">{heading}</p>
             <p>
-                {format!("Geboren {}", client.birth_date)}
+                {format!("BSN {} · geboren {}", client.bsn_masked, client.birth_date)}
                 {client.age.map(|a| format!(" ({a} jaar)"))}
             </p>
-            <p class="muted">{format!("Gedeeld door: {}", client.organisations.join(", "))}</p>
+            {(!client.organisations.is_empty()).then(|| view! {
+                <p class="muted">{format!("Gedeeld door: {}", client.organisations.join(", "))}</p>
+            })}
             <a class="button primary" href=href>{action_label}</a>
         </div>
     }

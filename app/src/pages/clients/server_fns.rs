@@ -69,7 +69,21 @@ pub async fn my_clients() -> Result<Vec<MyClient>, AppError> {
 pub async fn client_page(client_id: String) -> Result<ClientAccess, AppError> {
     as_user(Allowed::AnyUser, |call, user| async move {
         let client_id = domain::ClientId::from(client_id);
-        backend::viewing::view_client(&call.state.store, &user, &client_id, call.meta).await
+        let purpose = backend::viewing::Purpose::Screen;
+        backend::viewing::view_client(&call.state.store, &user, &client_id, purpose, call.meta)
+            .await
+    })
+    .await
+}
+
+/// The client page for printing: the same data, logged as `print` (NEN 7513).
+#[server(endpoint = "client_print")]
+pub async fn client_print(client_id: String) -> Result<ClientAccess, AppError> {
+    as_user(Allowed::AnyUser, |call, user| async move {
+        let client_id = domain::ClientId::from(client_id);
+        let purpose = backend::viewing::Purpose::Print;
+        backend::viewing::view_client(&call.state.store, &user, &client_id, purpose, call.meta)
+            .await
     })
     .await
 }
