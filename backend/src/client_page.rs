@@ -43,7 +43,10 @@ fn pregnancies(rows: &[VisiblePregnancyRow]) -> Vec<Pregnancy<'_>> {
     }
     merged.sort_by(|a, b| b.row.pregnancy.edd.cmp(&a.row.pregnancy.edd));
     // The active one is current; otherwise the latest.
-    if let Some(active) = merged.iter().position(|p| p.row.pregnancy.status == "active") {
+    if let Some(active) = merged
+        .iter()
+        .position(|p| p.row.pregnancy.status == "active")
+    {
         let current = merged.remove(active);
         merged.insert(0, current);
     }

@@ -22,9 +22,9 @@ pub mod sharing;
 pub mod sources;
 pub mod state;
 pub mod store;
-pub mod trends;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod trends;
 pub mod viewing;
 
 pub use state::{AppState, Settings};

@@ -164,7 +164,11 @@ fn svg(series: &Series, unit: &str, points: &[(&Measurement, Vec<f64>)]) -> Stri
         );
     }
     for (anchor, m) in [("start", first), ("end", last)] {
-        let at = if anchor == "start" { LEFT } else { WIDTH - RIGHT };
+        let at = if anchor == "start" {
+            LEFT
+        } else {
+            WIDTH - RIGHT
+        };
         let _ = write!(
             out,
             r#"<text class="tick" x="{at}" y="{}" text-anchor="{anchor}">{}</text>"#,
@@ -237,7 +241,9 @@ mod tests {
         let values: Vec<&str> = hb.points.iter().map(|p| p.value.as_str()).collect();
         assert_eq!(values, ["6,9", "7,4"]);
         assert!(hb.svg.starts_with("<svg") && hb.svg.ends_with("</svg>"));
-        assert!(hb.svg.contains("2 metingen van 01-01-2026 tot 03-01-2026, laatste 7,4"));
+        assert!(hb
+            .svg
+            .contains("2 metingen van 01-01-2026 tot 03-01-2026, laatste 7,4"));
         assert_eq!(hb.svg.matches("<circle").count(), 2);
     }
 

@@ -417,20 +417,24 @@ pub async fn view_client(
                 .collect();
             categories.sort();
             categories.dedup();
-            logged.detail = Some(AuditDetail::Read(detail::Read {
+            let shown = detail::Read {
                 categories: categories.iter().map(|&c| c.to_owned()).collect(),
                 sources: rows.shown_sources(),
                 entries: Some(rows.entries.len() as i64),
                 consent_profile: rows.consent_profile,
                 ..Default::default()
-            }));
+            };
+            logged.detail = Some(match purpose {
+                Purpose::Screen => AuditDetail::Read(shown),
+                Purpose::Print => AuditDetail::Print(shown),
+            });
             logged
         })
         .await?;
     match viewed {
-        Ok(rows) => Ok(ClientAccess::Granted(Box::new(
-            super::client_page::build(&rows, &policy, &layout, user)?,
-        ))),
+        Ok(rows) => Ok(ClientAccess::Granted(Box::new(super::client_page::build(
+            &rows, &policy, &layout, user,
+        )?))),
         Err(denied) => {
             let mut logged = event(user, AuditAction::AccessDenied, Outcome::Denied, &meta);
             logged.client_id = Some(ClientId::from(

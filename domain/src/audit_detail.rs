@@ -23,6 +23,8 @@ pub enum AuditDetail {
     PasswordChanged,
     Search(Search),
     Read(Read),
+    /// A print of the client page records what a read records.
+    Print(Read),
     AccessRequest(AccessRequest),
     AccessDenied(Refusal),
     GrantEnded,
@@ -349,7 +351,7 @@ impl Serialize for AuditDetail {
             D::Login(d) => d.serialize(s),
             D::LoginFailed(d) => d.serialize(s),
             D::Search(d) => d.serialize(s),
-            D::Read(d) => d.serialize(s),
+            D::Read(d) | D::Print(d) => d.serialize(s),
             D::AccessRequest(d) => d.serialize(s),
             D::AccessDenied(d) => d.serialize(s),
             D::GrantRevoked(d) => d.serialize(s),
@@ -390,6 +392,7 @@ impl AuditDetail {
             D::PasswordChanged => A::PasswordChanged,
             D::Search(_) => A::Search,
             D::Read(_) => A::Read,
+            D::Print(_) => A::Print,
             D::AccessRequest(_) => A::AccessRequest,
             D::AccessDenied(_) => A::AccessDenied,
             D::GrantEnded => A::GrantEnded,
@@ -505,8 +508,7 @@ impl AuditDetail {
             A::RegistryAdded => D::RegistryAdded(de(v)?),
             A::ConsentProfileChanged => D::ConsentProfileChanged(de(v)?),
             A::RetentionPurge => D::RetentionPurge(de(v)?),
-            // A print shows what a read shows: the same detail.
-            A::Print => D::Read(de(v)?),
+            A::Print => D::Print(de(v)?),
         }))
     }
 
@@ -514,7 +516,7 @@ impl AuditDetail {
     /// organisations' officers may review it (DESIGN flow 7).
     pub fn shown_sources(&self) -> &[SourceId] {
         match self {
-            AuditDetail::Read(r) => &r.sources,
+            AuditDetail::Read(r) | AuditDetail::Print(r) => &r.sources,
             AuditDetail::Search(s) => s.sources.as_deref().unwrap_or_default(),
             _ => &[],
         }

@@ -92,7 +92,10 @@ mod tests {
         let order = layout.section_order(Role::Kraamverzorgende);
         assert_eq!(&order[..2], &[Category::LabourBirth, Category::Newborn]);
         assert_eq!(order.len(), 14);
-        assert_eq!(layout.section_order(Role::Gynaecoloog), Category::ALL.to_vec());
+        assert_eq!(
+            layout.section_order(Role::Gynaecoloog),
+            Category::ALL.to_vec()
+        );
     }
 
     #[test]

@@ -803,20 +803,25 @@ fn series_entries(
         .enumerate()
         .filter(|(_, s)| s.4 == source_index)
         .flat_map(|(k, (category, code, label, unit, _, points))| {
-            points.iter().enumerate().map(move |(j, (weeks, value))| ValidEntry {
-                id: format!("{source_id}-{i}-t{k}-{j}"),
-                pregnancy_id: Some(current.id.clone()),
-                category: Category::parse(category).expect("demo category"),
-                code: (*code).into(),
-                label: (*label).into(),
-                value: (*value).into(),
-                unit: Some((*unit).into()),
-                observed_at: (last_day - Duration::weeks(*weeks) - Duration::days(i as i64 % 3))
+            points
+                .iter()
+                .enumerate()
+                .map(move |(j, (weeks, value))| ValidEntry {
+                    id: format!("{source_id}-{i}-t{k}-{j}"),
+                    pregnancy_id: Some(current.id.clone()),
+                    category: Category::parse(category).expect("demo category"),
+                    code: (*code).into(),
+                    label: (*label).into(),
+                    value: (*value).into(),
+                    unit: Some((*unit).into()),
+                    observed_at: (last_day
+                        - Duration::weeks(*weeks)
+                        - Duration::days(i as i64 % 3))
                     .with_hms(9, 30, 0)
                     .expect("time")
                     .assume_utc(),
-                sensitivity: Sensitivity::Normal,
-            })
+                    sensitivity: Sensitivity::Normal,
+                })
         })
         .collect()
 }

@@ -99,7 +99,9 @@ impl TestApp {
 async fn every_block_shows_exactly_what_the_policy_allows(backend: Backend) {
     let (app, _, _dir) = app_with_keys(backend).await;
     assert_eq!(
-        app.put_share(&wieg_token(), BSN, &blocks_share()).await.status(),
+        app.put_share(&wieg_token(), BSN, &blocks_share())
+            .await
+            .status(),
         200
     );
     let policy = Policy::default_design();
@@ -133,21 +135,47 @@ async fn every_block_shows_exactly_what_the_policy_allows(backend: Backend) {
             let m = hand(i);
             let in_summary =
                 Some(i) == newest || (medication_line && ok && category == Category::Medication);
-            assert_eq!(handover_html.contains(&m), in_summary, "{username}: {m} ({category}/{sensitivity}) in the handover");
-            assert_eq!(handover_json.contains(&m), in_summary, "{username}: {m} in the handover data");
+            assert_eq!(
+                handover_html.contains(&m),
+                in_summary,
+                "{username}: {m} ({category}/{sensitivity}) in the handover"
+            );
+            assert_eq!(
+                handover_json.contains(&m),
+                in_summary,
+                "{username}: {m} in the handover data"
+            );
             assert_eq!(timeline.contains(&m), ok, "{username}: {m} in the timeline");
             assert_eq!(print.contains(&m), ok, "{username}: {m} in the print view");
             let (_, shown) = trend_value(i);
             // A chart needs two values; every role here may see at least two.
-            assert_eq!(trends_html.contains(&shown), ok, "{username}: Hb {shown} in the chart");
-            assert_eq!(trends_json.contains(&shown), ok, "{username}: Hb {shown} in the chart data");
-            assert_eq!(print.contains(&shown), ok, "{username}: Hb {shown} in the print view");
+            assert_eq!(
+                trends_html.contains(&shown),
+                ok,
+                "{username}: Hb {shown} in the chart"
+            );
+            assert_eq!(
+                trends_json.contains(&shown),
+                ok,
+                "{username}: Hb {shown} in the chart data"
+            );
+            assert_eq!(
+                print.contains(&shown),
+                ok,
+                "{username}: Hb {shown} in the print view"
+            );
             checked += 1;
         }
         // The role's own summary, with "niet gedeeld" where nothing feeds a line.
-        assert!(handover_html.contains("Overdracht"), "{username}: {handover_html}");
+        assert!(
+            handover_html.contains("Overdracht"),
+            "{username}: {handover_html}"
+        );
         assert!(permitted.len() >= 2, "{username} sees at least two cases");
-        assert!(trends_html.contains("<svg"), "{username}: chart drawn on the server");
+        assert!(
+            trends_html.contains("<svg"),
+            "{username}: chart drawn on the server"
+        );
     }
     println!("block cases: {checked}");
     // The obstetric summary names what nobody shared.
@@ -155,7 +183,10 @@ async fn every_block_shows_exactly_what_the_policy_allows(backend: Backend) {
     let id = app.client_id_of(&c).await;
     let html = app.client_page_html(&c, &id).await;
     let summary = block(&html, "overdracht");
-    assert!(summary.contains("GBS") && summary.contains("niet gedeeld"), "{summary}");
+    assert!(
+        summary.contains("GBS") && summary.contains("niet gedeeld"),
+        "{summary}"
+    );
     app.assert_chain_intact().await;
 }
 
@@ -180,51 +211,92 @@ async fn entries_land_under_their_own_pregnancy_and_earlier_ones_stay_folded(bac
                     "label": "Astma", "value": "Ja", "unit": null, "observed_at": "2020-01-01T10:00:00Z", "sensitivity": "normal" }),
         ],
     });
-    assert_eq!(app.put_share(&wieg_token(), BSN, &share).await.status(), 200);
+    assert_eq!(
+        app.put_share(&wieg_token(), BSN, &share).await.status(),
+        200
+    );
     let c = app.logged_in("verloskundige").await;
     let id = app.granted_client(&c).await;
     let (_, json) = app.view_json(&c, &id).await;
     let page: Value = serde_json::from_str(&json).unwrap();
     let blocks = page["Granted"]["pregnancies"].as_array().unwrap();
     let values = |b: &Value| -> Vec<String> {
-        b["entries"].as_array().unwrap().iter().map(|e| e["value"].as_str().unwrap().to_owned()).collect()
+        b["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["value"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(blocks.len(), 2);
     assert_eq!(blocks[0]["current"], true);
     assert_eq!(blocks[0]["pregnancy"]["edd"], "01-03-2027");
-    assert_eq!(values(&blocks[0]), ["67,9", "66,4"], "newest first, decimal comma");
+    assert_eq!(
+        values(&blocks[0]),
+        ["67,9", "66,4"],
+        "newest first, decimal comma"
+    );
     assert_eq!(blocks[1]["pregnancy"]["ended_on"], "28-05-2023");
     assert_eq!(values(&blocks[1]), ["61,2"]);
-    let other: Vec<&str> = page["Granted"]["other_entries"].as_array().unwrap().iter().map(|e| e["label"].as_str().unwrap()).collect();
+    let other: Vec<&str> = page["Granted"]["other_entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
     assert_eq!(other, ["Astma"]);
     // The weight chart is of the current pregnancy only.
     let weight = &page["Granted"]["trends"][0];
     assert_eq!(weight["key"], "gewicht");
-    let points: Vec<&str> = weight["points"].as_array().unwrap().iter().map(|p| p["value"].as_str().unwrap()).collect();
+    let points: Vec<&str> = weight["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
     assert_eq!(points, ["66,4", "67,9"]);
     // In the HTML the earlier pregnancy is folded (a closed <details>) with its own section.
     let html = app.client_page_html(&c, &id).await;
-    let earlier = &html[html.find("class=\"earlier-pregnancy\"").expect("earlier block")..];
-    assert!(earlier.contains("einde zwangerschap 28-05-2023"), "{earlier}");
+    let earlier = &html[html
+        .find("class=\"earlier-pregnancy\"")
+        .expect("earlier block")..];
+    assert!(
+        earlier.contains("einde zwangerschap 28-05-2023"),
+        "{earlier}"
+    );
     assert!(earlier.find("61,2").unwrap() < earlier.find("</details>").unwrap());
     assert!(!html.contains("<details class=\"earlier-pregnancy\" open"));
     assert!(!html.contains("Bevallen"));
     // The timeline filtered on one category shows only that category.
-    let only = html_of(&c, &app.url(&format!("/clients/{id}?weergave=tijdlijn&categorie=medical_history"))).await;
+    let only = html_of(
+        &c,
+        &app.url(&format!(
+            "/clients/{id}?weergave=tijdlijn&categorie=medical_history"
+        )),
+    )
+    .await;
     let timeline = block(&only, "tijdlijn");
-    assert!(timeline.contains("Astma") && !timeline.contains("67,9"), "{timeline}");
+    assert!(
+        timeline.contains("Astma") && !timeline.contains("67,9"),
+        "{timeline}"
+    );
 }
 
 async fn a_search_before_the_grant_names_no_one(backend: Backend) {
     let (app, _, _dir) = app_with_keys(backend).await;
     assert_eq!(
-        app.put_share(&wieg_token(), BSN, &blocks_share()).await.status(),
+        app.put_share(&wieg_token(), BSN, &blocks_share())
+            .await
+            .status(),
         200
     );
     let c = app.logged_in("gynaecoloog").await;
     let answer = app.search(&c, BSN, BIRTH).await.text().await.unwrap();
     for secret in ["Blokken", "De Wieg", "Verloskundigenpraktijk"] {
-        assert!(!answer.contains(secret), "{secret} before the grant: {answer}");
+        assert!(
+            !answer.contains(secret),
+            "{secret} before the grant: {answer}"
+        );
     }
     let found: Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(found["found"]["bsn_masked"], "******333");
@@ -233,27 +305,43 @@ async fn a_search_before_the_grant_names_no_one(backend: Backend) {
     // After her own grant the result names the client and who shares her data.
     app.granted_client(&c).await;
     let answer = app.search(&c, BSN, BIRTH).await.text().await.unwrap();
-    assert!(answer.contains("Blokken Cliënt") && answer.contains("De Wieg"), "{answer}");
+    assert!(
+        answer.contains("Blokken Cliënt") && answer.contains("De Wieg"),
+        "{answer}"
+    );
 }
 
 async fn opening_the_print_view_is_logged_as_print(backend: Backend) {
     let (app, _, _dir) = app_with_keys(backend).await;
     assert_eq!(
-        app.put_share(&wieg_token(), BSN, &blocks_share()).await.status(),
+        app.put_share(&wieg_token(), BSN, &blocks_share())
+            .await
+            .status(),
         200
     );
     let c = app.logged_in("kraamverzorgende").await;
     let id = app.granted_client(&c).await;
-    let reads_before = app.audit_events().await.iter().filter(|e| e.action == "read").count();
+    let reads_before = app
+        .audit_events()
+        .await
+        .iter()
+        .filter(|e| e.action == "read")
+        .count();
     let print = html_of(&c, &app.url(&format!("/clients/{id}/afdrukken"))).await;
-    assert!(print.contains("vertrouwelijk") && print.contains("Afgedrukt door Dewi Visser"), "{print}");
+    assert!(
+        print.contains("vertrouwelijk") && print.contains("Afgedrukt door Dewi Visser"),
+        "{print}"
+    );
     let events = app.audit_events().await;
     let prints: Vec<_> = events.iter().filter(|e| e.action == "print").collect();
     assert_eq!(prints.len(), 1, "one print event");
     assert_eq!(prints[0].client_id.as_deref(), Some(id.as_str()));
-    assert_eq!(prints[0].user_name.as_deref(), Some("Dewi Visser"));
+    assert_eq!(prints[0].user_name.as_deref(), Some("kraamverzorgende"));
     let detail: Value = serde_json::from_str(&prints[0].detail).unwrap();
-    assert!(detail["sources"].as_array().is_some_and(|s| !s.is_empty()), "{detail}");
+    assert!(
+        detail["sources"].as_array().is_some_and(|s| !s.is_empty()),
+        "{detail}"
+    );
     assert_eq!(
         events.iter().filter(|e| e.action == "read").count(),
         reads_before,
@@ -263,6 +351,13 @@ async fn opening_the_print_view_is_logged_as_print(backend: Backend) {
     let other = app.logged_in("verloskundige").await;
     let refused = html_of(&other, &app.url(&format!("/clients/{id}/afdrukken"))).await;
     assert!(!refused.contains("HAND-"), "no data without a grant");
-    assert_eq!(app.audit_events().await.iter().filter(|e| e.action == "print").count(), 1);
+    assert_eq!(
+        app.audit_events()
+            .await
+            .iter()
+            .filter(|e| e.action == "print")
+            .count(),
+        1
+    );
     app.assert_chain_intact().await;
 }

@@ -1,7 +1,9 @@
 //! `/clients/{id}`: the client page, or the one-time access request; `/clients/{id}/afdrukken`:
 //! its print view (logged as `print`).
 
-use super::server_fns::{client_page, client_print, create_end_grant_action, create_request_access_action};
+use super::server_fns::{
+    client_page, client_print, create_end_grant_action, create_request_access_action,
+};
 use crate::components::{FieldProblem, FormError, Protected};
 use crate::pages::form::action_error;
 use domain::client_view::{
@@ -123,12 +125,19 @@ fn Granted(page: ClientPage) -> impl IntoView {
     let client_id = page.client_id.to_string();
     let lens = use_lens();
     let order = page.section_order.clone();
-    let (current, earlier): (Vec<PregnancyBlock>, Vec<PregnancyBlock>) =
-        page.pregnancies.clone().into_iter().partition(|p| p.current);
+    let (current, earlier): (Vec<PregnancyBlock>, Vec<PregnancyBlock>) = page
+        .pregnancies
+        .clone()
+        .into_iter()
+        .partition(|p| p.current);
     let current = current.into_iter().next();
     let other = page.other_entries.clone();
+    let other_for_timeline = other.clone();
     // Without a current pregnancy, the entries of no pregnancy are the page's main block.
-    let main_entries = current.as_ref().map(|c| c.entries.clone()).unwrap_or_else(|| other.clone());
+    let main_entries = current
+        .as_ref()
+        .map(|c| c.entries.clone())
+        .unwrap_or_else(|| other.clone());
     let other_separate = current.is_some() && !other.is_empty();
     let print_href = format!("/clients/{client_id}/afdrukken");
     view! {
@@ -143,7 +152,12 @@ fn Granted(page: ClientPage) -> impl IntoView {
             move || {
                 let l = lens.get();
                 if l.timeline {
-                    view! { <Timeline entries=main_entries.clone() category=l.category/> }.into_any()
+                    // The timeline holds what belongs to no pregnancy too (history, allergies).
+                    let mut all = main_entries.clone();
+                    if other_separate {
+                        all.extend(other_for_timeline.iter().cloned());
+                    }
+                    view! { <Timeline entries=all category=l.category/> }.into_any()
                 } else {
                     view! { <Sections order=order.clone() entries=main_entries.clone() suffix=String::new() keep_empty=true/> }.into_any()
                 }
@@ -289,13 +303,24 @@ fn Timeline(entries: Vec<EntryView>, category: Option<Category>) -> impl IntoVie
 /// The entries per category, in the role's order. `keep_empty`: show "Geen gegevens gedeeld"
 /// for a category without entries (the main block) instead of leaving it out.
 #[component]
-fn Sections(order: Vec<Category>, entries: Vec<EntryView>, suffix: String, keep_empty: bool) -> impl IntoView {
+fn Sections(
+    order: Vec<Category>,
+    entries: Vec<EntryView>,
+    suffix: String,
+    keep_empty: bool,
+) -> impl IntoView {
     order
         .into_iter()
         .filter_map(|category| {
-            let mine: Vec<EntryView> = entries.iter().filter(|e| e.category == category).cloned().collect();
-            (keep_empty || !mine.is_empty()).then(|| view! {
-                <Section category entries=mine id=format!("cat-{}{suffix}", category.as_str())/>
+            let mine: Vec<EntryView> = entries
+                .iter()
+                .filter(|e| e.category == category)
+                .cloned()
+                .collect();
+            (keep_empty || !mine.is_empty()).then(|| {
+                view! {
+                    <Section category entries=mine id=format!("cat-{}{suffix}", category.as_str())/>
+                }
             })
         })
         .collect_view()
