@@ -58,7 +58,7 @@ test("a midwife finds the handover essentials on top, a timeline and the trends"
   await expect(handover.getByRole("heading", { level: 2 })).toHaveText("Overdracht");
   const line = (label: string) => handover.locator(".handover-line").filter({ has: page.getByText(label, { exact: true }) });
   await expect(line("Bloedgroep")).toContainText("O");
-  await expect(line("Bloedgroep")).toContainText("Verloskundigenpraktijk De Wieg");
+  await expect(line("Bloedgroep")).toContainText(/ · \d{2}-\d{2}-\d{4} · (Verloskundigenpraktijk De Wieg|Ziekenhuis Rivierenland)/);
   await expect(line("GBS")).toContainText("Negatief");
   await expect(line("Risicostatus")).toContainText("Tweede lijn");
   await expect(line("Laatste Hb")).toContainText(/\d,\d mmol\/l/);

@@ -365,7 +365,7 @@ fn Trends(trends: Vec<TrendView>) -> impl IntoView {
                     <figure class="trend" id=format!("trend-{}", t.key)>
                         <figcaption>{format!("{} ({})", t.title, t.unit)}</figcaption>
                         <div class="trend-svg" inner_html=t.svg></div>
-                        <table class="trend-values sr-only-screen">
+                        <div class="sr-only-screen"><table class="trend-values">
                             <caption>{format!("{} in {}", t.title, t.unit)}</caption>
                             <thead><tr><th scope="col">"Datum"</th><th scope="col">"Waarde"</th><th scope="col">"Bron"</th></tr></thead>
                             <tbody>
@@ -373,7 +373,7 @@ fn Trends(trends: Vec<TrendView>) -> impl IntoView {
                                     <tr><td>{p.date}</td><td>{p.value}</td><td>{p.organisation}</td></tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     </figure>
                 }).collect_view()}
             </div>
