@@ -43,6 +43,9 @@ crate::string_enum! {
         RegistryAdded => "registry_added",
         ConsentProfileChanged => "consent_profile_changed",
         RetentionPurge => "retention_purge",
+        Print => "print",
+        SpoedInformed => "spoed_informed",
+        SpoedSeen => "spoed_seen",
     }
 }
 
@@ -100,6 +103,9 @@ impl AuditAction {
             RegistryAdded => "Toestemmingsregister toegevoegd",
             ConsentProfileChanged => "Landelijke toestemmingskeuze gewijzigd",
             RetentionPurge => "Kopie verwijderd na bewaartermijn",
+            Print => "Afgedrukt",
+            SpoedInformed => "Cliënt achteraf geïnformeerd over spoedinzage",
+            SpoedSeen => "Spoedinzage gezien",
         }
     }
 }

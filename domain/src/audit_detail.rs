@@ -57,6 +57,9 @@ pub enum AuditDetail {
     RegistryAdded(KeyNamed),
     ConsentProfileChanged(ConsentProfileChanged),
     RetentionPurge(RetentionPurge),
+    Print(Print),
+    SpoedInformed(SpoedFollowUp),
+    SpoedSeen(SpoedFollowUp),
 }
 
 /// A login: which second factor completed it (`totp`, `recovery_code`, `passkey`, or
@@ -313,6 +316,34 @@ pub struct RetentionPurge {
     pub consent_profile_purged: bool,
 }
 
+/// A print view opened: what it showed, as a view's `read` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Print {
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The sources whose data the print showed.
+    #[serde(default)]
+    pub sources: Vec<SourceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<i64>,
+}
+
+/// The follow-up of a spoed access (issue 14, item 7): the holder informed the client
+/// afterwards (`spoed_informed`), or a user of a sharing organisation saw it (`spoed_seen`).
+/// The grant, client and ground are columns of the event; a refused attempt names its reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpoedFollowUp {
+    /// `spoed_seen`: the organisation the item is now gone for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// When the spoed grant was created (UTC ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_at: Option<i64>,
+    /// Refused (outcome `denied`): why, e.g. `not_own_spoed_grant`, `not_sharing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// The source key a command-line event is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyNamed {
@@ -374,6 +405,8 @@ impl Serialize for AuditDetail {
             D::RegistryAdded(d) => d.serialize(s),
             D::ConsentProfileChanged(d) => d.serialize(s),
             D::RetentionPurge(d) => d.serialize(s),
+            D::Print(d) => d.serialize(s),
+            D::SpoedInformed(d) | D::SpoedSeen(d) => d.serialize(s),
         }
     }
 }
@@ -424,6 +457,9 @@ impl AuditDetail {
             D::RegistryAdded(_) => A::RegistryAdded,
             D::ConsentProfileChanged(_) => A::ConsentProfileChanged,
             D::RetentionPurge(_) => A::RetentionPurge,
+            D::Print(_) => A::Print,
+            D::SpoedInformed(_) => A::SpoedInformed,
+            D::SpoedSeen(_) => A::SpoedSeen,
         }
     }
 
@@ -505,6 +541,9 @@ impl AuditDetail {
             A::RegistryAdded => D::RegistryAdded(de(v)?),
             A::ConsentProfileChanged => D::ConsentProfileChanged(de(v)?),
             A::RetentionPurge => D::RetentionPurge(de(v)?),
+            A::Print => D::Print(de(v)?),
+            A::SpoedInformed => D::SpoedInformed(de(v)?),
+            A::SpoedSeen => D::SpoedSeen(de(v)?),
         }))
     }
 
@@ -513,6 +552,7 @@ impl AuditDetail {
     pub fn shown_sources(&self) -> &[SourceId] {
         match self {
             AuditDetail::Read(r) => &r.sources,
+            AuditDetail::Print(p) => &p.sources,
             AuditDetail::Search(s) => s.sources.as_deref().unwrap_or_default(),
             _ => &[],
         }
@@ -684,6 +724,22 @@ mod tests {
                 serde_json::json!({ "user_id": "u", "username": "n" }),
             ),
             (AuditAction::KeyAdded, serde_json::json!({ "key_id": "k" })),
+            (
+                AuditAction::Print,
+                serde_json::json!({ "categories": ["identity"], "sources": ["a"], "entries": 2 }),
+            ),
+            (
+                AuditAction::SpoedInformed,
+                serde_json::json!({ "granted_at": 5 }),
+            ),
+            (
+                AuditAction::SpoedSeen,
+                serde_json::json!({ "organisation": "o", "granted_at": 5 }),
+            ),
+            (
+                AuditAction::SpoedSeen,
+                serde_json::json!({ "reason": "not_sharing" }),
+            ),
             (
                 AuditAction::LoginLocked,
                 serde_json::json!({ "failures": 10, "locked_until": 9, "minutes": 15 }),
