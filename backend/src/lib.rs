@@ -1,7 +1,7 @@
 //! Ooievaar's server-only core, on `domain`: the store (`store/`, the only code with SQL), the
 //! access log's integrity (`integrity`), and the services that enforce the rules of DESIGN
-//! section 3, once each: accounts and sessions, source administration, sharing, viewing and
-//! review. It knows nothing of Leptos or HTTP routing; the app's server functions and the
+//! section 3, once each: accounts and sessions, source administration, sharing, viewing,
+//! the spoed follow-up and review. It knows nothing of Leptos or HTTP routing; the app's server functions and the
 //! server's handlers only call in. The README's architecture section maps each rule to its file.
 
 pub mod accounts;
@@ -20,6 +20,7 @@ pub mod second_factor;
 pub mod session;
 pub mod sharing;
 pub mod sources;
+pub mod spoed;
 pub mod state;
 pub mod store;
 #[cfg(feature = "test-support")]

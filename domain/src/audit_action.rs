@@ -44,6 +44,8 @@ crate::string_enum! {
         ConsentProfileChanged => "consent_profile_changed",
         RetentionPurge => "retention_purge",
         Print => "print",
+        SpoedInformed => "spoed_informed",
+        SpoedSeen => "spoed_seen",
     }
 }
 
@@ -102,6 +104,8 @@ impl AuditAction {
             ConsentProfileChanged => "Landelijke toestemmingskeuze gewijzigd",
             RetentionPurge => "Kopie verwijderd na bewaartermijn",
             Print => "Afgedrukt",
+            SpoedInformed => "Cliënt achteraf geïnformeerd over spoedinzage",
+            SpoedSeen => "Spoedinzage gezien",
         }
     }
 }

@@ -59,6 +59,8 @@ pub enum AuditDetail {
     RegistryAdded(KeyNamed),
     ConsentProfileChanged(ConsentProfileChanged),
     RetentionPurge(RetentionPurge),
+    SpoedInformed(SpoedFollowUp),
+    SpoedSeen(SpoedFollowUp),
 }
 
 /// A login: which second factor completed it (`totp`, `recovery_code`, `passkey`, or
@@ -315,6 +317,22 @@ pub struct RetentionPurge {
     pub consent_profile_purged: bool,
 }
 
+/// The follow-up of a spoed access (issue 14, item 7): the holder informed the client
+/// afterwards (`spoed_informed`), or a user of a sharing organisation saw it (`spoed_seen`).
+/// The grant, client and ground are columns of the event; a refused attempt names its reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpoedFollowUp {
+    /// `spoed_seen`: the organisation the item is now gone for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// When the spoed grant was created (UTC ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_at: Option<i64>,
+    /// Refused (outcome `denied`): why, e.g. `not_own_spoed_grant`, `not_sharing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// The source key a command-line event is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyNamed {
@@ -376,6 +394,7 @@ impl Serialize for AuditDetail {
             D::RegistryAdded(d) => d.serialize(s),
             D::ConsentProfileChanged(d) => d.serialize(s),
             D::RetentionPurge(d) => d.serialize(s),
+            D::SpoedInformed(d) | D::SpoedSeen(d) => d.serialize(s),
         }
     }
 }
@@ -427,6 +446,8 @@ impl AuditDetail {
             D::RegistryAdded(_) => A::RegistryAdded,
             D::ConsentProfileChanged(_) => A::ConsentProfileChanged,
             D::RetentionPurge(_) => A::RetentionPurge,
+            D::SpoedInformed(_) => A::SpoedInformed,
+            D::SpoedSeen(_) => A::SpoedSeen,
         }
     }
 
@@ -509,6 +530,8 @@ impl AuditDetail {
             A::ConsentProfileChanged => D::ConsentProfileChanged(de(v)?),
             A::RetentionPurge => D::RetentionPurge(de(v)?),
             A::Print => D::Print(de(v)?),
+            A::SpoedInformed => D::SpoedInformed(de(v)?),
+            A::SpoedSeen => D::SpoedSeen(de(v)?),
         }))
     }
 
@@ -516,7 +539,8 @@ impl AuditDetail {
     /// organisations' officers may review it (DESIGN flow 7).
     pub fn shown_sources(&self) -> &[SourceId] {
         match self {
-            AuditDetail::Read(r) | AuditDetail::Print(r) => &r.sources,
+            AuditDetail::Read(r) => &r.sources,
+            AuditDetail::Print(r) => &r.sources,
             AuditDetail::Search(s) => s.sources.as_deref().unwrap_or_default(),
             _ => &[],
         }
@@ -688,6 +712,22 @@ mod tests {
                 serde_json::json!({ "user_id": "u", "username": "n" }),
             ),
             (AuditAction::KeyAdded, serde_json::json!({ "key_id": "k" })),
+            (
+                AuditAction::Print,
+                serde_json::json!({ "categories": ["identity"], "sources": ["a"], "entries": 2 }),
+            ),
+            (
+                AuditAction::SpoedInformed,
+                serde_json::json!({ "granted_at": 5 }),
+            ),
+            (
+                AuditAction::SpoedSeen,
+                serde_json::json!({ "organisation": "o", "granted_at": 5 }),
+            ),
+            (
+                AuditAction::SpoedSeen,
+                serde_json::json!({ "reason": "not_sharing" }),
+            ),
             (
                 AuditAction::LoginLocked,
                 serde_json::json!({ "failures": 10, "locked_until": 9, "minutes": 15 }),

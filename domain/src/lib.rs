@@ -22,6 +22,7 @@ pub mod pregnancy;
 pub mod retention;
 pub mod role;
 pub mod share;
+pub mod spoed;
 pub mod user_view;
 pub mod username;
 

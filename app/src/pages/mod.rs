@@ -8,4 +8,5 @@ pub mod clients;
 pub mod form;
 pub mod home;
 pub mod policy;
+pub mod spoed;
 pub mod users;

@@ -333,7 +333,7 @@ pub async fn append_at<C: AuditLogQueries + ShareQueries + ReviewQueries + Backe
 
 /// The organisations whose privacy officers may see the event (DESIGN flow 7): the user's,
 /// those whose sources' data it is about (the source of a source call, every source a view
-/// showed), for a search those whose sources shared the BSN, and for an event without an
+/// showed), for a search and a spoed follow-up those whose sources shared the client, and for an event without an
 /// organisation every organisation.
 async fn scope<C: ReviewQueries>(
     c: &mut C,
@@ -374,7 +374,13 @@ async fn scope<C: ReviewQueries>(
     for source in sources {
         organisations.extend(c.organisation_of_source(&source).await?);
     }
-    if let (AuditAction::Search, Some(client)) = (action, &row.client_id) {
+    // A search for a BSN, and the follow-up of a spoed access (the holder informed the
+    // client, a sharing organisation saw it): the officers of the organisations sharing her.
+    if let (
+        AuditAction::Search | AuditAction::SpoedInformed | AuditAction::SpoedSeen,
+        Some(client),
+    ) = (action, &row.client_id)
+    {
         organisations.extend(c.organisations_sharing(client).await?);
     }
     organisations.sort();

@@ -4,7 +4,7 @@
 //! SQL lives here and nowhere else, one file per area, each holding its rows, its statements
 //! and its `Store` methods together: `accounts` (organisations, users, login failures),
 //! `installation` (flags, access policy), `sources` (source systems, keys, token replay), `registry` (consent registries and
-//! profiles), `retention` (purging copies past their term),
+//! profiles), `retention` (purging copies past their term), `spoed` (the follow-up of a spoed access),
 //! `shares` (clients, shares, consent, pregnancies, entries), `viewing` (finding clients,
 //! grants, the rows a view reads), `review` (the officer's queries, checkpoints) and the access
 //! log's own statements (`queries`, `audit`). Each area's statements are written once and
@@ -25,6 +25,7 @@ mod review;
 mod second_factor;
 mod shares;
 mod sources;
+mod spoed;
 mod viewing;
 
 pub use accounts::AccountQueries;
@@ -45,6 +46,7 @@ pub use shares::ShareQueries;
 pub use shares::{new_opaque_id, EntryRow, PregnancyRow, ReplaceCounts, ShareContent};
 pub use sources::SourceQueries;
 pub use sources::{SourceKeyRow, SourceRow};
+pub use spoed::{SpoedGrantRow, SpoedListRow, SpoedMark, SpoedQueries};
 pub use viewing::ViewingQueries;
 pub use viewing::{
     FoundClient, GrantRow, IdentityRow, MyClientRow, SearchRows, SharingSourceRow, ViewDenied,

@@ -27,4 +27,5 @@ mod second_factor;
 mod server_fns;
 mod share_corpus;
 mod source_api;
+mod spoed;
 mod viewing;

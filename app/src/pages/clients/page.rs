@@ -142,6 +142,8 @@ fn Granted(page: ClientPage) -> impl IntoView {
     let print_href = format!("/clients/{client_id}/afdrukken");
     view! {
         <ClientHeader page=page.clone()/>
+        // After a spoed view: the standing notice to inform her afterwards (seed 002).
+        <crate::pages::spoed::SpoedInformNotice client_id=client_id.clone()/>
         <Handover lines=page.handover.clone()/>
         {current.as_ref().map(|c| view! { <PregnancyFacts p=c.pregnancy.clone()/> })}
         <section class="card view-switch" aria-label="Weergave">

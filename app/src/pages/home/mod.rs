@@ -18,6 +18,7 @@ pub fn HomePage() -> impl IntoView {
                     return view! {
                         <h1>"Welkom, " {u.display_name.clone()}</h1>
                         <crate::pages::clients::ClinicalHome state=clinical/>
+                        <crate::pages::spoed::SpoedList/>
                     }
                     .into_any();
                 }
@@ -41,6 +42,7 @@ pub fn HomePage() -> impl IntoView {
                         <p>{text}</p>
                         <p><a class="button primary" href=link.0>{link.1}</a></p>
                     </section>
+                    <crate::pages::spoed::SpoedList/>
                 }
                 .into_any()
             })
