@@ -2,6 +2,7 @@
 
 use crate::components::{use_shell, Protected};
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -45,5 +46,5 @@ pub fn HomePage() -> impl IntoView {
                 .into_any()
             })
     };
-    view! { <Protected><Transition fallback=|| ()>{body}</Transition></Protected> }
+    view! { <Title text="Startpagina · Ooievaar"/><Protected><Transition fallback=|| ()>{body}</Transition></Protected> }
 }
