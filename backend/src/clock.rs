@@ -75,10 +75,10 @@ mod tests {
         // 2026-03-29: clocks go from 02:00 CET to 03:00 CEST (01:00 UTC).
         assert_eq!(dutch_date_time(1_774_745_940_000), "29-03-2026 01:59"); // 00:59 UTC
         assert_eq!(dutch_date_time(1_774_746_000_000), "29-03-2026 03:00"); // 01:00 UTC
-        // 2026-10-25: back from 03:00 CEST to 02:00 CET (01:00 UTC).
+                                                                            // 2026-10-25: back from 03:00 CEST to 02:00 CET (01:00 UTC).
         assert_eq!(dutch_date_time(1_792_889_940_000), "25-10-2026 02:59"); // 00:59 UTC
         assert_eq!(dutch_date_time(1_792_890_000_000), "25-10-2026 02:00"); // 01:00 UTC
-        // Late in the evening UTC is already the next day in Amsterdam.
+                                                                            // Late in the evening UTC is already the next day in Amsterdam.
         assert_eq!(dutch_date(1_767_222_000_000), "01-01-2026"); // 2025-12-31T23:00Z
     }
 

@@ -83,10 +83,14 @@ pub fn number(text: &str) -> Option<f64> {
     let separators = body.chars().filter(|c| matches!(c, '.' | ',')).count();
     let well_formed = !body.is_empty()
         && separators <= 1
-        && body.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
         && body.starts_with(|c: char| c.is_ascii_digit())
         && body.ends_with(|c: char| c.is_ascii_digit());
-    well_formed.then(|| t.replace(',', ".").parse().ok()).flatten()
+    well_formed
+        .then(|| t.replace(',', ".").parse().ok())
+        .flatten()
 }
 
 /// A number for a chart axis or table: at most `decimals` decimals, decimal comma.
