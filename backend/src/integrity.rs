@@ -4,7 +4,7 @@
 //! chain. The store only writes and reads rows (`store::audit_log`); the server only holds the
 //! key and makes the signature ([`CheckpointSigner`]).
 
-use crate::clock::local_date_time;
+use crate::clock::dutch_date_time;
 use crate::store::chain_hash;
 use crate::store::{AuditRow, CheckpointRow, Store, StoreResult, VerificationRow, GENESIS_HASH};
 use domain::audit_view::ChainState;
@@ -182,11 +182,11 @@ pub async fn chain_state(store: &Store) -> StoreResult<ChainState> {
     let checkpoint = store
         .latest_checkpoint()
         .await?
-        .map(|c| (c.event_id, local_date_time(c.signed_at)));
+        .map(|c| (c.event_id, dutch_date_time(c.signed_at)));
     Ok(ChainState {
         events,
         broken_at,
-        last_full: full.as_ref().map(|f| local_date_time(f.verified_at)),
+        last_full: full.as_ref().map(|f| dutch_date_time(f.verified_at)),
         last_full_events: full.map(|f| f.up_to_id),
         checkpoint,
     })

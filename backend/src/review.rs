@@ -4,7 +4,7 @@
 //! every reading of the log is itself logged.
 
 use super::audit::{NewAuditEvent, RequestMeta};
-use super::clock::{local_date, local_date_time, local_date_time_seconds, parse_date};
+use super::clock::{amsterdam, dutch_date, dutch_date_time, local_date, parse_date};
 use super::clock::{start_of_local_day, today};
 use super::session::SessionUser;
 use super::store::{Keyset, ReviewQuery, ReviewRow, Store};
@@ -219,9 +219,9 @@ pub async fn page(
             id: g.id,
             user: format!("{} ({})", g.user_display_name, g.user_name),
             bsn: g.bsn,
-            ground: g.ground.as_str().to_owned(),
-            created: local_date_time(g.created_at),
-            expires: local_date_time(g.expires_at),
+            ground: g.ground.label().to_owned(),
+            created: dutch_date_time(g.created_at),
+            expires: dutch_date_time(g.expires_at),
         })
         .collect();
     Ok(ReviewPage {
@@ -294,6 +294,11 @@ fn detail_summary(action: &str, detail: &str) -> String {
     }
 }
 
+/// `06-04-1991 14:05:09`, Amsterdam time: an event's moment in the log, to the second.
+fn dutch_date_time_seconds(ms: i64) -> String {
+    format!("{}:{:02}", dutch_date_time(ms), amsterdam(ms).second())
+}
+
 pub fn event_view(row: ReviewRow) -> EventView {
     let e = row.event;
     let action_label = AuditAction::parse(&e.action)
@@ -301,7 +306,7 @@ pub fn event_view(row: ReviewRow) -> EventView {
         .unwrap_or_else(|| e.action.clone());
     EventView {
         id: e.id,
-        at: local_date_time_seconds(e.occurred_at),
+        at: dutch_date_time_seconds(e.occurred_at),
         detail: detail_summary(&e.action, &e.detail),
         action: e.action,
         action_label,
@@ -325,7 +330,7 @@ pub fn event_view(row: ReviewRow) -> EventView {
         flags: super::audit::parse_flags(row.flags.as_deref()),
         review: row.reviewed_note.map(|note| ReviewNote {
             by: row.reviewed_by.unwrap_or_default(),
-            at: row.reviewed_at.map(local_date_time).unwrap_or_default(),
+            at: row.reviewed_at.map(dutch_date_time).unwrap_or_default(),
             note,
         }),
     }
@@ -557,9 +562,9 @@ pub async fn overview(
     let truncated = rows.len() as i64 >= super::store::OVERVIEW_LIMIT;
     Ok(ClientOverview {
         bsn: bsn.as_ref().to_owned(),
-        from: local_date(from_ms),
-        until: local_date(until_ms - 1),
-        generated_at: local_date_time(super::store::now_ms()),
+        from: dutch_date(from_ms),
+        until: dutch_date(until_ms - 1),
+        generated_at: dutch_date_time(super::store::now_ms()),
         generated_by: user.display_name.clone(),
         organisation: user.organisation_name.clone(),
         lines: rows.into_iter().map(overview_line).collect(),
@@ -596,7 +601,7 @@ fn overview_line(row: ReviewRow) -> OverviewLine {
             .unwrap_or_else(|| action.to_owned()),
     };
     OverviewLine {
-        at: local_date_time(e.occurred_at),
+        at: dutch_date_time(e.occurred_at),
         what,
         organisation: row
             .organisation_name

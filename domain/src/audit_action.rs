@@ -68,7 +68,7 @@ impl AuditAction {
             Logout => "Uitgelogd",
             PasswordChanged => "Wachtwoord gewijzigd",
             Search => "Cliënt gezocht",
-            Read => "Dossier ingezien",
+            Read => "Gegevens ingezien",
             AccessRequest => "Toegang aangevraagd",
             AccessDenied => "Toegang geweigerd",
             GrantEnded => "Toegang beëindigd",

@@ -39,7 +39,7 @@ pub struct ReviewNote {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventView {
     pub id: i64,
-    /// Local time, `YYYY-MM-DD HH:MM:SS`.
+    /// Amsterdam time as a Dutch reader writes it, `DD-MM-YYYY HH:MM:SS`.
     pub at: String,
     pub action: String,
     pub action_label: String,

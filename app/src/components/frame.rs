@@ -84,11 +84,15 @@ pub fn Frame(children: Children) -> impl IntoView {
     };
 
     view! {
+        // The first thing a keyboard reaches on every page (WCAG 2.4.1): past the header and
+        // the menu to the page itself. Hidden until it has the focus.
+        <a href="#inhoud" class="skip-link">"Naar de inhoud"</a>
         <header class="site-header">
             <a href="/" class="brand">"Ooievaar"</a>
             <Transition fallback=|| ()>{header}</Transition>
         </header>
-        <main class="content">{children()}</main>
+        // `tabindex=-1`: the skip link moves the keyboard focus here, not only the view.
+        <main class="content" id="inhoud" tabindex="-1">{children()}</main>
         <footer class="site-footer">
             "Ooievaar, de viewer van het verloskundig samenwerkingsverband. Elke inzage wordt vastgelegd."
         </footer>

@@ -5,4 +5,4 @@ mod frame;
 mod notices;
 
 pub use frame::{use_shell, Frame, Protected};
-pub use notices::{ErrorNotice, FieldProblem, FormError};
+pub use notices::{field_aria, field_problem_id, ErrorNotice, FieldAria, FieldProblem, FormError};

@@ -247,7 +247,11 @@ async fn walk_while_writing(
         let events = page["events"].as_array().unwrap().clone();
         pages += 1;
         first.extend(ids(&events));
-        ats.extend(events.iter().map(|e| e["at"].as_str().unwrap().to_owned()));
+        // `06-04-1991 14:05:09`: kept as year, month, day, time to compare.
+        ats.extend(events.iter().map(|e| {
+            let at = e["at"].as_str().unwrap();
+            format!("{}{}{}{}", &at[6..10], &at[3..5], &at[0..2], &at[10..])
+        }));
         write(app, writer, what, 3).await;
         match page["next"].as_str() {
             Some(next) => {

@@ -29,6 +29,19 @@ async fn overview(app: &TestApp, officer: &reqwest::Client, bsn: &str) -> reqwes
     app.call(officer, "audit_overview", &[]).await
 }
 
+/// `06-04-1991 14:05`: a moment as the pages show it (Amsterdam time, no ISO).
+fn dutch_moment(text: &str) -> bool {
+    let b = text.as_bytes();
+    text.len() == 16
+        && [2, 5].iter().all(|&i| b[i] == b'-')
+        && b[10] == b' '
+        && b[13] == b':'
+        && text
+            .char_indices()
+            .filter(|(i, _)| ![2, 5, 10, 13].contains(i))
+            .all(|(_, c)| c.is_ascii_digit())
+}
+
 fn what_of(e: &AuditRow) -> &'static str {
     match (e.action.as_str(), e.outcome.as_str()) {
         ("read", _) => "Gegevens ingezien",
@@ -89,6 +102,14 @@ async fn the_client_overview_lists_every_event_about_her_network_wide(backend: B
     assert_eq!(ov["generated_by"], "Femke Mulder");
     assert_eq!(ov["organisation"], ZH_NAME);
     assert_eq!(ov["truncated"], false);
+    assert!(dutch_moment(ov["generated_at"].as_str().unwrap()), "{ov}");
+    for day in [&ov["from"], &ov["until"]] {
+        let day = day.as_str().unwrap();
+        assert!(
+            dutch_moment(&format!("{day} 00:00")),
+            "a date as 06-04-1991: {day}"
+        );
+    }
 
     let expected: Vec<AuditRow> = app
         .audit_events()
@@ -104,7 +125,18 @@ async fn the_client_overview_lists_every_event_about_her_network_wide(backend: B
     let whats: Vec<&str> = lines.iter().map(|l| l["what"].as_str().unwrap()).collect();
     let expected_whats: Vec<&str> = expected.iter().map(what_of).collect();
     assert_eq!(whats, expected_whats, "every event about her, oldest first");
-    let ats: Vec<&str> = lines.iter().map(|l| l["at"].as_str().unwrap()).collect();
+    // Shown as `06-04-1991 14:05`: compare as year, month, day, time.
+    let ats: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let at = l["at"].as_str().unwrap();
+            assert!(
+                dutch_moment(at),
+                "a moment as a Dutch reader writes it: {at}"
+            );
+            format!("{}{}{}{}", &at[6..10], &at[3..5], &at[0..2], &at[10..])
+        })
+        .collect();
     assert!(
         ats.windows(2).all(|w| w[0] <= w[1]),
         "chronological: {ats:?}"
@@ -115,7 +147,7 @@ async fn the_client_overview_lists_every_event_about_her_network_wide(backend: B
             Some("vp-de-wieg") => (WIEG_NAME, "Verloskundige", "Anna de Vries"),
             Some("kz-kraamhoek") => (KZ_NAME, "Kraamverzorgende", "Dewi Visser"),
             Some("zh-rivierenland") if event.user_name.as_deref() == Some("privacy") => {
-                (ZH_NAME, "Privacy officer", "Femke Mulder")
+                (ZH_NAME, "Privacyfunctionaris", "Femke Mulder")
             }
             Some("zh-rivierenland") => (ZH_NAME, "Gynaecoloog", "Dr. Bram Jansen"),
             other => panic!("unexpected organisation {other:?}"),

@@ -37,7 +37,11 @@ async fn the_officer_revokes_a_grant_of_her_organisations_user(backend: Backend)
         .find(|g| g["id"] == grant_id.as_str())
         .unwrap_or_else(|| panic!("grant listed for her: {grants}"));
     assert_eq!(listed["bsn"], bsn0.as_str());
-    assert_eq!(listed["ground"], "behandelrelatie");
+    assert_eq!(
+        listed["ground"],
+        domain::grant::Ground::Behandelrelatie.label(),
+        "the ground's label, not its key"
+    );
     assert_eq!(listed["user"], "Dr. Bram Jansen (gynaecoloog)");
     let wieg_grants = audit_page(&app, &wieg, None).await["grants"].clone();
     assert!(

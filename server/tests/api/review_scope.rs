@@ -389,7 +389,7 @@ async fn every_page_read_writes_one_log_read_before_the_rows_are_read(backend: B
             time::OffsetDateTime::from_unix_timestamp_nanos(logged.occurred_at as i128 * 1_000_000)
                 .unwrap();
         let format =
-            time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+            time::macros::format_description!("[day]-[month]-[year] [hour]:[minute]:[second]");
         let candidates: Vec<String> = [1, 2]
             .iter()
             .map(|h| (utc + time::Duration::hours(*h)).format(&format).unwrap())

@@ -5,22 +5,26 @@ mod server_fns;
 
 pub use server_fns::*;
 
-use crate::components::{FieldProblem, FormError, Protected};
+use crate::components::{field_aria, FieldProblem, FormError, Protected};
 use crate::pages::auth::{CodeField, CodeInput, EnrolmentShown};
 use crate::pages::form::action_error;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let action = create_change_password_action();
     let error = action_error(action);
+    let [aria_current, aria_new] =
+        ["current_password", "new_password"].map(|f| field_aria(error, f));
     let query = use_query_map();
     let changed = move || {
         query.with(|q| q.get("gewijzigd").is_some()) && error.get().is_none()
             || matches!(action.value().get(), Some(Ok(())))
     };
     view! {
+        <Title text="Mijn account · Ooievaar"/>
         <Protected>
             <h1>"Mijn account"</h1>
             <section class="card">
@@ -34,10 +38,12 @@ pub fn AccountPage() -> impl IntoView {
                 <ActionForm action attr:class="stack" attr:id="password-form">
                     <label for="current_password">"Huidig wachtwoord"</label>
                     <input id="current_password" name="current_password" type="password"
+                        aria-invalid=aria_current.invalid aria-describedby=aria_current.describedby
                         autocomplete="current-password" required maxlength="128"/>
                     <FieldProblem error field="current_password"/>
                     <label for="new_password">"Nieuw wachtwoord (minstens 12 tekens)"</label>
                     <input id="new_password" name="new_password" type="password"
+                        aria-invalid=aria_new.invalid aria-describedby=aria_new.describedby
                         autocomplete="new-password" required minlength="12" maxlength="128"/>
                     <FieldProblem error field="new_password"/>
                     <label for="confirm_password">"Nieuw wachtwoord nogmaals"</label>
@@ -191,6 +197,7 @@ pub fn RecoveryCodesPage() -> impl IntoView {
         })
     };
     view! {
+        <Title text="Herstelcodes · Ooievaar"/>
         <Protected>
             <h1>"Herstelcodes"</h1>
             <section class="card">

@@ -9,12 +9,14 @@ mod server_fns;
 pub use overview::OverviewPage;
 pub use server_fns::*;
 
-use crate::components::{FieldProblem, FormError, Protected};
+use crate::components::{field_aria, FieldProblem, FormError, Protected};
 use crate::pages::form::action_error;
 use domain::audit_view::{ChainState, EventView, OrganisationGrant, ReviewFilter, ReviewPage};
+use domain::format::count;
 use domain::grant::Ground;
 use domain::{AuditAction, Role};
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -45,6 +47,7 @@ pub fn AuditPage() -> impl IntoView {
         overview: overview_action,
     };
     view! {
+        <Title text="Toegangslogboek · Ooievaar"/>
         <Protected roles=&[Role::PrivacyOfficer]>
             <h1>"Toegangslogboek"</h1>
             <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
@@ -106,18 +109,21 @@ fn AuditView(page: ReviewPage, actions: Actions) -> impl IntoView {
 #[component]
 fn ChainCard(chain: ChainState) -> impl IntoView {
     let full = match (chain.last_full, chain.last_full_events) {
-        (Some(at), Some(n)) => format!("Laatste volledige controle: {at} ({n} gebeurtenissen)."),
-        _ => "Nog geen volledige controle uitgevoerd (ooievaar audit verify).".into(),
+        (Some(at), Some(n)) => format!(
+            "Laatste volledige controle: {at} ({} gebeurtenissen).",
+            count(n)
+        ),
+        _ => "Nog geen volledige controle gedaan (met ooievaar audit verify).".into(),
     };
     let checkpoint = match chain.checkpoint {
-        Some((id, at)) => format!("Laatste ondertekende controlepunt: gebeurtenis {id}, {at}."),
+        Some((id, at)) => format!("Laatste ondertekende controlepunt: gebeurtenis #{id}, {at}."),
         None => "Nog geen ondertekend controlepunt.".into(),
     };
     match chain.broken_at {
         None => view! {
             <section class="card chain-ok" data-testid="chain-status">
-                <h2>"Logboek onaangetast"</h2>
-                <p>{format!("De hashketen van alle {} gebeurtenissen is intact.", chain.events)}</p>
+                <h2>"Logboek intact"</h2>
+                <p>{format!("De hashketen van alle {} gebeurtenissen is intact: er is niets gewijzigd of verwijderd.", count(chain.events))}</p>
                 <p class="muted">{full} " " {checkpoint}</p>
             </section>
         }
@@ -125,7 +131,7 @@ fn ChainCard(chain: ChainState) -> impl IntoView {
         Some(id) => view! {
             <section class="card notice-error" data-testid="chain-status" role="alert">
                 <h2>"Logboek beschadigd"</h2>
-                <p>{format!("De hashketen is verbroken bij gebeurtenis {id}. Meld dit direct aan de beheerder.")}</p>
+                <p>{format!("De hashketen is verbroken bij gebeurtenis #{id}. Meld dit direct aan de beheerder.")}</p>
                 <p>{full} " " {checkpoint}</p>
             </section>
         }
@@ -137,6 +143,17 @@ fn ChainCard(chain: ChainState) -> impl IntoView {
 fn FilterForm(actions: Actions, filter: ReviewFilter) -> impl IntoView {
     let error = action_error(actions.filter);
     let selected = |current: &str, value: &str| current == value;
+    let [aria_from, aria_until, aria_bsn, aria_user, aria_organisation, aria_action, aria_ground] =
+        [
+            "from",
+            "until",
+            "bsn",
+            "user",
+            "organisation",
+            "action",
+            "ground",
+        ]
+        .map(|f| field_aria(error, f));
     view! {
         <section class="card">
             <h2>"Filteren"</h2>
@@ -144,33 +161,33 @@ fn FilterForm(actions: Actions, filter: ReviewFilter) -> impl IntoView {
             <ActionForm action=actions.filter attr:class="filter-form" attr:id="audit-filter">
                 <div class="field">
                     <label for="f-from">"Vanaf"</label>
-                    <input id="f-from" name="from" type="date" value=filter.from.clone()/>
+                    <input id="f-from" aria-invalid=aria_from.invalid aria-describedby=aria_from.describedby name="from" type="date" value=filter.from.clone()/>
                     <FieldProblem error field="from"/>
                 </div>
                 <div class="field">
                     <label for="f-until">"Tot en met"</label>
-                    <input id="f-until" name="until" type="date" value=filter.until.clone()/>
+                    <input id="f-until" aria-invalid=aria_until.invalid aria-describedby=aria_until.describedby name="until" type="date" value=filter.until.clone()/>
                     <FieldProblem error field="until"/>
                 </div>
                 <div class="field">
                     <label for="f-bsn">"Cliënt (BSN)"</label>
-                    <input id="f-bsn" name="bsn" type="text" inputmode="numeric" autocomplete="off"
+                    <input id="f-bsn" aria-invalid=aria_bsn.invalid aria-describedby=aria_bsn.describedby name="bsn" type="text" inputmode="numeric" autocomplete="off"
                         maxlength="11" value=filter.bsn.clone()/>
                     <FieldProblem error field="bsn"/>
                 </div>
                 <div class="field">
                     <label for="f-user">"Gebruiker (gebruikersnaam)"</label>
-                    <input id="f-user" name="user" type="text" autocomplete="off" value=filter.user.clone()/>
+                    <input id="f-user" aria-invalid=aria_user.invalid aria-describedby=aria_user.describedby name="user" type="text" autocomplete="off" value=filter.user.clone()/>
                     <FieldProblem error field="user"/>
                 </div>
                 <div class="field">
                     <label for="f-org">"Organisatie (code)"</label>
-                    <input id="f-org" name="organisation" type="text" autocomplete="off" value=filter.organisation.clone()/>
+                    <input id="f-org" aria-invalid=aria_organisation.invalid aria-describedby=aria_organisation.describedby name="organisation" type="text" autocomplete="off" value=filter.organisation.clone()/>
                     <FieldProblem error field="organisation"/>
                 </div>
                 <div class="field">
                     <label for="f-action">"Handeling"</label>
-                    <select id="f-action" name="action">
+                    <select id="f-action" aria-invalid=aria_action.invalid aria-describedby=aria_action.describedby name="action">
                         <option value="" selected=filter.action.is_empty()>"Alle"</option>
                         {AuditAction::ALL.iter().map(|a| view! {
                             <option value=a.as_str() selected=selected(&filter.action, a.as_str())>{a.label()}</option>
@@ -180,7 +197,7 @@ fn FilterForm(actions: Actions, filter: ReviewFilter) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-ground">"Grond"</label>
-                    <select id="f-ground" name="ground">
+                    <select id="f-ground" aria-invalid=aria_ground.invalid aria-describedby=aria_ground.describedby name="ground">
                         <option value="" selected=filter.ground.is_empty()>"Alle"</option>
                         {Ground::ALL.iter().map(|g| view! {
                             <option value=g.as_str() selected=selected(&filter.ground, g.as_str())>{g.label()}</option>
@@ -293,6 +310,7 @@ fn EventRow(event: EventView, actions: Actions) -> impl IntoView {
 #[component]
 fn OverviewForm(actions: Actions) -> impl IntoView {
     let error = action_error(actions.overview);
+    let [aria_bsn, aria_from, aria_until] = ["bsn", "from", "until"].map(|f| field_aria(error, f));
     view! {
         <section class="card">
             <h2>"Overzicht voor een cliënt"</h2>
@@ -301,17 +319,17 @@ fn OverviewForm(actions: Actions) -> impl IntoView {
             <ActionForm action=actions.overview attr:class="filter-form" attr:id="overview-form">
                 <div class="field">
                     <label for="o-bsn">"BSN"</label>
-                    <input id="o-bsn" name="bsn" type="text" inputmode="numeric" autocomplete="off" required maxlength="11"/>
+                    <input id="o-bsn" aria-invalid=aria_bsn.invalid aria-describedby=aria_bsn.describedby name="bsn" type="text" inputmode="numeric" autocomplete="off" required maxlength="11"/>
                     <FieldProblem error field="bsn"/>
                 </div>
                 <div class="field">
                     <label for="o-from">"Vanaf (standaard een jaar terug)"</label>
-                    <input id="o-from" name="from" type="date"/>
+                    <input id="o-from" aria-invalid=aria_from.invalid aria-describedby=aria_from.describedby name="from" type="date"/>
                     <FieldProblem error field="from"/>
                 </div>
                 <div class="field">
                     <label for="o-until">"Tot en met (standaard vandaag)"</label>
-                    <input id="o-until" name="until" type="date"/>
+                    <input id="o-until" aria-invalid=aria_until.invalid aria-describedby=aria_until.describedby name="until" type="date"/>
                     <FieldProblem error field="until"/>
                 </div>
                 <div class="form-buttons">

@@ -6,11 +6,13 @@ use crate::components::Protected;
 use domain::audit_view::ClientOverview;
 use domain::Role;
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| overview_for_client());
     view! {
+        <Title text="Overzicht van inzage · Ooievaar"/>
         <Protected roles=&[Role::PrivacyOfficer]>
             <Suspense fallback=|| view! { <p class="loading">"Overzicht maken..."</p> }>
                 {move || overview.get().map(|r| match r {
@@ -19,6 +21,7 @@ pub fn OverviewPage() -> impl IntoView {
                         <p><a href="/audit">"Terug naar het toegangslogboek"</a></p>
                     }.into_any(),
                     Ok(None) => view! {
+                        <h1>"Overzicht van inzage"</h1>
                         <p>"Vraag eerst een overzicht aan op het " <a href="/audit">"toegangslogboek"</a> "."</p>
                     }.into_any(),
                     Ok(Some(o)) => view! { <Overview overview=o/> }.into_any(),

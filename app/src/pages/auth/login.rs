@@ -4,6 +4,7 @@ use super::create_login_action;
 use crate::components::{use_shell, FormError};
 use crate::pages::form::action_error;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_query_map};
 
@@ -37,6 +38,7 @@ pub fn LoginPage() -> impl IntoView {
         })
     };
     view! {
+        <Title text="Inloggen · Ooievaar"/>
         <Transition fallback=|| ()>{already_in}</Transition>
         <section class="card login-card">
             <h1>"Inloggen"</h1>

@@ -6,9 +6,10 @@ use super::{
     create_login_code_action, create_login_enrol_action, create_logout_action, login_enrolment,
     PendingStep,
 };
-use crate::components::{use_shell, FieldProblem, FormError};
+use crate::components::{field_aria, use_shell, FieldProblem, FormError};
 use crate::pages::form::action_error;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 
@@ -40,12 +41,17 @@ fn OnlyWhilePending(step: PendingStep) -> impl IntoView {
 }
 
 /// The input every code form shares: digits, the numeric keypad, and the browser may fill in
-/// a code it received.
+/// a code it received. With `error`, it is linked to the `code` field's problem ([`field_aria`]).
 #[component]
-pub fn CodeInput(#[prop(optional)] id: Option<&'static str>) -> impl IntoView {
+pub fn CodeInput(
+    #[prop(optional)] id: Option<&'static str>,
+    #[prop(optional, into)] error: Option<Signal<Option<domain::error::AppError>>>,
+) -> impl IntoView {
     let id = id.unwrap_or("code");
+    let aria = field_aria(error.unwrap_or_else(|| Signal::stored(None)), "code");
     view! {
         <input id=id name="code" type="text" autocomplete="one-time-code" inputmode="numeric"
+            aria-invalid=aria.invalid aria-describedby=aria.describedby
             pattern="[0-9 \\-]*" required maxlength="20" autocapitalize="none" spellcheck="false"
             class="code-input"/>
     }
@@ -61,7 +67,7 @@ pub fn CodeField(
     let id = id.unwrap_or("code");
     view! {
         <label for=id>{label}</label>
-        <CodeInput id/>
+        <CodeInput id error/>
         <FieldProblem error field="code"/>
     }
 }
@@ -94,6 +100,7 @@ pub fn CodePage() -> impl IntoView {
     let action = create_login_code_action();
     let error = action_error(action);
     view! {
+        <Title text="Tweede stap · Ooievaar"/>
         <OnlyWhilePending step=PendingStep::Code/>
         <section class="card login-card">
             <h1>"Tweede stap"</h1>
@@ -120,6 +127,7 @@ pub fn EnrolPage() -> impl IntoView {
     let error = action_error(action);
     let enrolment = Resource::new(|| (), |_| login_enrolment());
     view! {
+        <Title text="Tweede stap instellen · Ooievaar"/>
         <OnlyWhilePending step=PendingStep::Enrol/>
         <section class="card login-card">
             <h1>"Tweede stap instellen"</h1>

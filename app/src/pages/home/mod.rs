@@ -2,6 +2,7 @@
 
 use crate::components::{use_shell, Protected};
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -47,5 +48,5 @@ pub fn HomePage() -> impl IntoView {
                 .into_any()
             })
     };
-    view! { <Protected><Transition fallback=|| ()>{body}</Transition></Protected> }
+    view! { <Title text="Startpagina · Ooievaar"/><Protected><Transition fallback=|| ()>{body}</Transition></Protected> }
 }

@@ -7,11 +7,12 @@ pub use server_fns::*;
 use crate::components::Protected;
 use domain::{PolicyCell, Role, Sensitivity};
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 fn cell_label(cell: PolicyCell) -> &'static str {
     match cell {
         PolicyCell::None => "niets",
-        PolicyCell::Normal => "normaal",
+        PolicyCell::Normal => "alleen normaal",
         PolicyCell::Elevated => "t/m verhoogd",
         PolicyCell::High => "alles",
     }
@@ -40,7 +41,7 @@ fn CodeMapTable() -> impl IntoView {
                 {move || rows.get().map(|r| match r {
                     Err(e) => view! { <crate::components::ErrorNotice error=e/> }.into_any(),
                     Ok(rows) => view! {
-                        <p class="muted">{format!("{} codes", rows.len())}</p>
+                        <p class="muted">{format!("{} codes", domain::format::count(rows.len() as i64))}</p>
                         <div class="table-wrap">
                             <table class="code-map">
                                 <thead><tr>
@@ -74,10 +75,14 @@ fn CodeMapTable() -> impl IntoView {
 pub fn PolicyPage() -> impl IntoView {
     let rows = Resource::new(|| (), |_| policy_table());
     view! {
+        <Title text="Toegangsbeleid · Ooievaar"/>
         <Protected>
             <h1>"Wie ziet wat"</h1>
             <p class="lead">
-                "Per rol en categorie de hoogste gevoeligheid die zichtbaar is. Dit is vastgelegd beleid van het samenwerkingsverband; Ooievaar past het op de server toe."
+                "Per rol en soort gegevens: tot welke gevoeligheid een zorgverlener in die rol de gegevens ziet (normaal, verhoogd of hoog). Dit beleid heeft het samenwerkingsverband afgesproken."
+            </p>
+            <p>
+                "Ooievaar zelf houdt achter wat uw rol niet mag zien: die gegevens worden nooit naar uw scherm gestuurd, op welk apparaat of welke pagina u ook kijkt."
             </p>
             <Suspense fallback=|| view! { <p>"Laden..."</p> }>
                 {move || rows.get().map(|r| match r {

@@ -7,11 +7,13 @@ pub use server_fns::*;
 use crate::components::Protected;
 use domain::Role;
 use leptos::prelude::*;
+use leptos_meta::Title;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let users = Resource::new(|| (), |_| list_users());
     view! {
+        <Title text="Gebruikers · Ooievaar"/>
         <Protected roles=&[Role::Beheerder]>
             <h1>"Gebruikers van uw organisatie"</h1>
             <p class="lead">"Accounts worden toegevoegd en geblokkeerd met de opdrachtregel (" <code>"ooievaar user add"</code> ")."</p>
