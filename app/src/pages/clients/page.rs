@@ -4,7 +4,7 @@
 use super::server_fns::{
     client_page, client_print, create_end_grant_action, create_request_access_action,
 };
-use crate::components::{FieldProblem, FormError, Protected};
+use crate::components::{field_aria, FieldProblem, FormError, Protected};
 use crate::pages::form::action_error;
 use domain::client_view::{
     ClientAccess, ClientPage, EntryView, HandoverLine, PregnancyBlock, PregnancyView, TrendView,
@@ -45,6 +45,11 @@ fn RequestAccessForm(
     action: ServerAction<super::server_fns::RequestAccess>,
 ) -> impl IntoView {
     let error = action_error(action);
+    let (ground_aria, reason_aria, attest_aria) = (
+        field_aria(error, "ground"),
+        field_aria(error, "reason"),
+        field_aria(error, "attest"),
+    );
     view! {
         <h1>"Toegang aanvragen"</h1>
         <section class="card">
@@ -56,15 +61,18 @@ fn RequestAccessForm(
             <ActionForm action attr:class="stack" attr:id="access-form">
                 <input type="hidden" name="client_id" value=client_id/>
                 <label for="ground">"Grond"</label>
-                <select id="ground" name="ground" required>
+                <select id="ground" name="ground" required
+                    aria-invalid=ground_aria.invalid aria-describedby=ground_aria.describedby>
                     {Ground::ALL.iter().map(|g| view! { <option value=g.as_str()>{g.label()}</option> }).collect_view()}
                 </select>
                 <FieldProblem error field="ground"/>
                 <label for="reason">"Toelichting (verplicht bij spoed)"</label>
-                <textarea id="reason" name="reason" rows="3" maxlength="1000"></textarea>
+                <textarea id="reason" name="reason" rows="3" maxlength="1000"
+                    aria-invalid=reason_aria.invalid aria-describedby=reason_aria.describedby></textarea>
                 <FieldProblem error field="reason"/>
                 <label class="check">
-                    <input type="checkbox" name="attest" value="ja" required/>
+                    <input type="checkbox" name="attest" value="ja" required
+                        aria-invalid=attest_aria.invalid aria-describedby=attest_aria.describedby/>
                     " Ik heb een behandelrelatie met deze cliënt."
                 </label>
                 <FieldProblem error field="attest"/>

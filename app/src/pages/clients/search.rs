@@ -44,6 +44,10 @@ pub fn ClinicalHome(state: ClinicalHomeState) -> impl IntoView {
         clients,
     } = state;
     let error = action_error(search);
+    let (bsn_aria, birth_aria) = (
+        crate::components::field_aria(error, "bsn"),
+        crate::components::field_aria(error, "birth_date"),
+    );
     let outcome = move || match search.value().get() {
         Some(Ok(outcome)) => Some(outcome),
         Some(Err(_)) => None,
@@ -58,12 +62,14 @@ pub fn ClinicalHome(state: ClinicalHomeState) -> impl IntoView {
                 <div class="field">
                     <label for="bsn">"BSN"</label>
                     <input id="bsn" name="bsn" type="text" inputmode="numeric" autocomplete="off"
+                        aria-invalid=bsn_aria.invalid aria-describedby=bsn_aria.describedby
                         required maxlength="11" pattern="[0-9 .]{9,11}"/>
                     <FieldProblem error field="bsn"/>
                 </div>
                 <div class="field">
                     <label for="birth_date">"Geboortedatum"</label>
-                    <input id="birth_date" name="birth_date" type="date" required/>
+                    <input id="birth_date" name="birth_date" type="date" required
+                        aria-invalid=birth_aria.invalid aria-describedby=birth_aria.describedby/>
                     <FieldProblem error field="birth_date"/>
                 </div>
                 <button type="submit" class="button primary">"Zoeken"</button>
