@@ -24,7 +24,7 @@ use domain::format::iso_date;
 use domain::grant::Ground;
 pub use domain::spoed::FOLLOW_UP_DAYS;
 use domain::spoed::{SpoedItem, SpoedNotice};
-use domain::{AuditAction, Category, ClientId, GrantId, Outcome, Role, SourceId};
+use domain::{AuditAction, ClientId, GrantId, Outcome, Role};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -202,22 +202,13 @@ pub async fn list(
             if rows.is_empty() {
                 return None;
             }
-            let mut sources: Vec<&SourceId> = rows.iter().map(|r| &r.identity_source).collect();
-            sources.sort();
-            sources.dedup();
-            let mut client_ids: Vec<&ClientId> = rows.iter().map(|r| &r.client_id).collect();
-            client_ids.sort();
-            client_ids.dedup();
             Some(
                 event(user, AuditAction::Read, Outcome::Success, &meta).with_detail(
-                    AuditDetail::Read(detail::Read {
-                        view: Some("spoed_list".to_owned()),
-                        clients: Some(client_ids.len() as i64),
-                        client_ids: Some(client_ids.into_iter().cloned().collect()),
-                        categories: vec![Category::Identity.as_str().to_owned()],
-                        sources: sources.into_iter().cloned().collect(),
-                        ..Default::default()
-                    }),
+                    AuditDetail::Read(detail::Read::of_name_list(
+                        "spoed_list",
+                        rows.iter().map(|r| &r.client_id),
+                        rows.iter().map(|r| &r.identity_source),
+                    )),
                 ),
             )
         })

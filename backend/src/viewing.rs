@@ -19,9 +19,7 @@ use domain::error::AppError;
 use domain::grant::{grant_expiry, Ground, PregnancyDates};
 use domain::policy::ViewRequest;
 use domain::pregnancy::age_in_years;
-use domain::{
-    AuditAction, Bsn, Category, ClientId, FieldError, GrantId, Outcome, Sensitivity, SourceId,
-};
+use domain::{AuditAction, Bsn, Category, ClientId, FieldError, GrantId, Outcome, Sensitivity};
 use time::OffsetDateTime;
 
 use super::clock::{dutch_date_time, parse_date, today, DATE};
@@ -315,20 +313,13 @@ pub async fn my_clients(
             if rows.is_empty() {
                 return None;
             }
-            let mut sources: Vec<&SourceId> = rows.iter().map(|r| &r.identity.source_id).collect();
-            sources.sort();
-            sources.dedup();
-            let client_ids: Vec<&ClientId> = rows.iter().map(|r| &r.grant.client_id).collect();
             Some(
                 event(user, AuditAction::Read, Outcome::Success, &meta).with_detail(
-                    AuditDetail::Read(detail::Read {
-                        view: Some("my_clients".to_owned()),
-                        clients: Some(rows.len() as i64),
-                        client_ids: Some(client_ids.into_iter().cloned().collect()),
-                        categories: vec![Category::Identity.as_str().to_owned()],
-                        sources: sources.into_iter().cloned().collect(),
-                        ..Default::default()
-                    }),
+                    AuditDetail::Read(detail::Read::of_name_list(
+                        "my_clients",
+                        rows.iter().map(|r| &r.grant.client_id),
+                        rows.iter().map(|r| &r.identity.source_id),
+                    )),
                 ),
             )
         })

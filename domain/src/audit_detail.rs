@@ -161,6 +161,35 @@ pub struct Read {
     pub consent_profile: Option<i64>,
 }
 
+impl Read {
+    /// The read of a list of clients' names and birth dates (`view`: "my_clients",
+    /// "spoed_list"): the clients once each, in list order, and the sources the names came
+    /// from, so those organisations' officers see it (DESIGN flow 7).
+    pub fn of_name_list<'a>(
+        view: &str,
+        client_ids: impl IntoIterator<Item = &'a ClientId>,
+        sources: impl IntoIterator<Item = &'a SourceId>,
+    ) -> Self {
+        let mut clients: Vec<ClientId> = Vec::new();
+        for id in client_ids {
+            if !clients.contains(id) {
+                clients.push(id.clone());
+            }
+        }
+        let mut sources: Vec<SourceId> = sources.into_iter().cloned().collect();
+        sources.sort();
+        sources.dedup();
+        Read {
+            view: Some(view.to_owned()),
+            clients: Some(clients.len() as i64),
+            client_ids: Some(clients),
+            categories: vec![crate::Category::Identity.as_str().to_owned()],
+            sources,
+            ..Default::default()
+        }
+    }
+}
+
 /// An access request: refused input, a new grant, or a grant already held.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRequest {

@@ -87,6 +87,14 @@ fn block<'a>(html: &'a str, id: &str) -> &'a str {
     &rest[..rest.find("</section>").unwrap_or(rest.len())]
 }
 
+/// The app with the blocks share of the test client from De Wieg.
+async fn app_with_blocks(backend: Backend) -> (TestApp, tempfile::TempDir) {
+    let (app, _, dir) = app_with_keys(backend).await;
+    let shared = app.put_share(&wieg_token(), BSN, &blocks_share()).await;
+    assert_eq!(shared.status(), 200);
+    (app, dir)
+}
+
 impl TestApp {
     async fn granted_client(&self, c: &reqwest::Client) -> String {
         let id = self.client_id_of(c).await;
@@ -97,13 +105,7 @@ impl TestApp {
 }
 
 async fn every_block_shows_exactly_what_the_policy_allows(backend: Backend) {
-    let (app, _, _dir) = app_with_keys(backend).await;
-    assert_eq!(
-        app.put_share(&wieg_token(), BSN, &blocks_share())
-            .await
-            .status(),
-        200
-    );
+    let (app, _dir) = app_with_blocks(backend).await;
     let policy = Policy::default_design();
     let mut checked = 0;
     for (role, username) in ROLE_USERS {
@@ -283,13 +285,7 @@ async fn entries_land_under_their_own_pregnancy_and_earlier_ones_stay_folded(bac
 }
 
 async fn a_search_before_the_grant_names_no_one(backend: Backend) {
-    let (app, _, _dir) = app_with_keys(backend).await;
-    assert_eq!(
-        app.put_share(&wieg_token(), BSN, &blocks_share())
-            .await
-            .status(),
-        200
-    );
+    let (app, _dir) = app_with_blocks(backend).await;
     let c = app.logged_in("gynaecoloog").await;
     let answer = app.search(&c, BSN, BIRTH).await.text().await.unwrap();
     for secret in ["Blokken", "De Wieg", "Verloskundigenpraktijk"] {
@@ -312,13 +308,7 @@ async fn a_search_before_the_grant_names_no_one(backend: Backend) {
 }
 
 async fn opening_the_print_view_is_logged_as_print(backend: Backend) {
-    let (app, _, _dir) = app_with_keys(backend).await;
-    assert_eq!(
-        app.put_share(&wieg_token(), BSN, &blocks_share())
-            .await
-            .status(),
-        200
-    );
+    let (app, _dir) = app_with_blocks(backend).await;
     let c = app.logged_in("kraamverzorgende").await;
     let id = app.granted_client(&c).await;
     let reads_before = app
