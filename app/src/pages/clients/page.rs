@@ -279,7 +279,7 @@ fn Timeline(entries: Vec<EntryView>, category: Option<Category>) -> impl IntoVie
         .into_iter()
         .filter(|e| category.is_none_or(|c| e.category == c))
         .collect();
-    entries.sort_by(|a, b| b.observed_at.cmp(&a.observed_at));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.observed_at));
     view! {
         <section class="card timeline" id="tijdlijn">
             <h2>{match category {
