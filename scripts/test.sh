@@ -12,7 +12,7 @@ if ! [ -x /usr/bin/chromium ]; then
   step "apt-get install chromium (browser tests)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
-if ! [ -d end2end/node_modules/@playwright/test ]; then
+if ! [ -d end2end/node_modules/@playwright/test ] || ! [ -d end2end/node_modules/@axe-core/playwright ]; then
   step "npm ci in end2end (Playwright runner; the browser is Debian's chromium)"
   (cd end2end && npm ci --no-fund --no-audit --silent)
 fi
