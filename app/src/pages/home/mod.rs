@@ -9,6 +9,7 @@ pub fn HomePage() -> impl IntoView {
     let shell = use_shell();
     // Made once here: the body below may render more than once.
     let clinical = crate::pages::clients::ClinicalHomeState::new();
+    let spoed = crate::pages::spoed::SpoedListState::new();
     let body = move || {
         shell
             .latest()
@@ -19,7 +20,7 @@ pub fn HomePage() -> impl IntoView {
                     return view! {
                         <h1>"Welkom, " {u.display_name.clone()}</h1>
                         <crate::pages::clients::ClinicalHome state=clinical/>
-                        <crate::pages::spoed::SpoedList/>
+                        <crate::pages::spoed::SpoedList state=spoed/>
                     }
                     .into_any();
                 }
@@ -43,7 +44,7 @@ pub fn HomePage() -> impl IntoView {
                         <p>{text}</p>
                         <p><a class="button primary" href=link.0>{link.1}</a></p>
                     </section>
-                    <crate::pages::spoed::SpoedList/>
+                    <crate::pages::spoed::SpoedList state=spoed/>
                 }
                 .into_any()
             })

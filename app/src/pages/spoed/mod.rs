@@ -46,11 +46,28 @@ pub fn SpoedInformNotice(client_id: String) -> impl IntoView {
 
 /// The start page's list of recent spoed access to the clients of the user's organisation,
 /// each until one of its users marks it seen; renders nothing when there is none.
+/// The start page's spoed list: its action and resource, made once by the page (a resource
+/// made inside a reactive body would be made again on hydration and no longer match the
+/// server's HTML).
+#[derive(Clone, Copy)]
+pub struct SpoedListState {
+    seen: ServerAction<SpoedSeen>,
+    list: Resource<Result<Vec<SpoedItem>, domain::error::AppError>>,
+}
+
+impl SpoedListState {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        let seen = create_spoed_seen_action();
+        let list = Resource::new(move || seen.version().get(), |_| spoed_accesses());
+        Self { seen, list }
+    }
+}
+
 #[component]
-pub fn SpoedList() -> impl IntoView {
-    let seen = create_spoed_seen_action();
+pub fn SpoedList(state: SpoedListState) -> impl IntoView {
+    let SpoedListState { seen, list } = state;
     let error = action_error(seen);
-    let list = Resource::new(move || seen.version().get(), |_| spoed_accesses());
     let body = move || {
         list.get().and_then(|r| r.ok()).filter(|l| !l.is_empty()).map(|items| {
             view! {
