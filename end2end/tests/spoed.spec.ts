@@ -1,4 +1,4 @@
-import type { DemoClient } from "./fixtures/demo";
+import { maskedBsn, type DemoClient } from "./fixtures/demo";
 import { SpoedFollowUp } from "./fixtures/spoed";
 import { expect, onPath, test } from "./fixtures/test";
 
@@ -45,7 +45,7 @@ test("after a spoed access the holder informs the client and a sharing organisat
   // --- The maternity nurse opens the record with spoed. ---------------------------------
   await loginAs(HOLDER.username);
   await homePage.search(client.bsn, client.birthDate);
-  await expect(homePage.result).toContainText(client.name);
+  await expect(homePage.result).toContainText(maskedBsn(client));
   await expect(homePage.resultLink).toHaveText("Toegang aanvragen");
   await homePage.resultLink.click();
   await expect(clientPage.accessHeading).toBeVisible();
