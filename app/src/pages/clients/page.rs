@@ -25,12 +25,14 @@ pub fn ClientPageView() -> impl IntoView {
         move || (client_id(), request.version().get()),
         |(id, _)| client_page(id),
     );
+    let spoed =
+        crate::pages::spoed::SpoedNoticeState::new(client_id, move || request.version().get());
     view! {
         <Title text="Cliëntgegevens · Ooievaar"/>
         <Protected roles=Role::CLINICAL>
             <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
                 {move || page.get().map(|r| match r {
-                    Ok(ClientAccess::Granted(page)) => view! { <Granted page=*page/> }.into_any(),
+                    Ok(ClientAccess::Granted(page)) => view! { <Granted page=*page spoed/> }.into_any(),
                     Ok(ClientAccess::NoAccess) => view! { <RequestAccessForm client_id=client_id() action=request/> }.into_any(),
                     Err(e) => view! { <crate::components::ErrorNotice error=e/> }.into_any(),
                 })}
@@ -128,7 +130,7 @@ fn ClientHeader(page: ClientPage) -> impl IntoView {
 }
 
 #[component]
-fn Granted(page: ClientPage) -> impl IntoView {
+fn Granted(page: ClientPage, spoed: crate::pages::spoed::SpoedNoticeState) -> impl IntoView {
     let end = create_end_grant_action();
     let client_id = page.client_id.to_string();
     let lens = use_lens();
@@ -151,7 +153,7 @@ fn Granted(page: ClientPage) -> impl IntoView {
     view! {
         <ClientHeader page=page.clone()/>
         // After a spoed view: the standing notice to inform her afterwards (seed 002).
-        <crate::pages::spoed::SpoedInformNotice client_id=client_id.clone()/>
+        <crate::pages::spoed::SpoedInformNotice state=spoed/>
         <Handover lines=page.handover.clone()/>
         {current.as_ref().map(|c| view! { <PregnancyFacts p=c.pregnancy.clone()/> })}
         <section class="card view-switch" aria-label="Weergave">

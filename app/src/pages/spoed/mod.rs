@@ -9,20 +9,39 @@ pub use server_fns::*;
 
 use crate::components::FormError;
 use crate::pages::form::action_error;
-use domain::spoed::SpoedItem;
+use domain::spoed::{SpoedItem, SpoedNotice};
 use leptos::prelude::*;
 
 /// The standing notice on the client page for the holder of a spoed grant who viewed the
 /// client and has not yet informed her afterwards; renders nothing otherwise. Place it on the
 /// client page of a granted view: `<SpoedInformNotice client_id=page.client_id.to_string()/>`.
+/// The notice's action and resource, made once by the client page at its top (a resource made
+/// inside the page's reactive body would be made again on hydration and no longer match).
+#[derive(Clone, Copy)]
+pub struct SpoedNoticeState {
+    informed: ServerAction<SpoedInformed>,
+    notice: Resource<Result<Option<SpoedNotice>, domain::error::AppError>>,
+}
+
+impl SpoedNoticeState {
+    /// `client_id`: the page's client; `reloaded`: changes when the page is read again.
+    pub fn new(
+        client_id: impl Fn() -> String + Send + Sync + 'static,
+        reloaded: impl Fn() -> usize + Send + Sync + 'static,
+    ) -> Self {
+        let informed = create_spoed_informed_action();
+        let notice = Resource::new(
+            move || (client_id(), reloaded(), informed.version().get()),
+            |(id, _, _)| pending_spoed_notice(id),
+        );
+        Self { informed, notice }
+    }
+}
+
 #[component]
-pub fn SpoedInformNotice(client_id: String) -> impl IntoView {
-    let informed = create_spoed_informed_action();
+pub fn SpoedInformNotice(state: SpoedNoticeState) -> impl IntoView {
+    let SpoedNoticeState { informed, notice } = state;
     let error = action_error(informed);
-    let notice = Resource::new(
-        move || (client_id.clone(), informed.version().get()),
-        |(id, _)| pending_spoed_notice(id),
-    );
     let body = move || {
         notice.get().and_then(|r| r.ok().flatten()).map(|n| {
             view! {
