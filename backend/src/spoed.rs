@@ -39,16 +39,7 @@ pub fn sees_spoed_list(role: Role) -> bool {
     role.is_clinical() || role == Role::PrivacyOfficer
 }
 
-fn event(
-    user: &SessionUser,
-    action: AuditAction,
-    outcome: Outcome,
-    meta: &RequestMeta,
-) -> NewAuditEvent {
-    NewAuditEvent::new(action, outcome)
-        .by(user.actor())
-        .with_request(meta.clone())
-}
+use super::viewing::event;
 
 /// A grant id as typed (bounded, like a guessed client id in `access_denied`).
 fn bounded(grant_id: &str) -> GrantId {

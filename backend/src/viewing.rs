@@ -32,7 +32,8 @@ fn require_clinical(user: &SessionUser) -> Result<(), AppError> {
     }
 }
 
-fn event(
+/// An event by this user in this request.
+pub(crate) fn event(
     user: &SessionUser,
     action: AuditAction,
     outcome: Outcome,
