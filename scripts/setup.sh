@@ -15,16 +15,26 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The tools only orchestrate the build, so they are compiled with a quick profile: no LTO,
+# parallel code generation and opt-level 1 take cargo-leptos from about 13 to about N minutes
+# on 2 cores (their own release profiles ask for fat LTO). Their speed at run time is not felt:
+# rustc and wasm-opt do the heavy work.
+quick_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+  CARGO_PROFILE_RELEASE_INCREMENTAL=false cargo install "$@"
+}
+
 if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
   step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores, once)"
-  cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+  quick_install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
 fi
 
 WB=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q " $WB\$"); then
   step "cargo install wasm-bindgen-cli $WB (about 2 minutes, once)"
   # Not --locked: a locked dependency of the CLI is no longer in the index.
-  cargo install wasm-bindgen-cli --version "$WB" --force
+  quick_install wasm-bindgen-cli --version "$WB" --force
 fi
 
 if ! [ -x tools/node_modules/.bin/wasm-opt ]; then

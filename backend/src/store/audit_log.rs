@@ -257,6 +257,20 @@ queries! {
         Ok(())
     }
 
+    /// The visibility epoch (see [`append_at`] and `store::group_commit`).
+    async fn visibility_epoch(&mut self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT epoch FROM visibility_epoch WHERE id = 1")
+            .fetch_one(&mut *self)
+            .await?)
+    }
+
+    async fn bump_visibility_epoch(&mut self) -> StoreResult<()> {
+        sqlx::query("UPDATE visibility_epoch SET epoch = epoch + 1 WHERE id = 1")
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
     /// Whether a search found the client, beside the event (its detail is hashed text; the
     /// flag "denied after a search that found her" reads this instead).
     async fn insert_search_outcome(&mut self, event_id: i64, found: bool) -> StoreResult<()> {
@@ -312,6 +326,12 @@ pub async fn append_at<C: AuditLogQueries + ShareQueries + ReviewQueries + Backe
         None => (1, GENESIS_HASH.to_owned()),
     };
     let action = event.action;
+    if !records_no_change(action) {
+        // A read that was taken on a snapshot before this change must not be logged after it
+        // (`store::group_commit`): raising the epoch here, in the change's own transaction,
+        // sends such a read back to read again.
+        c.bump_visibility_epoch().await?;
+    }
     let detail = event.detail.clone();
     // Time is taken under the lock, so ids and times rise together.
     let row = event.into_row(id, at.unwrap_or_else(super::now_ms), prev_hash);
@@ -329,6 +349,29 @@ pub async fn append_at<C: AuditLogQueries + ShareQueries + ReviewQueries + Backe
         c.insert_flags(row.id, row.occurred_at, &json).await?;
     }
     Ok(id)
+}
+
+/// Whether an event of `action` only records a reading, a refusal or a login, and never a
+/// change to what a view, a search or a list of names may show. Every other action raises the
+/// visibility epoch: an action missing here costs a needless re-read, never a wrong one.
+pub fn records_no_change(action: AuditAction) -> bool {
+    use AuditAction::*;
+    matches!(
+        action,
+        Read | Print
+            | Search
+            | AccessDenied
+            | LogRead
+            | Export
+            | ClientOverview
+            | Login
+            | LoginFailed
+            | Logout
+            | SecondFactorFailed
+            | TokenRefused
+            | ShareRefused
+            | RefusalsSummary
+    )
 }
 
 /// The organisations whose privacy officers may see the event (DESIGN flow 7): the user's,

@@ -17,6 +17,7 @@
 mod accounts;
 pub mod audit_log;
 mod code_map;
+pub(crate) mod group_commit;
 mod installation;
 mod queries;
 mod registry;
@@ -154,6 +155,8 @@ pub struct Store {
     pub(crate) db: Db,
     /// When an event counts as unusual; applied as each event is written.
     pub(crate) flag_rules: std::sync::Arc<domain::FlagRules>,
+    /// The queue to this process's access-log writer (`group_commit`).
+    pub(crate) group_commit: std::sync::Arc<group_commit::GroupCommit>,
 }
 
 /// Runs `$body` with `$c` bound to a connection inside one write transaction of the active
@@ -183,6 +186,36 @@ macro_rules! write_tx {
     }};
 }
 
+/// Runs `$body` with `$c` bound to a connection inside one read-only transaction: every
+/// statement sees the same snapshot (SQLite WAL from the first read; PostgreSQL
+/// `REPEATABLE READ`, which never fails a read-only transaction). It takes no lock.
+macro_rules! read_tx {
+    ($store:expr, |$c:ident| $body:expr) => {{
+        match &$store.db {
+            $crate::store::Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let out = {
+                    let $c: &mut sqlx::SqliteConnection = &mut tx;
+                    $body
+                };
+                tx.rollback().await?;
+                out
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let mut tx = pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
+                let out = {
+                    let $c: &mut sqlx::PgConnection = &mut tx;
+                    $body
+                };
+                tx.rollback().await?;
+                out
+            }
+        }
+    }};
+}
+
 /// Runs `$body` with `$c` bound to a pooled connection (reads that need no transaction).
 macro_rules! read_conn {
     ($store:expr, |$c:ident| $body:expr) => {{
@@ -200,7 +233,7 @@ macro_rules! read_conn {
         }
     }};
 }
-pub(crate) use {read_conn, write_tx};
+pub(crate) use {read_conn, read_tx, write_tx};
 
 impl Store {
     /// Connects to `url`, creating the SQLite file and its folder when missing, and runs the
@@ -253,12 +286,15 @@ impl Store {
         Store {
             db,
             flag_rules: Default::default(),
+            group_commit: Default::default(),
         }
     }
 
     /// The same store with other flag thresholds.
     pub fn with_flag_rules(mut self, rules: domain::FlagRules) -> Self {
         self.flag_rules = std::sync::Arc::new(rules);
+        // A writer started with the old rules would keep them.
+        self.group_commit = Default::default();
         self
     }
 

@@ -1,9 +1,10 @@
 //! The follow-up of a spoed access (issue 14, item 7): whether the holder marked "client
 //! informed", and per sharing organisation whether one of its users marked it seen. Every
 //! mark is written with its audit event in one transaction under the chain lock; the list a
-//! sharing organisation's user sees is read in the transaction of its `read` event.
+//! sharing organisation's user sees is an audited read (`group_commit::audited_read!`).
 
 use super::audit_log::{self, NewAuditEvent};
+use super::group_commit::{audited_read, Logged};
 use super::queries::queries;
 use super::{now_ms, read_conn, write_tx, GrantRow, Store, StoreResult};
 use domain::{ClientId, GrantId, SourceId, UserId};
@@ -127,24 +128,24 @@ impl Store {
     }
 
     /// The spoed accesses since `since` to clients `organisation_id` shares visibly, not yet
-    /// seen there and not `user_id`'s own, newest first, read under the chain lock in one
-    /// transaction with the event `event` builds from them (none when it returns `None`).
+    /// seen there and not `user_id`'s own, newest first, read and logged like a view
+    /// (`group_commit::audited_read!`) with the event `event` builds from them (none when it
+    /// returns `None`).
     pub async fn audited_spoed_list(
         &self,
         organisation_id: &str,
         user_id: &UserId,
         since: i64,
-        event: impl FnOnce(&[SpoedListRow]) -> Option<NewAuditEvent> + Send,
+        event: impl Fn(&[SpoedListRow]) -> Option<NewAuditEvent> + Send + Sync,
     ) -> StoreResult<Vec<SpoedListRow>> {
-        let rows = write_tx!(self, |c| {
-            super::BackendSpecific::lock_audit_chain(c).await?;
-            let rows = c.spoed_list(organisation_id, user_id, since).await?;
-            if let Some(logged) = event(&rows) {
-                audit_log::append(c, &self.flag_rules, logged).await?;
-            }
-            rows
-        });
-        Ok(rows)
+        Ok(audited_read!(
+            self,
+            |c| c.spoed_list(organisation_id, user_id, since).await?,
+            |rows: &Vec<SpoedListRow>| event(rows).map(|event| Logged {
+                event,
+                valid_until: None,
+            })
+        ))
     }
 }
 

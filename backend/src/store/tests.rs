@@ -22,6 +22,9 @@ crate::on_both_backends!(
     an_authenticator_step_and_a_recovery_code_are_accepted_once,
     an_event_stored_before_the_detail_was_typed_still_verifies_and_reads,
     the_migrated_code_map_holds_the_design_codes_and_only_grows,
+    every_change_raises_the_visibility_epoch_and_no_read_does,
+    a_snapshot_read_is_logged_only_while_nothing_it_read_has_changed,
+    concurrent_reads_share_commits,
 );
 
 fn event(n: usize) -> NewAuditEvent {
@@ -728,4 +731,122 @@ async fn the_migrated_code_map_holds_the_design_codes_and_only_grows(backend: Ba
         .map(|e| e.action)
         .collect();
     assert_eq!(actions, ["code_map_changed"]);
+}
+
+async fn visibility_epoch(store: &Store) -> StoreResult<i64> {
+    read_conn!(store, |c| c.visibility_epoch().await)
+}
+
+async fn count_of(store: &Store, action: AuditAction) -> usize {
+    store
+        .audit_events_after(0, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == action.as_str())
+        .count()
+}
+
+fn read_event() -> group_commit::Logged {
+    group_commit::Logged {
+        event: NewAuditEvent::new(AuditAction::Read, Outcome::Success),
+        valid_until: None,
+    }
+}
+
+/// The group commit's premise (issue 15): every event that records a change raises the
+/// epoch in its own transaction; reads, refusals and logins do not (or every view would
+/// send the others back).
+async fn every_change_raises_the_visibility_epoch_and_no_read_does(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    for &action in AuditAction::ALL {
+        let before = visibility_epoch(&store).await.unwrap();
+        store
+            .record(NewAuditEvent::new(action, Outcome::Success))
+            .await
+            .unwrap();
+        let raised = visibility_epoch(&store).await.unwrap() - before;
+        let expected = i64::from(!audit_log::records_no_change(action));
+        assert_eq!(raised, expected, "{action:?}");
+    }
+    for action in [
+        AuditAction::ConsentWithdrawn,
+        AuditAction::GrantRevoked,
+        AuditAction::AccessRequest,
+        AuditAction::ConsentProfileChanged,
+        AuditAction::ShareReceived,
+        AuditAction::RetentionPurge,
+    ] {
+        assert!(
+            !audit_log::records_no_change(action),
+            "{action:?} changes what a view shows"
+        );
+    }
+}
+
+/// Rules 1, 2 and 4 under the group commit: a read taken on a snapshot before a change (here
+/// a withdrawal's event) is sent back, not logged after the change; so is one whose grant ran
+/// out meanwhile. Only a read of the current epoch is appended.
+async fn a_snapshot_read_is_logged_only_while_nothing_it_read_has_changed(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let seen = visibility_epoch(&store).await.unwrap();
+    store
+        .record(NewAuditEvent::new(
+            AuditAction::ConsentWithdrawn,
+            Outcome::Success,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.commit_read(read_event(), seen).await,
+        group_commit::Landed::Stale
+    );
+    assert_eq!(count_of(&store, AuditAction::Read).await, 0);
+
+    let current = visibility_epoch(&store).await.unwrap();
+    let mut expired = read_event();
+    expired.valid_until = Some(now_ms() - 1);
+    assert_eq!(
+        store.commit_read(expired, current).await,
+        group_commit::Landed::Stale
+    );
+    assert_eq!(
+        store.commit_read(read_event(), current).await,
+        group_commit::Landed::Appended
+    );
+    assert_eq!(count_of(&store, AuditAction::Read).await, 1);
+    let stats = store.group_commit_stats();
+    assert_eq!((stats.appended, stats.stale), (1, 2));
+    assert_eq!(
+        crate::integrity::verify_chain(&store).await.unwrap(),
+        VerifyReport::Intact { events: 2 }
+    );
+}
+
+/// The point of the group commit: reads queued together share a commit, and every one is
+/// appended, in one intact chain.
+async fn concurrent_reads_share_commits(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let epoch = visibility_epoch(&store).await.unwrap();
+    let reads: Vec<_> = (0..group_commit::MAX_BATCH * 2)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.commit_read(read_event(), epoch).await })
+        })
+        .collect();
+    for read in reads {
+        assert_eq!(read.await.unwrap(), group_commit::Landed::Appended);
+    }
+    let stats = store.group_commit_stats();
+    let n = (group_commit::MAX_BATCH * 2) as u64;
+    assert_eq!(stats.appended, n);
+    assert!(
+        stats.commits < n / 2,
+        "{} commits for {n} reads: they did not share",
+        stats.commits
+    );
+    assert_eq!(
+        crate::integrity::verify_chain(&store).await.unwrap(),
+        VerifyReport::Intact { events: n as i64 }
+    );
 }

@@ -1,11 +1,12 @@
 //! Finding clients, access grants, and the rows a view reads.
 
 use super::audit_log::{self, NewAuditEvent};
+use super::group_commit::{audited_read, Logged};
 use super::queries::queries;
-use super::registry::RegistryQueries as _;
+use super::registry::RegistryQueries;
 use super::Entity;
 use super::{
-    now_ms, read_conn, write_tx, PregnancyRow, ShareQueries as _, Store, StoreError, StoreResult,
+    now_ms, read_conn, write_tx, PregnancyRow, ShareQueries, Store, StoreError, StoreResult,
 };
 use domain::grant::Ground;
 use domain::{Category, Sensitivity};
@@ -231,108 +232,132 @@ impl Store {
         Ok(())
     }
 
-    /// One audited view (DESIGN rules 1, 2 and 4): inside one write transaction it takes the
-    /// chain lock *first*, then re-checks the grant and (by the joins) the consent of every
-    /// source, reads the permitted rows, and appends the view's event built by `event` from
-    /// what was read. Taking the lock before reading orders the view after any withdrawal or
-    /// revocation that holds it (they append under it), so nothing read here was withdrawn or
-    /// revoked before the event's place in the chain. If the event cannot be written, the
-    /// transaction fails and nothing is returned (fail closed). `pregnancies`: whether the
-    /// role's policy shows the pregnancy block (otherwise it is not read).
+    /// One audited view (DESIGN rules 1, 2 and 4): it re-checks the grant and (by the joins)
+    /// the consent of every source, reads the permitted rows, and appends the view's event
+    /// built by `event` from what was read, ordered after every withdrawal and revocation
+    /// before it and before every one after it (`group_commit::audited_read!`: on a snapshot
+    /// with a group commit, or under the chain lock). Nothing is returned before the event is
+    /// durable; if it cannot be written, nothing is returned at all (fail closed).
+    /// `pregnancies`: whether the role's policy shows the pregnancy block (otherwise it is not
+    /// read).
     pub async fn audited_view(
         &self,
         user_id: &UserId,
         client_id: &ClientId,
         allowed: &[String],
         pregnancies: bool,
-        event: impl FnOnce(&ViewRows) -> NewAuditEvent + Send,
+        event: impl Fn(&ViewRows) -> NewAuditEvent + Send + Sync,
     ) -> StoreResult<Result<ViewRows, ViewDenied>> {
-        let outcome = write_tx!(self, |c| {
-            super::BackendSpecific::lock_audit_chain(c).await?;
-            let Some(identity) = c.client_identity(client_id).await? else {
-                return Ok(Err(ViewDenied::Unknown));
-            };
-            let Some(grant) = c.valid_grant(user_id, client_id, now_ms()).await? else {
-                return Ok(Err(ViewDenied::NoGrant));
-            };
-            let rows = ViewRows {
-                identity,
-                grant,
-                sources: c.sharing_sources(client_id).await?,
-                pregnancies: if pregnancies {
-                    c.visible_pregnancies(client_id).await?
-                } else {
-                    Vec::new()
-                },
-                entries: c.permitted_entries(client_id, allowed).await?,
-                consent_profile: c.consent_profile_version_of_client(client_id).await?,
-            };
-            audit_log::append(c, &self.flag_rules, event(&rows)).await?;
-            rows
-        });
-        Ok(Ok(outcome))
+        Ok(audited_read!(
+            self,
+            |c| read_view(c, user_id, client_id, allowed, pregnancies).await?,
+            |read: &Result<ViewRows, ViewDenied>| {
+                read.as_ref().ok().map(|rows| Logged {
+                    event: event(rows),
+                    valid_until: Some(rows.grant.expires_at),
+                })
+            }
+        ))
     }
 
-    /// One audited search (DESIGN flows 3-4, rules 1 and 4): the chain lock first, then the
-    /// lookup, what the hit shows, and the search's event built by `event`, in one
-    /// transaction. A withdrawal that holds the lock is either wholly before the search (she
-    /// is not found) or wholly after it (its event follows the search's).
+    /// One audited search (DESIGN flows 3-4, rules 1 and 4): the lookup, what the hit shows,
+    /// and the search's event built by `event`, ordered like a view (`audited_read!`): a
+    /// withdrawal is either wholly before the search (she is not found) or wholly after it
+    /// (its event follows the search's).
     pub async fn audited_search(
         &self,
         user_id: &UserId,
         bsn: &str,
         birth_date: &str,
-        event: impl FnOnce(&SearchRows) -> NewAuditEvent + Send,
+        event: impl Fn(&SearchRows) -> NewAuditEvent + Send + Sync,
     ) -> StoreResult<SearchRows> {
-        let rows = write_tx!(self, |c| {
-            super::BackendSpecific::lock_audit_chain(c).await?;
-            let mut found = None;
-            if let Some(client_id) = c.find_client(bsn, birth_date).await? {
-                if let Some(identity) = c.client_identity(&client_id).await? {
-                    found = Some(FoundClient {
-                        identity,
-                        sources: c.sharing_sources(&client_id).await?,
-                        has_grant: c
-                            .valid_grant(user_id, &client_id, now_ms())
-                            .await?
-                            .is_some(),
-                    });
-                }
-            }
-            let client_id = match &found {
-                Some(f) => Some(f.identity.client_id.clone()),
-                None => c.client_id_by_bsn(bsn).await?,
-            };
-            let consent_profile = c.consent_profile_version(bsn).await?;
-            let rows = SearchRows {
-                found,
-                client_id,
-                consent_profile,
-            };
-            audit_log::append(c, &self.flag_rules, event(&rows)).await?;
-            rows
-        });
-        Ok(rows)
+        Ok(audited_read!(
+            self,
+            |c| read_search(c, user_id, bsn, birth_date).await?,
+            |rows: &SearchRows| Some(Logged {
+                event: event(rows),
+                valid_until: None,
+            })
+        ))
     }
 
     /// The user's clients with a valid grant and an visible share ("my clients": names and
-    /// birth dates), read under the chain lock in one transaction with the event `event`
+    /// birth dates), read and logged like a view (`audited_read!`) with the event `event`
     /// builds from them (none when it returns `None`, e.g. for an empty list).
     pub async fn audited_my_clients(
         &self,
         user_id: &UserId,
-        event: impl FnOnce(&[MyClientRow]) -> Option<NewAuditEvent> + Send,
+        event: impl Fn(&[MyClientRow]) -> Option<NewAuditEvent> + Send + Sync,
     ) -> StoreResult<Vec<MyClientRow>> {
-        let rows = write_tx!(self, |c| {
-            super::BackendSpecific::lock_audit_chain(c).await?;
-            let rows = c.my_clients(user_id, now_ms()).await?;
-            if let Some(logged) = event(&rows) {
-                audit_log::append(c, &self.flag_rules, logged).await?;
-            }
-            rows
-        });
-        Ok(rows)
+        Ok(audited_read!(
+            self,
+            |c| c.my_clients(user_id, now_ms()).await?,
+            |rows: &Vec<MyClientRow>| event(rows).map(|event| Logged {
+                event,
+                valid_until: None,
+            })
+        ))
     }
+}
+
+/// What one view reads: the identity and the grant first (without them nothing else).
+async fn read_view<C: ViewingQueries + RegistryQueries>(
+    c: &mut C,
+    user_id: &UserId,
+    client_id: &ClientId,
+    allowed: &[String],
+    pregnancies: bool,
+) -> StoreResult<Result<ViewRows, ViewDenied>> {
+    let Some(identity) = c.client_identity(client_id).await? else {
+        return Ok(Err(ViewDenied::Unknown));
+    };
+    let Some(grant) = c.valid_grant(user_id, client_id, now_ms()).await? else {
+        return Ok(Err(ViewDenied::NoGrant));
+    };
+    Ok(Ok(ViewRows {
+        identity,
+        grant,
+        sources: c.sharing_sources(client_id).await?,
+        pregnancies: if pregnancies {
+            c.visible_pregnancies(client_id).await?
+        } else {
+            Vec::new()
+        },
+        entries: c.permitted_entries(client_id, allowed).await?,
+        consent_profile: c.consent_profile_version_of_client(client_id).await?,
+    }))
+}
+
+/// What one search reads: the hit, what it shows, and the BSN's real outcome for the log.
+async fn read_search<C: ViewingQueries + RegistryQueries + ShareQueries>(
+    c: &mut C,
+    user_id: &UserId,
+    bsn: &str,
+    birth_date: &str,
+) -> StoreResult<SearchRows> {
+    let mut found = None;
+    if let Some(client_id) = c.find_client(bsn, birth_date).await? {
+        if let Some(identity) = c.client_identity(&client_id).await? {
+            found = Some(FoundClient {
+                identity,
+                sources: c.sharing_sources(&client_id).await?,
+                has_grant: c
+                    .valid_grant(user_id, &client_id, now_ms())
+                    .await?
+                    .is_some(),
+            });
+        }
+    }
+    let client_id = match &found {
+        Some(f) => Some(f.identity.client_id.clone()),
+        None => c.client_id_by_bsn(bsn).await?,
+    };
+    let consent_profile = c.consent_profile_version(bsn).await?;
+    Ok(SearchRows {
+        found,
+        client_id,
+        consent_profile,
+    })
 }
 
 queries! {
