@@ -105,6 +105,15 @@ cargo leptos end-to-end 2>&1 | tee "$CARGO_TARGET_DIR/e2e-tests.log"
 "$CARGO_TARGET_DIR/debug/ooievaar" audit verify
 unset DATABASE_URL LEPTOS_SITE_ADDR BASE_URL OOIEVAAR_PUBLIC_URL OOIEVAAR_BIN
 
+step "kill -9 under load: every view answered has its durable read event (SQLite and PostgreSQL)"
+# The real binary, SIGKILLed 100 times per backend at random moments (scripts/crash_test.py).
+: > "$CARGO_TARGET_DIR/crash-test.log"
+for backend in sqlite postgres; do
+  python3 scripts/crash_test.py --bin "$CARGO_TARGET_DIR/debug/ooievaar" --backend $backend \
+    --admin-url "$OOIEVAAR_TEST_PG" --kills 100 2>&1 | tee -a "$CARGO_TARGET_DIR/crash-test.log"
+  [ "${PIPESTATUS[0]}" = 0 ]
+done
+
 step "release build (what make run serves)"
 cargo leptos build --release
 
@@ -117,4 +126,5 @@ echo "integration tests:   $(count "$CARGO_TARGET_DIR/integration-tests.log")"
 echo "API fuzzing:         $(grep '^schemathesis summary:' "$CARGO_TARGET_DIR/schemathesis.log" | tail -1 | sed 's/^schemathesis summary: //')"
 echo "browser tests:       $(grep -E '[0-9]+ passed' "$CARGO_TARGET_DIR/e2e-tests.log" | tail -1 | sed 's/^ *//')"
 echo "  JS off (ssr project): $(grep -c '\[ssr\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)  JS on (hydrate project): $(grep -c '\[hydrate\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)"
+grep '^crash test (' "$CARGO_TARGET_DIR/crash-test.log" | sed 's/^/kill -9: /'
 echo "make test took $(( $(date +%s) - STARTED )) s"

@@ -1,10 +1,12 @@
-//! Load benchmark of the audited client-page view: 50 concurrent logged-in professionals, each
+//! Load benchmark of the audited client-page view: N concurrent logged-in professionals, each
 //! with her own grant, repeatedly loading `/clients/{id}` (server-rendered HTML; every load
-//! re-checks grant and consent and writes a `read` event), next to `/healthz` under the same
-//! load. Prints p50/p99 latencies. A benchmark, not a test.
+//! re-checks grant and consent and writes a durable `read` event), while one probe loads
+//! `/healthz` over and over in the same run. Prints p50/p99 of both, their ratio, and how many
+//! events each commit of the access log carried (the group commit, `store::group_commit`).
+//! A benchmark, not a test: run it with the release profile.
 //!
 //! ```text
-//! cargo run --release -p server --example view_load -- sqlite
+//! cargo run --release -p server --example view_load -- sqlite [--users 10,50,200]
 //! cargo run --release -p server --example view_load -- postgres postgres://postgres@127.0.0.1:5432
 //! ```
 
@@ -12,30 +14,53 @@ use backend::Settings;
 use server::demo;
 use std::time::{Duration, Instant};
 
-const USERS: usize = 50;
-const VIEWS_PER_USER: usize = 20;
+/// Views in one measured run, spread over the users.
+const VIEWS: usize = 2_000;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
 }
 
-fn report(what: &str, mut samples: Vec<Duration>, wall: Duration) {
-    samples.sort();
-    println!(
-        "{what}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms throughput={:.0}/s",
-        samples.len(),
-        percentile(&samples, 0.50),
-        percentile(&samples, 0.99),
-        samples.last().unwrap().as_secs_f64() * 1000.0,
-        samples.len() as f64 / wall.as_secs_f64()
-    );
+struct Summary {
+    n: usize,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    per_second: f64,
 }
 
-async fn run_concurrently(
+fn summary(mut samples: Vec<Duration>, wall: Duration) -> Summary {
+    samples.sort();
+    Summary {
+        n: samples.len(),
+        p50: percentile(&samples, 0.50),
+        p99: percentile(&samples, 0.99),
+        max: samples.last().unwrap().as_secs_f64() * 1000.0,
+        per_second: samples.len() as f64 / wall.as_secs_f64(),
+    }
+}
+
+async fn load(client: &reqwest::Client, url: &str) -> Duration {
+    let t = Instant::now();
+    let response = client
+        .get(url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap();
+    assert!(!body.is_empty());
+    t.elapsed()
+}
+
+/// Every user loads her page `per_user` times; one probe loads `/healthz` meanwhile.
+async fn run(
     clients: &[(reqwest::Client, String)],
     per_user: usize,
-) -> (Vec<Duration>, Duration) {
+    health: &str,
+) -> (Summary, Summary) {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for (client, url) in clients {
@@ -43,32 +68,47 @@ async fn run_concurrently(
         tasks.spawn(async move {
             let mut samples = Vec::with_capacity(per_user);
             for _ in 0..per_user {
-                let t = Instant::now();
-                let response = client
-                    .get(&url)
-                    .header("accept", "text/html")
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 200);
-                let body = response.bytes().await.unwrap();
-                assert!(!body.is_empty());
-                samples.push(t.elapsed());
+                samples.push(load(&client, &url).await);
             }
             samples
         });
     }
-    let mut all = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        all.extend(done.unwrap());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe = {
+        let (client, url, done) = (reqwest::Client::new(), health.to_owned(), done.clone());
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let started = Instant::now();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                samples.push(load(&client, &url).await);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            (samples, started.elapsed())
+        })
+    };
+    let mut views = Vec::new();
+    while let Some(samples) = tasks.join_next().await {
+        views.extend(samples.unwrap());
     }
-    (all, started.elapsed())
+    let wall = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (probes, probe_wall) = probe.await.unwrap();
+    (summary(views, wall), summary(probes, probe_wall))
 }
 
 mod common;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let user_counts: Vec<usize> = match args.iter().position(|a| a == "--users") {
+        Some(i) => args
+            .get(i + 1)
+            .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect())
+            .unwrap_or_default(),
+        None => vec![50],
+    };
+    anyhow::ensure!(!user_counts.is_empty(), "--users takes a list such as 10,50,200");
     let bench = common::start(Settings::default()).await?;
     let (store, base, backend) = (
         bench.store.clone(),
@@ -76,12 +116,12 @@ async fn main() -> anyhow::Result<()> {
         bench.backend.clone(),
     );
 
-    // 50 midwives, each logged in with her own session and her own grant for a demo client.
+    // Midwives, each logged in with her own session and her own grant for a demo client.
     let (bsn, _, birth) = demo::demo_clients().remove(0);
     let password = "benchmark-wachtwoord";
     let mut clients = Vec::new();
-    for n in 0..USERS {
-        let username = format!("vk-{n:02}");
+    for n in 0..*user_counts.iter().max().unwrap() {
+        let username = format!("vk-{n:03}");
         let client = common::logged_in_midwife(&store, &base, &username, password).await?;
         let found: serde_json::Value = client
             .post(format!("{base}/api/search"))
@@ -107,23 +147,32 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(granted.status() == 200, "grant {}", granted.status());
         clients.push((client, format!("{base}/clients/{id}")));
     }
-    let health: Vec<_> = clients
-        .iter()
-        .map(|(c, _)| (c.clone(), format!("{base}/healthz")))
-        .collect();
+    let health = format!("{base}/healthz");
 
-    run_concurrently(&clients, 2).await; // warm-up
-    let (views, wall) = run_concurrently(&clients, VIEWS_PER_USER).await;
-    report(
-        &format!("{backend} audited client page, {USERS} concurrent users"),
-        views,
-        wall,
-    );
-    let (probes, wall) = run_concurrently(&health, VIEWS_PER_USER).await;
-    report(
-        &format!("{backend} /healthz, {USERS} concurrent users"),
-        probes,
-        wall,
-    );
+    for users in user_counts {
+        let clients = &clients[..users];
+        run(clients, 2, &health).await; // warm-up
+        let before = store.group_commit_stats();
+        let (views, probes) = run(clients, (VIEWS / users).max(5), &health).await;
+        let after = store.group_commit_stats();
+        let commits = after.commits - before.commits;
+        println!(
+            "{backend} {users:>3} users: audited client page n={} p50={:.1} ms p99={:.1} ms \
+             max={:.1} ms {:.0} views/s | /healthz beside it n={} p50={:.1} ms p99={:.1} ms | \
+             p99 ratio view/healthz {:.1} | {} commits, {:.1} events per commit, {} re-reads",
+            views.n,
+            views.p50,
+            views.p99,
+            views.max,
+            views.per_second,
+            probes.n,
+            probes.p50,
+            probes.p99,
+            views.p99 / probes.p99,
+            commits,
+            (after.appended - before.appended) as f64 / commits.max(1) as f64,
+            after.stale - before.stale,
+        );
+    }
     Ok(())
 }

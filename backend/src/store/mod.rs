@@ -17,7 +17,7 @@
 mod accounts;
 pub mod audit_log;
 mod code_map;
-pub(crate) mod group_commit;
+pub mod group_commit;
 mod installation;
 mod queries;
 mod registry;

@@ -22,7 +22,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<BenchApp> {
     let kind = if backend == "postgres" {
         // An explicit admin URL wins over the environment: `fresh_database` reads it from
         // there. Set before any other thread of ours could read the environment.
-        if let Some(admin) = args.get(2) {
+        if let Some(admin) = args.get(2).filter(|a| a.starts_with("postgres")) {
             std::env::set_var("OOIEVAAR_TEST_PG", admin);
         }
         Backend::Postgres
