@@ -16,9 +16,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # The tools only orchestrate the build, so they are compiled with a quick profile: no LTO,
-# parallel code generation and opt-level 1 take cargo-leptos from about 13 to about N minutes
-# on 2 cores (their own release profiles ask for fat LTO). Their speed at run time is not felt:
-# rustc and wasm-opt do the heavy work.
+# parallel code generation and opt-level 1, where cargo-leptos's own release profile asks for
+# fat LTO and one codegen unit (a long serial link on 2 cores). Their speed at run time is not
+# felt: rustc and wasm-opt do the heavy work.
 quick_install() {
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
