@@ -81,14 +81,15 @@ if ! grep -q 'class="client-header' <<<"$html"; then
   echo "FAIL: the first-load check got no client page at $client" >&2
   exit 1
 fi
-# What the page loads: its stylesheet, module script and wasm (preloaded by the islands loader).
-assets=$(grep -oE '(href|src)="/pkg/[^"]+"' <<<"$html" | sed -E 's/^(href|src)="//; s/"$//' | sort -u || true)
+# What the page loads: its stylesheet, the islands loader's JS and wasm (preloaded in <head>),
+# and passkeys.js.
+assets=$(grep -oE '(href|src)="/[^"]+\.(css|js|wasm)"' <<<"$html" | sed -E 's/^(href|src)="//; s/"$//' | sort -u || true)
 total=0
-read -r bytes enc < <(served "$client")
+out=$(served "$client"); bytes=${out%% *}; enc=${out#"$bytes"}; enc=${enc# }
 printf '  %-28s %7s bytes %s\n' "client page HTML" "$bytes" "${enc:-identity}"
 total=$((total + bytes))
 for a in $assets; do
-  read -r bytes enc < <(served "$a")
+  out=$(served "$a"); bytes=${out%% *}; enc=${out#"$bytes"}; enc=${enc# }
   printf '  %-28s %7s bytes %s\n' "$a" "$bytes" "${enc:-identity}"
   total=$((total + bytes))
 done

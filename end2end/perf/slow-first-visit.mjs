@@ -105,13 +105,14 @@ async function measure(browser, storageState, url) {
   const context = await browser.newContext({ viewport: VIEWPORT, storageState });
   const page = await context.newPage();
   // Records when the hydrate entry marks the page as hydrated (before any page script runs).
+  // (On the document: when init scripts run, its <html> element may not exist yet.)
   await page.addInitScript(() => {
     new MutationObserver((_, observer) => {
-      if (document.documentElement.hasAttribute("data-hydrated")) {
+      if (document.documentElement?.hasAttribute("data-hydrated")) {
         window.__hydratedAt = performance.now();
         observer.disconnect();
       }
-    }).observe(document.documentElement, { attributes: true, attributeFilter: ["data-hydrated"] });
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-hydrated"] });
   });
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
