@@ -6,7 +6,7 @@ import { expect, test } from "./fixtures/test";
 // scripts/check-bundle-size.sh in `make test`, not here.
 
 test.describe("the islands bundle", () => {
-  test("loads and starts only with JavaScript; every form is a plain HTML form", async ({
+  test("starts only with JavaScript; every form is a plain HTML form", async ({
     page,
     loginAs,
     homePage,
@@ -27,8 +27,10 @@ test.describe("the islands bundle", () => {
       await expect(marked, "the islands bundle started").toHaveCount(1);
       expect(wasm, "one wasm file, once").toHaveLength(1);
     } else {
+      // The <link rel=preload> in <head> may still fetch it (that is HTML, not script), but
+      // nothing runs it.
       await expect(marked).toHaveCount(0);
-      expect(wasm, "no wasm without JavaScript").toEqual([]);
+      expect(wasm.length, "at most one wasm file").toBeLessThanOrEqual(1);
     }
     // No wasm takes a form over, so each must work as the browser's own form: an action to
     // post to (server functions under /api/, or the page itself for a GET form).
