@@ -23,7 +23,7 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_islands();
     // An observable "the bundle has started" for the browser tests (the CSP let it load and
-    // compile) and for end2end/perf/slow-first-visit.mjs (when the page became interactive).
+    // compile) and for end2end/perf/slow-first-visit.mjs (when the islands could run).
     if let Some(root) = leptos::prelude::document().document_element() {
         let _ = root.set_attribute("data-hydrated", "");
     }
