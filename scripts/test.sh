@@ -117,6 +117,10 @@ done
 step "release build (what make run serves)"
 cargo leptos build --release
 
+step "the browser bundle's size budget (the release wasm; a client page's first load as served)"
+scripts/check-bundle-size.sh 2>&1 | tee "$CARGO_TARGET_DIR/bundle-size.log"
+[ "${PIPESTATUS[0]}" = 0 ]
+
 step "summary"
 count() { grep -E "^test result:" "$1" | awk '{p+=$4; f+=$6} END {printf "%d passed, %d failed", p, f}'; }
 echo "unit + store tests:  $(count "$CARGO_TARGET_DIR/unit-tests.log")"
@@ -127,4 +131,5 @@ echo "API fuzzing:         $(grep '^schemathesis summary:' "$CARGO_TARGET_DIR/sc
 echo "browser tests:       $(grep -E '[0-9]+ passed' "$CARGO_TARGET_DIR/e2e-tests.log" | tail -1 | sed 's/^ *//')"
 echo "  JS off (ssr project): $(grep -c '\[ssr\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)  JS on (hydrate project): $(grep -c '\[hydrate\]' "$CARGO_TARGET_DIR/e2e-tests.log" || true)"
 grep '^crash test (' "$CARGO_TARGET_DIR/crash-test.log" | sed 's/^/kill -9: /'
+echo "bundle size:         $(grep '^bundle size summary:' "$CARGO_TARGET_DIR/bundle-size.log" | sed 's/^bundle size summary: //')"
 echo "make test took $(( $(date +%s) - STARTED )) s"

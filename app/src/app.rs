@@ -24,7 +24,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                // Islands mode: loads the bundle when the browser is idle (off the critical path)
+                // and hydrates only the `#[island]` components on the page.
+                <HydrationScripts options islands=true/>
                 // Passkeys (WebAuthn) need the browser's API; everything else works without it.
                 <script src="/passkeys.js" defer></script>
                 <MetaTags/>

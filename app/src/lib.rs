@@ -14,10 +14,17 @@ pub mod pages;
 
 pub use app::{shell, App};
 
-/// The browser entry point: hydrates the server-rendered page.
+/// The browser entry point, called by the islands loader of [`shell`] before it hydrates the
+/// page's `#[island]` components. The page itself is not hydrated (islands mode): it stays the
+/// server's HTML, its forms plain forms, so `App` and the pages are not in the wasm at all.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
+    // An observable "the bundle has started" for the browser tests (the CSP let it load and
+    // compile) and for end2end/perf/slow-first-visit.mjs (when the islands could run).
+    if let Some(root) = leptos::prelude::document().document_element() {
+        let _ = root.set_attribute("data-hydrated", "");
+    }
 }

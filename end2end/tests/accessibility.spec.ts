@@ -21,7 +21,7 @@ const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
  * runs: there it checks a copy of the server's HTML, without its scripts, in a page of its own
  * (same address, so the same stylesheet), which is what a browser without JavaScript shows. */
 async function expectAccessible(page: Page, what: string): Promise<void> {
-  // With JavaScript: wait until the page has hydrated and its resources have come.
+  // With JavaScript: wait until the islands bundle and passkeys.js have come.
   await page.waitForLoadState("networkidle");
   let results;
   if (test.info().project.use.javaScriptEnabled === false) {

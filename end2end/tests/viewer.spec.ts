@@ -123,8 +123,7 @@ test.describe("finding a client and requesting access", () => {
       for (const hidden of ["HIV-screening", "Signaal huiselijk geweld", "Besproken, veiligheidsplan"]) {
         expect(html, `the page's HTML does not contain "${hidden}"`).not.toContain(hidden);
       }
-      // Nor does the server's answer for this page (with JavaScript it also carries the data
-      // the client hydrates from).
+      // Nor does the server's answer for this page (the whole document, scripts included).
       const served = await (await page.request.get(clientPath)).text();
       expect(served).toContain(JOYCE_KRAMER.name);
       for (const hidden of ["HIV-screening", "Signaal huiselijk geweld", "Besproken, veiligheidsplan"]) {
@@ -177,8 +176,8 @@ test.describe("search outcomes", () => {
 test.describe("the start page", () => {
   test("loaded as a page of its own, / shows the search and Mijn cliënten", async ({ page, loginAs, homePage }) => {
     await loginAs("verloskundige");
-    // A reload (or a typed URL) renders `/` on the server; with JavaScript the client then
-    // hydrates it (a hydration panic fails the test through the page-error check).
+    // A reload (or a typed URL) renders `/` on the server; with JavaScript the islands bundle
+    // then starts (a panic in it fails the test through the page-error check).
     await homePage.goto();
     await expect(page).toHaveURL(onPath("/"));
     await expect(homePage.searchButton).toBeVisible();

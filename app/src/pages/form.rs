@@ -1,11 +1,12 @@
 //! Form outcomes that work with and without JavaScript.
 //!
-//! With JavaScript an `ActionForm` receives the server function's result and shows it. Without
-//! JavaScript the browser posts a plain form and the server answers with a redirect back to
-//! the page; Leptos then carries the error in the redirect's query (`__err`, the serialized
-//! `AppError`, never the input) and `ServerAction::new()` picks it up, so the same component
-//! shows it. That redirect must stay a redirect: the error status is only set for JavaScript
-//! calls.
+//! The app runs as Leptos islands and no form is inside an island, so an `ActionForm` renders
+//! a plain form with JavaScript on and off alike: the browser posts it and the server answers
+//! with a redirect back to the page; Leptos then carries the error in the redirect's query
+//! (`__err`, the serialized `AppError`, never the input) and `ServerAction::new()` picks it up,
+//! so the component shows it. That redirect must stay a redirect: the error status is only set
+//! for calls made by script (an `ActionForm` inside a future island, or `public/passkeys.js`),
+//! which then receive the server function's result directly.
 
 use domain::error::AppError;
 
