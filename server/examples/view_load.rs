@@ -108,7 +108,10 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_default(),
         None => vec![50],
     };
-    anyhow::ensure!(!user_counts.is_empty(), "--users takes a list such as 10,50,200");
+    anyhow::ensure!(
+        !user_counts.is_empty(),
+        "--users takes a list such as 10,50,200"
+    );
     let bench = common::start(Settings::default()).await?;
     let (store, base, backend) = (
         bench.store.clone(),
