@@ -3,8 +3,7 @@
 source "$(dirname "$0")/env.sh"
 scripts/setup.sh
 
-step "cargo leptos build --release"
-cargo leptos build --release
+scripts/build.sh --release
 
 export DATABASE_URL="${DATABASE_URL:-sqlite://data/ooievaar.db}"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building Ooievaar needs, skipping what is already there:
-# the wasm target, cargo-leptos (pinned), wasm-bindgen-cli (the Cargo.lock version), and
+# Installs what building Ooievaar needs (scripts/build.sh), skipping what is already there:
+# the wasm target, wasm-bindgen-cli (the Cargo.lock version), and
 # wasm-opt from npm binaryen (Debian's is too old: its output does not hydrate).
 source "$(dirname "$0")/env.sh"
 
@@ -15,20 +15,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# The tools only orchestrate the build, so they are compiled with a quick profile: no LTO,
-# parallel code generation and opt-level 1, where cargo-leptos's own release profile asks for
-# fat LTO and one codegen unit (a long serial link on 2 cores). Their speed at run time is not
-# felt: rustc and wasm-opt do the heavy work.
+# wasm-bindgen-cli only orchestrates the build, so it is compiled with a quick profile: no
+# LTO, parallel code generation and opt-level 1. (cargo-leptos is not installed: compiling it
+# took 15.6 minutes of a fresh machine's first run, and scripts/build.sh does its five steps.)
 quick_install() {
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
   CARGO_PROFILE_RELEASE_INCREMENTAL=false cargo install "$@"
 }
-
-if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
-  step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores, once)"
-  quick_install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
-fi
 
 WB=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if ! (command -v wasm-bindgen >/dev/null && wasm-bindgen --version | grep -q " $WB\$"); then

@@ -55,7 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Same flags as cargo-leptos's debug builds, so tests and the browser build share artifacts.
+# Same flags as scripts/build.sh's debug build, so tests and the browser build share artifacts.
 export RUSTFLAGS="--cfg erase_components"
 
 step "cargo fmt --check"
@@ -86,9 +86,6 @@ scripts/schemathesis.sh 2>&1 | tee "$CARGO_TARGET_DIR/schemathesis.log"
 [ "${PIPESTATUS[0]}" = 0 ]
 
 step "browser tests in headless Chromium (JavaScript off and on)"
-# cargo-leptos sets --cfg erase_components itself for debug builds; an inherited RUSTFLAGS would
-# be added twice and change every fingerprint (a full rebuild).
-unset RUSTFLAGS
 E2E_DIR=$(mktemp -d /tmp/ooievaar-e2e.XXXXXX)
 export LEPTOS_SITE_ADDR="127.0.0.1:3100"
 export BASE_URL="http://127.0.0.1:3100"
@@ -98,10 +95,21 @@ export DATABASE_URL="sqlite://$E2E_DIR/e2e.db"
 export OOIEVAAR_PUBLIC_URL="http://localhost:3100"
 # The browser tests add their own accounts (first-login enrolment) with the command line.
 export OOIEVAAR_BIN="$CARGO_TARGET_DIR/debug/ooievaar"
-cargo leptos build
-"$CARGO_TARGET_DIR/debug/ooievaar" demo seed >/dev/null
-cargo leptos end-to-end 2>&1 | tee "$CARGO_TARGET_DIR/e2e-tests.log"
-[ "${PIPESTATUS[0]}" = 0 ]
+scripts/build.sh
+"$OOIEVAAR_BIN" demo seed >/dev/null
+"$OOIEVAAR_BIN" serve > "$E2E_DIR/server.log" 2>&1 &
+E2E_SERVER=$!
+set +e
+# Playwright's globalSetup waits for /healthz.
+(cd end2end && npx playwright test) 2>&1 | tee "$CARGO_TARGET_DIR/e2e-tests.log"
+E2E_STATUS=${PIPESTATUS[0]}
+set -e
+kill "$E2E_SERVER" 2>/dev/null; wait "$E2E_SERVER" 2>/dev/null || true
+if [ "$E2E_STATUS" != 0 ]; then
+  echo "browser tests failed; the server's log:" >&2
+  tail -50 "$E2E_DIR/server.log" >&2
+  exit 1
+fi
 "$CARGO_TARGET_DIR/debug/ooievaar" audit verify
 unset DATABASE_URL LEPTOS_SITE_ADDR BASE_URL OOIEVAAR_PUBLIC_URL OOIEVAAR_BIN
 
@@ -115,7 +123,7 @@ for backend in sqlite postgres; do
 done
 
 step "release build (what make run serves)"
-cargo leptos build --release
+scripts/build.sh --release
 
 step "the browser bundle's size budget (the release wasm; a client page's first load as served)"
 scripts/check-bundle-size.sh 2>&1 | tee "$CARGO_TARGET_DIR/bundle-size.log"

@@ -387,8 +387,7 @@ pub async fn view_client(
     meta: RequestMeta,
 ) -> Result<ClientAccess, AppError> {
     require_clinical(user)?;
-    let policy = store.policy().await?;
-    let layout = store.page_layout().await?;
+    let (policy, layout) = store.policy_and_layout().await?;
     let allowed = allowed_pairs(&policy, user.role);
     let show_pregnancies = pregnancies_allowed(&policy, user.role);
     let viewed = store

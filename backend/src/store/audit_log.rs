@@ -310,10 +310,23 @@ pub async fn append<C: AuditLogQueries + ShareQueries + ReviewQueries + BackendS
 pub async fn append_at<C: AuditLogQueries + ShareQueries + ReviewQueries + BackendSpecific>(
     c: &mut C,
     rules: &FlagRules,
-    mut event: NewAuditEvent,
+    event: NewAuditEvent,
     at: Option<i64>,
 ) -> StoreResult<i64> {
     c.lock_audit_chain().await?;
+    append_locked(c, rules, event, at).await
+}
+
+/// [`append_at`] for a caller that holds the chain lock already in this transaction (the group
+/// commit's writer, once per batch rather than once per event).
+pub(crate) async fn append_locked<
+    C: AuditLogQueries + ShareQueries + ReviewQueries + BackendSpecific,
+>(
+    c: &mut C,
+    rules: &FlagRules,
+    mut event: NewAuditEvent,
+    at: Option<i64>,
+) -> StoreResult<i64> {
     // Every event about a known client carries both its id and BSN, so the officer's filter
     // and the client overview find it by either.
     match (&event.client_id, &event.bsn) {
@@ -347,6 +360,14 @@ pub async fn append_at<C: AuditLogQueries + ShareQueries + ReviewQueries + Backe
     if !flags.is_empty() {
         let json = serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into());
         c.insert_flags(row.id, row.occurred_at, &json).await?;
+    }
+    if let (true, Some(user), Some(bsn)) = (
+        domain::audit_flag::is_client_access(action),
+        &row.user_id,
+        &row.bsn,
+    ) {
+        // After the flags: the count above is of the other clients before this event.
+        c.note_client_access(user, bsn, row.occurred_at).await?;
     }
     Ok(id)
 }
@@ -414,9 +435,7 @@ async fn scope<C: ReviewQueries>(
             .iter()
             .map(|s| s.as_str().to_owned()),
     );
-    for source in sources {
-        organisations.extend(c.organisation_of_source(&source).await?);
-    }
+    organisations.extend(c.organisations_of_sources(&sources).await?);
     // A search for a BSN, and the follow-up of a spoed access (the holder informed the
     // client, a sharing organisation saw it): the officers of the organisations sharing her.
     if let (
@@ -447,9 +466,7 @@ async fn flag_facts<C: ReviewQueries>(
     let access = domain::audit_flag::is_client_access(action);
     if let (true, Some(user), Some(bsn)) = (access, &row.user_id, &row.bsn) {
         let hour_ago = row.occurred_at - 3_600_000;
-        let others = c
-            .other_clients_accessed(user, bsn, hour_ago, row.occurred_at)
-            .await?;
+        let others = c.other_clients_accessed(user, bsn, hour_ago).await?;
         facts.distinct_clients_last_hour = Some(others as u32 + 1);
     }
     if let (AuditAction::Search, Some(user), Some(bsn)) = (action, &row.user_id, &row.bsn) {

@@ -195,7 +195,7 @@ where
             landed.push(Landed::Stale);
             continue;
         }
-        audit_log::append(c, rules, logged.event).await?;
+        audit_log::append_locked(c, rules, logged.event, None).await?;
         landed.push(Landed::Appended);
     }
     Ok(landed)

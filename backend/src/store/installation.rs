@@ -2,10 +2,40 @@
 //! access policy table and, beside it, the client page's layout per role.
 
 use super::queries::queries;
-use super::{now_ms, read_conn, write_tx, Store, StoreResult};
+use super::{now_ms, read_conn, read_tx, write_tx, AuditLogQueries, Store, StoreResult};
 use domain::page_layout::{HandoverLineDef, PageLayout, Shows};
 use domain::{Category, Policy, PolicyCell, Role};
 use sqlx::Row;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The access policy and the page layout as one snapshot read them.
+pub type Installation = (Arc<Policy>, Arc<PageLayout>);
+
+/// The policy and the layout kept in memory with the visibility epoch they were read at. Every
+/// view needs both and they change about never; any change to their tables raises the epoch
+/// (by trigger, migration 20261202110000, so a change by hand in SQL counts too), and a view
+/// then reads them again. One number read instead of four tables per view.
+#[derive(Default)]
+pub(crate) struct InstallationCache(Mutex<Option<(i64, Installation)>>);
+
+impl std::fmt::Debug for InstallationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InstallationCache")
+    }
+}
+
+impl InstallationCache {
+    fn get(&self, epoch: i64) -> Option<Installation> {
+        match &*self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some((at, read)) if *at == epoch => Some(read.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, epoch: i64, read: &Installation) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((epoch, read.clone()));
+    }
+}
 
 impl Store {
     /// Whether this installation holds demo data (every page then shows a DEMO marker).
@@ -25,9 +55,20 @@ impl Store {
         read_conn!(self, |c| c.policy().await)
     }
 
-    /// The client page's layout: section order and handover lines per role.
-    pub async fn page_layout(&self) -> StoreResult<PageLayout> {
-        read_conn!(self, |c| c.page_layout().await)
+    /// The access policy and the page layout as they are now, both from one snapshot; from
+    /// memory while the visibility epoch has not moved ([`InstallationCache`]).
+    pub async fn policy_and_layout(&self) -> StoreResult<Installation> {
+        let epoch = read_conn!(self, |c| c.visibility_epoch().await)?;
+        if let Some(read) = self.installation.get(epoch) {
+            return Ok(read);
+        }
+        let (epoch, read) = read_tx!(self, |c| {
+            let epoch = c.visibility_epoch().await?;
+            let read: Installation = (Arc::new(c.policy().await?), Arc::new(c.page_layout().await?));
+            (epoch, read)
+        });
+        self.installation.put(epoch, &read);
+        Ok(read)
     }
 }
 

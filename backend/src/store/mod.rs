@@ -33,7 +33,7 @@ pub use accounts::AccountQueries;
 pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
 pub use audit_log::{chain_hash, AuditLogQueries, AuditRow, NewAuditEvent, GENESIS_HASH};
 pub use code_map::CodeMapQueries;
-pub use installation::InstallationQueries;
+pub use installation::{Installation, InstallationQueries};
 pub use queries::BackendSpecific;
 pub use registry::{CallerRow, Party, RegistryQueries, StoredProfile};
 pub use retention::{PurgeCounts, PurgeOutcome, RetentionCandidate, RetentionQueries};
@@ -157,6 +157,8 @@ pub struct Store {
     pub(crate) flag_rules: std::sync::Arc<domain::FlagRules>,
     /// The queue to this process's access-log writer (`group_commit`).
     pub(crate) group_commit: std::sync::Arc<group_commit::GroupCommit>,
+    /// The policy and the page layout of the current visibility epoch (`installation`).
+    pub(crate) installation: std::sync::Arc<installation::InstallationCache>,
 }
 
 /// Runs `$body` with `$c` bound to a connection inside one write transaction of the active
@@ -246,6 +248,9 @@ impl Store {
                 .options([("statement_timeout", "30s")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
+                // No round trip to test a connection before each use: a broken one fails its
+                // statement, which fails the request closed, and the pool drops it.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
@@ -269,6 +274,9 @@ impl Store {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // An embedded connection does not break in transit: no ping before each use
+                // (each one a hand-off to the connection's thread and back).
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
@@ -287,6 +295,7 @@ impl Store {
             db,
             flag_rules: Default::default(),
             group_commit: Default::default(),
+            installation: Default::default(),
         }
     }
 

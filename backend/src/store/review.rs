@@ -244,6 +244,23 @@ queries! {
             .bind(source_id).fetch_optional(&mut *self).await?)
     }
 
+    /// The organisations of these sources, each once (one statement for all of a view's sources).
+    async fn organisations_of_sources(&mut self, source_ids: &[String]) -> StoreResult<Vec<String>> {
+        if source_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=source_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT organisation_id FROM sources WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for source in source_ids {
+            query = query.bind(source);
+        }
+        Ok(query.fetch_all(&mut *self).await?)
+    }
+
     /// Organisations whose sources have (or had) a share of the client, whatever its consent.
     async fn organisations_sharing(&mut self, client_id: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
@@ -272,13 +289,23 @@ queries! {
     }
 
     /// Distinct clients (by BSN) other than `bsn` that the user searched, viewed or requested
-    /// in `(since, until]`.
-    async fn other_clients_accessed(&mut self, user_id: &str, bsn: &str, since: i64, until: i64) -> StoreResult<i64> {
+    /// after `since` (`recent_client_access`: one row per client, not one per event).
+    async fn other_clients_accessed(&mut self, user_id: &str, bsn: &str, since: i64) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT bsn) FROM audit_events WHERE user_id = $1 AND occurred_at > $2 \
-             AND occurred_at <= $3 AND action IN ('search','read','access_request') \
-             AND bsn IS NOT NULL AND bsn <> $4",
-        ).bind(user_id).bind(since).bind(until).bind(bsn).fetch_one(&mut *self).await?)
+            "SELECT COUNT(*) FROM recent_client_access WHERE user_id = $1 AND last_at > $2 AND bsn <> $3",
+        ).bind(user_id).bind(since).bind(bsn).fetch_one(&mut *self).await?)
+    }
+
+    /// Records that the user reached the client (by BSN) at `at` (for [`Self::other_clients_accessed`]).
+    /// Events are appended in time order, so the newest time is kept.
+    async fn note_client_access(&mut self, user_id: &str, bsn: &str, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO recent_client_access (user_id, bsn, last_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, bsn) DO UPDATE SET last_at = CASE \
+             WHEN excluded.last_at > recent_client_access.last_at THEN excluded.last_at \
+             ELSE recent_client_access.last_at END",
+        ).bind(user_id).bind(bsn).bind(at).execute(&mut *self).await?;
+        Ok(())
     }
 
     /// The user's searches of the BSN in `(since, until]` (the event being written is already

@@ -25,6 +25,8 @@ crate::on_both_backends!(
     every_change_raises_the_visibility_epoch_and_no_read_does,
     a_snapshot_read_is_logged_only_while_nothing_it_read_has_changed,
     concurrent_reads_share_commits,
+    a_policy_changed_by_hand_reaches_the_next_view,
+    the_bulk_count_sees_each_other_client_of_the_last_hour_once,
 );
 
 fn event(n: usize) -> NewAuditEvent {
@@ -849,4 +851,64 @@ async fn concurrent_reads_share_commits(backend: Backend) {
         crate::integrity::verify_chain(&store).await.unwrap(),
         VerifyReport::Intact { events: n as i64 }
     );
+}
+
+/// The policy and layout kept in memory (issue 15) are read again after any change to their
+/// tables, also one made by hand in SQL (the triggers raise the epoch); without a change they
+/// come from memory.
+async fn a_policy_changed_by_hand_reaches_the_next_view(backend: Backend) {
+    use domain::{Category, PolicyCell, Role};
+    let (store, _guard) = fresh_store(backend).await;
+    let (policy, _) = store.policy_and_layout().await.unwrap();
+    assert_eq!(*policy, Policy::default_design());
+    let (again, _) = store.policy_and_layout().await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&policy, &again), "unchanged: from memory");
+    assert_ne!(
+        policy.cell(Role::Verloskundige, Category::Pregnancy),
+        PolicyCell::None
+    );
+    raw(
+        &store,
+        "UPDATE access_policy SET max_sensitivity = 'none' \
+         WHERE role = 'verloskundige' AND category = 'pregnancy'",
+    )
+    .await
+    .unwrap();
+    let (changed, _) = store.policy_and_layout().await.unwrap();
+    assert_eq!(
+        changed.cell(Role::Verloskundige, Category::Pregnancy),
+        PolicyCell::None
+    );
+    let before = visibility_epoch(&store).await.unwrap();
+    raw(&store, "DELETE FROM handover_codes").await.unwrap();
+    assert!(visibility_epoch(&store).await.unwrap() > before, "the layout too");
+}
+
+/// The "many clients within an hour" count (`recent_client_access`): each other client the
+/// user reached in the hour before counts once however often, the client at hand and older
+/// accesses not at all, and another user's accesses not at all.
+async fn the_bulk_count_sees_each_other_client_of_the_last_hour_once(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let now = now_ms();
+    write_tx!(&store, |c| {
+        for (user, bsn, ago_minutes) in [
+            ("u1", "111222333", 5),
+            ("u1", "111222333", 3),
+            ("u1", "222333444", 10),
+            ("u1", "333444555", 61),
+            ("u1", "999888777", 1),
+            ("u2", "444555666", 2),
+        ] {
+            c.note_client_access(user, bsn, now - ago_minutes * 60_000)
+                .await?;
+        }
+        // A late write of an earlier time keeps the newest.
+        c.note_client_access("u1", "333444555", now - 90 * 60_000)
+            .await?;
+    });
+    let others = read_conn!(&store, |c| c
+        .other_clients_accessed("u1", "999888777", now - 3_600_000)
+        .await)
+    .unwrap();
+    assert_eq!(others, 2, "111222333 and 222333444");
 }

@@ -1,0 +1,18 @@
+-- The access policy and the client page's layout are data (DESIGN 5.1), read by every view.
+-- The store keeps them in memory for as long as the visibility epoch (20261202090000) stays
+-- the same, so a change to them must raise the epoch, however it is made: by a migration or
+-- by hand in SQL. These triggers do that in the changing statement's own transaction.
+CREATE FUNCTION raise_visibility_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE visibility_epoch SET epoch = epoch + 1 WHERE id = 1;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER access_policy_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON access_policy
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER section_order_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON section_order
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_lines_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON handover_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_codes_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON handover_codes
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
