@@ -1,11 +1,11 @@
 import { defineConfig } from "@playwright/test";
 
-// The app under test; `cargo leptos end-to-end` serves it on the Leptos site address.
+// The app under test; `make test` (scripts/test.sh) serves it on the Leptos site address.
 const baseURL = process.env.BASE_URL ?? "http://127.0.0.1:3100";
 
 export default defineConfig({
   testDir: "./tests",
-  // `cargo leptos end-to-end` starts the tests without waiting for the server.
+  // `make test` starts the server and the tests together: wait for /healthz first.
   globalSetup: "./wait-for-server.mjs",
   timeout: 60_000,
   // One browser at a time: the server's login throttling counts failures per address.

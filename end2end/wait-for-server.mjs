@@ -1,4 +1,4 @@
-// Playwright globalSetup: `cargo leptos end-to-end` starts the server and the tests at the
+// Playwright globalSetup: `make test` starts the server and the tests at the
 // same time, so wait until the server answers `/healthz` with 200 (at most 90 seconds).
 
 const DEADLINE_MS = 90_000;

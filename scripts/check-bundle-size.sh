@@ -2,7 +2,7 @@
 # The browser bundle's size budget (issue 15), run by `make test` after the release build.
 # A size check, never a timing test: the same build gives the same bytes on any machine.
 #
-#   scripts/check-bundle-size.sh            # after `cargo leptos build --release`
+#   scripts/check-bundle-size.sh            # after `scripts/build.sh --release`
 #
 # It fails (exit 1, naming the file, its size and the budget) when
 #   1. the release wasm, gzip -9, is larger than WASM_GZIP_BUDGET, or
@@ -35,7 +35,7 @@ over() { # what, file, size, budget
 # --- 1. the wasm, gzip -9 ---------------------------------------------------------------------
 wasm=$(ls "$PKG"/*.wasm 2>/dev/null | head -1 || true)
 if [ -z "$wasm" ]; then
-  echo "FAIL: no wasm in $PKG; run cargo leptos build --release first" >&2
+  echo "FAIL: no wasm in $PKG; run scripts/build.sh --release first" >&2
   exit 1
 fi
 wasm_raw=$(stat -c %s "$wasm")

@@ -10,7 +10,7 @@ off at the end, after the server had logged them).
     scripts/bench/wrk_view.py --backend sqlite
     scripts/bench/wrk_view.py --backend postgres --admin-url postgres://postgres@127.0.0.1:5432
 
-It builds nothing: run `cargo leptos build --release` first (the default --bin is that
+It builds nothing: run `scripts/build.sh --release` first (the default --bin is that
 build's binary). wrk comes from Debian (`apt-get install wrk`; installed when missing).
 """
 

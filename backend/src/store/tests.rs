@@ -890,7 +890,15 @@ async fn a_policy_changed_by_hand_reaches_the_next_view(backend: Backend) {
 async fn the_bulk_count_sees_each_other_client_of_the_last_hour_once(backend: Backend) {
     let (store, _guard) = fresh_store(backend).await;
     let now = now_ms();
-    write_tx!(&store, |c| {
+    note_accesses(&store, now).await.unwrap();
+    let others = other_clients(&store, "u1", "999888777", now - 3_600_000)
+        .await
+        .unwrap();
+    assert_eq!(others, 2, "111222333 and 222333444");
+}
+
+async fn note_accesses(store: &Store, now: i64) -> StoreResult<()> {
+    write_tx!(store, |c| {
         for (user, bsn, ago_minutes) in [
             ("u1", "111222333", 5),
             ("u1", "111222333", 3),
@@ -906,9 +914,9 @@ async fn the_bulk_count_sees_each_other_client_of_the_last_hour_once(backend: Ba
         c.note_client_access("u1", "333444555", now - 90 * 60_000)
             .await?;
     });
-    let others = read_conn!(&store, |c| c
-        .other_clients_accessed("u1", "999888777", now - 3_600_000)
-        .await)
-    .unwrap();
-    assert_eq!(others, 2, "111222333 and 222333444");
+    Ok(())
+}
+
+async fn other_clients(store: &Store, user: &str, bsn: &str, since: i64) -> StoreResult<i64> {
+    read_conn!(store, |c| c.other_clients_accessed(user, bsn, since).await)
 }
