@@ -64,7 +64,10 @@ impl Store {
         }
         let (epoch, read) = read_tx!(self, |c| {
             let epoch = c.visibility_epoch().await?;
-            let read: Installation = (Arc::new(c.policy().await?), Arc::new(c.page_layout().await?));
+            let read: Installation = (
+                Arc::new(c.policy().await?),
+                Arc::new(c.page_layout().await?),
+            );
             (epoch, read)
         });
         self.installation.put(epoch, &read);

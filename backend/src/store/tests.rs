@@ -862,7 +862,10 @@ async fn a_policy_changed_by_hand_reaches_the_next_view(backend: Backend) {
     let (policy, _) = store.policy_and_layout().await.unwrap();
     assert_eq!(*policy, Policy::default_design());
     let (again, _) = store.policy_and_layout().await.unwrap();
-    assert!(std::sync::Arc::ptr_eq(&policy, &again), "unchanged: from memory");
+    assert!(
+        std::sync::Arc::ptr_eq(&policy, &again),
+        "unchanged: from memory"
+    );
     assert_ne!(
         policy.cell(Role::Verloskundige, Category::Pregnancy),
         PolicyCell::None
@@ -881,7 +884,10 @@ async fn a_policy_changed_by_hand_reaches_the_next_view(backend: Backend) {
     );
     let before = visibility_epoch(&store).await.unwrap();
     raw(&store, "DELETE FROM handover_codes").await.unwrap();
-    assert!(visibility_epoch(&store).await.unwrap() > before, "the layout too");
+    assert!(
+        visibility_epoch(&store).await.unwrap() > before,
+        "the layout too"
+    );
 }
 
 /// The "many clients within an hour" count (`recent_client_access`): each other client the
