@@ -8,11 +8,29 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER access_policy_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON access_policy
+-- One trigger per table and operation, named as SQLite's (which has one per operation); a
+-- TRUNCATE counts as a delete.
+CREATE TRIGGER access_policy_insert_raises_epoch AFTER INSERT ON access_policy
     FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE TRIGGER section_order_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON section_order
+CREATE TRIGGER access_policy_update_raises_epoch AFTER UPDATE ON access_policy
     FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE TRIGGER handover_lines_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON handover_lines
+CREATE TRIGGER access_policy_delete_raises_epoch AFTER DELETE OR TRUNCATE ON access_policy
     FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE TRIGGER handover_codes_raises_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON handover_codes
+CREATE TRIGGER section_order_insert_raises_epoch AFTER INSERT ON section_order
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER section_order_update_raises_epoch AFTER UPDATE ON section_order
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER section_order_delete_raises_epoch AFTER DELETE OR TRUNCATE ON section_order
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_lines_insert_raises_epoch AFTER INSERT ON handover_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_lines_update_raises_epoch AFTER UPDATE ON handover_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_lines_delete_raises_epoch AFTER DELETE OR TRUNCATE ON handover_lines
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_codes_insert_raises_epoch AFTER INSERT ON handover_codes
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_codes_update_raises_epoch AFTER UPDATE ON handover_codes
+    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+CREATE TRIGGER handover_codes_delete_raises_epoch AFTER DELETE OR TRUNCATE ON handover_codes
     FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
