@@ -12,11 +12,19 @@
 # same thing for whoever prefers it (and `cargo leptos watch` for the development loop).
 #
 #   scripts/build.sh            debug (what the browser tests serve), with --cfg erase_components
-#   scripts/build.sh --release  release (what `make run` serves and the benchmarks measure)
+#   scripts/build.sh --quick    the server on the `quick` profile (what `make run` serves: fast to
+#                               compile, no LTO), with the release front end
+#   scripts/build.sh --release  release (what the benchmarks measure and production runs)
+# Both --quick and --release build the same size-optimised front end (profile wasm-release).
 source "$(dirname "$0")/env.sh"
 
-RELEASE=0
-[ "${1:-}" = "--release" ] && RELEASE=1
+RELEASE=0; BIN_DIR=debug
+case "${1:-}" in
+  --release) RELEASE=1; BIN_DIR=release ;;
+  --quick) RELEASE=1; BIN_DIR=quick ;;
+  "") ;;
+  *) echo "usage: scripts/build.sh [--quick|--release]" >&2; exit 2 ;;
+esac
 
 SITE="$ROOT/$LEPTOS_SITE_ROOT"
 PKG="$SITE/$LEPTOS_SITE_PKG_DIR"
@@ -25,7 +33,7 @@ if [ $RELEASE = 1 ]; then
   # Release builds keep the component types (as cargo-leptos builds them).
   unset RUSTFLAGS
   LIB_PROFILE=(--profile wasm-release); LIB_DIR=wasm-release
-  BIN_PROFILE=(--release)
+  BIN_PROFILE=(--profile "$BIN_DIR")
 else
   # Debug builds erase component types: much faster to compile; the same flags as the tests,
   # so the browser tests' server and the integration tests share their artifacts.
@@ -60,4 +68,4 @@ cp -R public/. "$SITE/"
 step "build the server (ooievaar)"
 cargo build --package=server --bin=ooievaar --no-default-features \
   "${BIN_PROFILE[@]}"
-echo "site in $SITE, server in $CARGO_TARGET_DIR/$([ $RELEASE = 1 ] && echo release || echo debug)/ooievaar"
+echo "site in $SITE, server in $CARGO_TARGET_DIR/$BIN_DIR/ooievaar"

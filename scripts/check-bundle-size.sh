@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The browser bundle's size budget (issue 15), run by `make test` after the release build.
+# The browser bundle's size budget (issue 15), run by `make test` after the build `make run` serves.
 # A size check, never a timing test: the same build gives the same bytes on any machine.
 #
-#   scripts/check-bundle-size.sh            # after `scripts/build.sh --release`
+#   scripts/check-bundle-size.sh            # after `scripts/build.sh --quick` (as make test)
+#   OOIEVAAR_BIN=$CARGO_TARGET_DIR/release/ooievaar scripts/check-bundle-size.sh  # after --release
 #
 # It fails (exit 1, naming the file, its size and the budget) when
 #   1. the release wasm, gzip -9, is larger than WASM_GZIP_BUDGET, or
 #   2. the first load of a client page is larger than FIRST_LOAD_BUDGET: the page's HTML, the
 #      CSS, the JS and the wasm, each as the server sends them to a browser that accepts
 #      `br, gzip` (the server compresses responses itself: tower-http's CompressionLayer, which
-#      picks brotli; there are no precompressed files). For that it starts the release binary
+#      picks brotli; there are no precompressed files). For that it starts that build's server
 #      on a new SQLite database with the demo network, logs in as the maternity nurse, requests
 #      access to a demo client and fetches her page with curl.
 #
@@ -19,7 +20,7 @@ WASM_GZIP_BUDGET=150000
 FIRST_LOAD_BUDGET=300000
 
 source "$(dirname "$0")/env.sh"
-BIN="${OOIEVAAR_BIN:-$CARGO_TARGET_DIR/release/ooievaar}"
+BIN="${OOIEVAAR_BIN:-$CARGO_TARGET_DIR/quick/ooievaar}"
 PKG="${LEPTOS_SITE_ROOT:-target/site}/pkg"
 ADDR="127.0.0.1:${BUNDLE_CHECK_PORT:-3190}"
 USER_NAME=kraamverzorgende
@@ -35,7 +36,7 @@ over() { # what, file, size, budget
 # --- 1. the wasm, gzip -9 ---------------------------------------------------------------------
 wasm=$(ls "$PKG"/*.wasm 2>/dev/null | head -1 || true)
 if [ -z "$wasm" ]; then
-  echo "FAIL: no wasm in $PKG; run scripts/build.sh --release first" >&2
+  echo "FAIL: no wasm in $PKG; run scripts/build.sh --quick (or --release) first" >&2
   exit 1
 fi
 wasm_raw=$(stat -c %s "$wasm")

@@ -122,8 +122,8 @@ for backend in sqlite postgres; do
   [ "${PIPESTATUS[0]}" = 0 ]
 done
 
-step "release build (what make run serves)"
-scripts/build.sh --release
+step "the build make run serves (quick profile, release front end)"
+scripts/build.sh --quick
 
 step "the browser bundle's size budget (the release wasm; a client page's first load as served)"
 scripts/check-bundle-size.sh 2>&1 | tee "$CARGO_TARGET_DIR/bundle-size.log"
