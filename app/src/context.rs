@@ -23,6 +23,8 @@ pub struct Call {
     /// Address, user agent and request id for the access log.
     pub meta: RequestMeta,
     pub session: Session,
+    /// Set in a page render, not in a server function's own request.
+    render_user: Option<session::RenderUser>,
 }
 
 /// Who may call a server function.
@@ -43,9 +45,7 @@ where
 {
     let result = async {
         let call = Call::read().await?;
-        let user = session::user_of(&call.state, &call.session)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let user = call.user().await?.ok_or(AppError::Unauthenticated)?;
         let user = match allowed {
             Allowed::AnyUser => user,
             Allowed::Roles(roles) => session::require_role(user, roles)?,
@@ -84,12 +84,16 @@ impl Call {
             state,
             meta,
             session,
+            render_user: leptos::prelude::use_context::<session::RenderUser>(),
         })
     }
 
-    /// The logged-in user, if any.
+    /// The logged-in user, if any (read once per page render: `session::RenderUser`).
     pub async fn user(&self) -> Result<Option<SessionUser>, AppError> {
-        session::user_of(&self.state, &self.session).await
+        match &self.render_user {
+            Some(memo) => memo.user_of(&self.state, &self.session).await,
+            None => session::user_of(&self.state, &self.session).await,
+        }
     }
 }
 

@@ -305,6 +305,27 @@ pub async fn user_of(
     Ok(user)
 }
 
+/// The logged-in user, read once per page render: a page's server functions (the frame, the
+/// page, its notices) each ask who is logged in, and without this each asked the database.
+/// Provided afresh for every page request (`server::startup`), so nothing outlives the
+/// render; a page render only reads, so the answer cannot change during it.
+#[derive(Debug, Clone, Default)]
+pub struct RenderUser(std::sync::Arc<tokio::sync::OnceCell<Option<SessionUser>>>);
+
+impl RenderUser {
+    /// [`user_of`], read at most once for this render.
+    pub async fn user_of(
+        &self,
+        state: &crate::AppState,
+        session: &Session,
+    ) -> Result<Option<SessionUser>, AppError> {
+        self.0
+            .get_or_try_init(|| user_of(state, session))
+            .await
+            .cloned()
+    }
+}
+
 /// Removes a kept value.
 pub async fn forget(session: &Session, key: &str) -> Result<(), AppError> {
     session

@@ -185,6 +185,7 @@ pub fn router(server_state: ServerState, sessions: SessionBackend) -> Router {
             routes,
             move || {
                 provide_context(context_state.clone());
+                provide_context(backend::session::RenderUser::default());
                 headers::provide_csp_nonce();
             },
             {

@@ -352,10 +352,9 @@ pub(crate) async fn append_locked<
     if let Some(found) = detail.as_ref().and_then(AuditDetail::search_found) {
         c.insert_search_outcome(row.id, found).await?;
     }
-    for organisation in scope(c, action, &row, detail.as_ref()).await? {
-        c.insert_scope(row.id, &organisation, row.occurred_at)
-            .await?;
-    }
+    let organisations = scope(c, action, &row, detail.as_ref()).await?;
+    c.insert_scope(row.id, &organisations, row.occurred_at)
+        .await?;
     let flags = rules.evaluate(action, &flag_facts(c, rules, action, &row).await?);
     if !flags.is_empty() {
         let json = serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into());

@@ -47,9 +47,20 @@ pub trait BackendSpecific: Send {
     ) -> impl std::future::Future<Output = StoreResult<()>> + Send;
 
     fn unbound_time(&mut self) -> impl std::future::Future<Output = StoreResult<()>> + Send;
+
+    /// An aggregate that folds the selected rows, each as the JSON array of `columns`, into
+    /// one JSON text (`NULL` when there are no rows). A view's ~100 entries then cross from
+    /// the database to the server as one row: sqlx hands SQLite's rows over one at a time
+    /// between threads, and that hand-off was a quarter of a view's CPU time (issue 15).
+    fn json_rows(columns: &str) -> String;
 }
 
 impl BackendSpecific for sqlx::SqliteConnection {
+    fn json_rows(columns: &str) -> String {
+        // json_group_array gives '[]' for no rows; PostgreSQL's json_agg gives NULL.
+        format!("json_group_array(json_array({columns}))")
+    }
+
     /// Nothing to do: every write transaction is `BEGIN IMMEDIATE`, which holds SQLite's single
     /// write lock until commit.
     async fn lock_audit_chain(&mut self) -> StoreResult<()> {
@@ -72,6 +83,10 @@ impl BackendSpecific for sqlx::SqliteConnection {
 }
 
 impl BackendSpecific for sqlx::PgConnection {
+    fn json_rows(columns: &str) -> String {
+        format!("json_agg(json_build_array({columns}))::text")
+    }
+
     /// A transaction-scoped advisory lock (released at commit or rollback).
     async fn lock_audit_chain(&mut self) -> StoreResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock(7513)")

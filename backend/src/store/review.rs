@@ -327,9 +327,21 @@ queries! {
         Ok(n > 0)
     }
 
-    async fn insert_scope(&mut self, event_id: i64, organisation_id: &str, occurred_at: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_scope (event_id, organisation_id, occurred_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(event_id).bind(organisation_id).bind(occurred_at).execute(&mut *self).await?;
+    /// The event's scope, in one statement per 500 organisations (a view's is usually three;
+    /// an event without an organisation is in every organisation's scope).
+    async fn insert_scope(&mut self, event_id: i64, organisation_ids: &[String], occurred_at: i64) -> StoreResult<()> {
+        for chunk in organisation_ids.chunks(500) {
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
+            let sql = format!(
+                "INSERT INTO audit_scope (event_id, organisation_id, occurred_at) VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(event_id).bind(occurred_at);
+            for organisation_id in chunk {
+                query = query.bind(organisation_id);
+            }
+            query.execute(&mut *self).await?;
+        }
         Ok(())
     }
 

@@ -44,8 +44,8 @@ pub struct GrantRow {
     pub expires_at: i64,
 }
 
-/// An entry as a permitted view shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// An entry as a permitted view shows it (read as a JSON array of its fields, in this order).
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct VisibleEntryRow {
     pub id: String,
     pub source_id: SourceId,
@@ -493,23 +493,33 @@ queries! {
 
     /// The entries of the client's visible shares whose `category:sensitivity` is in `allowed`
     /// (computed by the access policy), newest first. Consent is re-checked by the join.
+    /// They arrive as one JSON row (`BackendSpecific::json_rows`) and are sorted here.
     async fn permitted_entries(&mut self, client_id: &ClientId, allowed: &[String]) -> StoreResult<Vec<VisibleEntryRow>> {
         if allowed.is_empty() {
             return Ok(Vec::new());
         }
         let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 2)).collect();
+        // The columns in the order of `VisibleEntryRow`'s fields (serde reads each entry as a
+        // sequence).
         let sql = format!(
-            "SELECT e.source_entry_id AS id, e.source_id, s.organisation_name, e.category, e.code, e.label, \
-             e.value, e.unit, e.observed_at, e.sensitivity, e.source_pregnancy_id AS pregnancy_id \
+            "SELECT {} \
              FROM entries e JOIN visible_shares s ON s.client_id = e.client_id AND s.source_id = e.source_id \
-             WHERE e.client_id = $1 AND (e.category || ':' || e.sensitivity) IN ({}) \
-             ORDER BY e.observed_at DESC, e.source_entry_id",
+             WHERE e.client_id = $1 AND (e.category || ':' || e.sensitivity) IN ({})",
+            <Self as super::BackendSpecific>::json_rows(
+                "e.source_entry_id, e.source_id, s.organisation_name, e.category, e.code, e.label, \
+                 e.value, e.unit, e.observed_at, e.sensitivity, e.source_pregnancy_id"
+            ),
             placeholders.join(", ")
         );
-        let mut query = sqlx::query_as::<_, VisibleEntryRow>(&sql).bind(client_id);
+        let mut query = sqlx::query_scalar::<_, Option<String>>(&sql).bind(client_id);
         for pair in allowed {
             query = query.bind(pair);
         }
-        Ok(query.fetch_all(&mut *self).await?)
+        let Some(json) = query.fetch_one(&mut *self).await? else {
+            return Ok(Vec::new());
+        };
+        let mut entries: Vec<VisibleEntryRow> = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(e.into()))?;
+        entries.sort_by(|a, b| b.observed_at.cmp(&a.observed_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(entries)
     }
 }
