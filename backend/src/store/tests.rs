@@ -27,6 +27,7 @@ crate::on_both_backends!(
     concurrent_reads_share_commits,
     a_policy_changed_by_hand_reaches_the_next_view,
     the_bulk_count_sees_each_other_client_of_the_last_hour_once,
+    a_view_reads_the_permitted_entries_whole_and_newest_first,
 );
 
 fn event(n: usize) -> NewAuditEvent {
@@ -925,4 +926,127 @@ async fn note_accesses(store: &Store, now: i64) -> StoreResult<()> {
 
 async fn other_clients(store: &Store, user: &str, bsn: &str, since: i64) -> StoreResult<i64> {
     read_conn!(store, |c| c.other_clients_accessed(user, bsn, since).await)
+}
+
+/// A view's entries arrive as one JSON row (`BackendSpecific::json_rows`): every field intact
+/// (quotes, non-ASCII, a missing unit and pregnancy), only the allowed `category:sensitivity`
+/// pairs, newest first with the id breaking ties; and an empty list where nothing is allowed
+/// to be shown (PostgreSQL's aggregate gives NULL for no rows).
+async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Backend) {
+    use domain::{Category, Sensitivity};
+    let (store, _guard) = fresh_store(backend).await;
+    let user = organisation_with_user(&store).await;
+    store
+        .add_source(&SourceId::from("src-a"), "org-a", event(0))
+        .await
+        .unwrap();
+    let entry =
+        |id: &str, category, sensitivity, at: i64, value: &str, unit: Option<&str>| EntryRow {
+            id: id.into(),
+            pregnancy_id: unit.map(|_| "p1".to_owned()),
+            category,
+            code: "c".into(),
+            label: "Opmerking \"ë\"".into(),
+            value: value.into(),
+            unit: unit.map(str::to_owned),
+            observed_at: at,
+            sensitivity,
+        };
+    let mut content = share(&[]);
+    content.entries = vec![
+        entry(
+            "b",
+            Category::LabScreening,
+            Sensitivity::Normal,
+            2_000,
+            "7,1",
+            Some("mmol/l"),
+        ),
+        entry(
+            "a",
+            Category::LabScreening,
+            Sensitivity::Normal,
+            2_000,
+            "[\"x\"]",
+            Some("mmol/l"),
+        ),
+        entry(
+            "old",
+            Category::LabScreening,
+            Sensitivity::Normal,
+            1_000,
+            "6.9",
+            None,
+        ),
+        entry(
+            "hidden",
+            Category::LabScreening,
+            Sensitivity::High,
+            3_000,
+            "geheim",
+            None,
+        ),
+    ];
+    let bsn = "999990019";
+    store
+        .replace_share(bsn, &SourceId::from("src-a"), &content, received())
+        .await
+        .unwrap();
+    let client = store.client_id_by_bsn(bsn).await.unwrap().unwrap();
+    let grant = GrantRow {
+        id: domain::GrantId::from("g1"),
+        user_id: user.id.clone(),
+        client_id: client.clone(),
+        ground: domain::grant::Ground::Behandelrelatie,
+        reason: String::new(),
+        created_at: now_ms(),
+        expires_at: now_ms() + 3_600_000,
+    };
+    store
+        .create_grant(&grant, event(1), |_| event(2))
+        .await
+        .unwrap();
+    let view = |allowed: Vec<String>| {
+        let (store, user_id, client) = (&store, grant.user_id.clone(), client.clone());
+        async move {
+            store
+                .audited_view(&user_id, &client, &allowed, false, |_| {
+                    NewAuditEvent::new(AuditAction::Read, Outcome::Success)
+                })
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let rows = view(vec!["lab_screening:normal".into()]).await;
+    let shown: Vec<(&str, i64, &str, Option<&str>, Option<&str>)> = rows
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.id.as_str(),
+                e.observed_at,
+                e.value.as_str(),
+                e.unit.as_deref(),
+                e.pregnancy_id.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("a", 2_000, "[\"x\"]", Some("mmol/l"), Some("p1")),
+            ("b", 2_000, "7,1", Some("mmol/l"), Some("p1")),
+            ("old", 1_000, "6.9", None, None),
+        ]
+    );
+    let first = &rows.entries[0];
+    assert_eq!(first.label, "Opmerking \"ë\"");
+    assert_eq!(first.organisation_name, "A");
+    assert_eq!(first.source_id, SourceId::from("src-a"));
+    assert_eq!(
+        (first.category, first.sensitivity),
+        (Category::LabScreening, Sensitivity::Normal)
+    );
+    assert!(view(vec!["birth:normal".into()]).await.entries.is_empty());
 }
