@@ -307,8 +307,9 @@ pub async fn user_of(
 
 /// The logged-in user, read once per page render: a page's server functions (the frame, the
 /// page, its notices) each ask who is logged in, and without this each asked the database.
-/// Provided afresh for every page request (`server::startup`), so nothing outlives the
-/// render; a page render only reads, so the answer cannot change during it.
+/// Provided afresh for every request Leptos handles (`server::startup`: a page, or one server
+/// function call), so nothing outlives its request. A page render only reads; a server
+/// function that logs in, out or changes the password asks once, before it does.
 #[derive(Debug, Clone, Default)]
 pub struct RenderUser(std::sync::Arc<tokio::sync::OnceCell<Option<SessionUser>>>);
 

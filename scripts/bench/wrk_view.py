@@ -59,6 +59,9 @@ def main():
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--duration", type=int, default=15)
     p.add_argument("--port", type=int, default=3191)
+    p.add_argument("--encoding", default="",
+                   help="an Accept-Encoding to send, as a browser does (e.g. 'br, gzip'); "
+                        "none by default, as the issue's figure was taken")
     args = p.parse_args()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
@@ -76,7 +79,9 @@ def main():
         prober.start()
         wrk = subprocess.run(
             ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-             "-H", f"Cookie: {cookie}", "-H", "Accept: text/html", f"http://127.0.0.1:{args.port}{path}"],
+             "-H", f"Cookie: {cookie}", "-H", "Accept: text/html",
+             *(["-H", f"Accept-Encoding: {args.encoding}"] if args.encoding else []),
+             f"http://127.0.0.1:{args.port}{path}"],
             check=True, capture_output=True, text=True).stdout
         stop.set()
         prober.join()
@@ -90,7 +95,8 @@ def main():
         samples.sort()
         health_p99 = samples[int((len(samples) - 1) * 0.99)]
         print(wrk)
-        print(f"wrk ({args.backend}, {args.threads} threads, {args.connections} connections, {args.duration} s): "
+        print(f"wrk ({args.backend}, {args.threads} threads, {args.connections} connections, {args.duration} s, "
+              f"Accept-Encoding {args.encoding or 'none'}): "
               f"{per_second:.0f} views/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
               f"{errors.group(1) if errors else 0} non-2xx; /healthz beside it: n={len(samples)} "
               f"p50 {statistics.median(samples):.1f} ms p99 {health_p99:.1f} ms "

@@ -226,7 +226,11 @@ pub fn router(server_state: ServerState, sessions: SessionBackend) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_secs(30),
                 ))
-                .layer(CompressionLayer::new()),
+                // Quality 5, not the codecs' default: brotli's default is its best (11, with
+                // a 4 MiB window), which cost every page a browser asked for more CPU than
+                // rendering it. Dynamic pages are compressed per request; at 5 brotli is
+                // still well ahead of gzip's size.
+                .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Precise(5))),
         )
         .with_state(server_state)
 }
