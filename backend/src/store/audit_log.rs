@@ -314,11 +314,16 @@ pub async fn append_at<C: AuditLogQueries + ShareQueries + ReviewQueries + Backe
     at: Option<i64>,
 ) -> StoreResult<i64> {
     c.lock_audit_chain().await?;
-    append_locked(c, rules, event, at).await
+    append_locked(c, rules, event, at, &mut None).await
 }
 
+/// The last event's id and hash, as the chain lock's holder knows it within its transaction.
+pub(crate) type ChainHead = Option<(i64, String)>;
+
 /// [`append_at`] for a caller that holds the chain lock already in this transaction (the group
-/// commit's writer, once per batch rather than once per event).
+/// commit's writer, once per batch rather than once per event). `head`: the chain's head if
+/// this transaction appended before (the writer's batch), else `None` and it is read; it is
+/// left at the appended event. Nobody else can append while the lock is held, so it stays true.
 pub(crate) async fn append_locked<
     C: AuditLogQueries + ShareQueries + ReviewQueries + BackendSpecific,
 >(
@@ -326,6 +331,7 @@ pub(crate) async fn append_locked<
     rules: &FlagRules,
     mut event: NewAuditEvent,
     at: Option<i64>,
+    head: &mut ChainHead,
 ) -> StoreResult<i64> {
     // Every event about a known client carries both its id and BSN, so the officer's filter
     // and the client overview find it by either.
@@ -334,7 +340,11 @@ pub(crate) async fn append_locked<
         (None, Some(bsn)) => event.client_id = c.client_id_by_bsn(bsn).await?,
         _ => {}
     }
-    let (id, prev_hash) = match c.audit_head().await? {
+    let known = match head.take() {
+        Some(known) => Some(known),
+        None => c.audit_head().await?,
+    };
+    let (id, prev_hash) = match known {
         Some((last_id, hash)) => (last_id + 1, hash),
         None => (1, GENESIS_HASH.to_owned()),
     };
@@ -349,6 +359,7 @@ pub(crate) async fn append_locked<
     // Time is taken under the lock, so ids and times rise together.
     let row = event.into_row(id, at.unwrap_or_else(super::now_ms), prev_hash);
     c.insert_audit(&row).await?;
+    *head = Some((row.id, row.hash.clone()));
     if let Some(found) = detail.as_ref().and_then(AuditDetail::search_found) {
         c.insert_search_outcome(row.id, found).await?;
     }

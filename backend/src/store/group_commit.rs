@@ -187,6 +187,7 @@ where
     // Read events do not raise the epoch, so it holds for the whole batch.
     let current = c.visibility_epoch().await?;
     let mut landed = Vec::with_capacity(items.len());
+    let mut head = None;
     for (logged, epoch) in items {
         let expired = logged
             .valid_until
@@ -195,7 +196,7 @@ where
             landed.push(Landed::Stale);
             continue;
         }
-        audit_log::append_locked(c, rules, logged.event, None).await?;
+        audit_log::append_locked(c, rules, logged.event, None, &mut head).await?;
         landed.push(Landed::Appended);
     }
     Ok(landed)
