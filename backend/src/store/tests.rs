@@ -1019,7 +1019,7 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         }
     };
     let rows = view(vec!["lab_screening:normal".into()]).await;
-    let shown: Vec<(&str, i64, &str, Option<&str>, Option<&str>)> = rows
+    let shown: Vec<_> = rows
         .entries
         .iter()
         .map(|e| {
