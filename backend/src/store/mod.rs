@@ -237,17 +237,6 @@ macro_rules! read_conn {
 }
 pub(crate) use {read_conn, read_tx, write_tx};
 
-/// Connections per pool: twice the cores, at least 4. More only add switching: each
-/// PostgreSQL connection is a server process and each SQLite connection a thread of its own.
-/// On the 2-core machine, under `wrk` on one client page, 16 PostgreSQL connections gave
-/// 513-570 views/s (p99 198-220 ms) and 4 gave 658-698 (p99 136-142 ms); on SQLite 8 gave
-/// 1,016 and 4 gave 1,235 (issue 15). Nothing holds two connections at once, so a small pool
-/// cannot deadlock; requests beyond it wait their turn (`acquire_timeout`).
-fn pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (2 * cores).max(4) as u32
-}
-
 impl Store {
     /// Connects to `url`, creating the SQLite file and its folder when missing, and runs the
     /// migrations of that backend. A failed migration is an error: the caller must not start.
@@ -258,7 +247,7 @@ impl Store {
                 // Bounds every statement, so no request can hold the database indefinitely.
                 .options([("statement_timeout", "30s")]);
             let pool = PgPoolOptions::new()
-                .max_connections(pool_size())
+                .max_connections(16)
                 // No round trip to test a connection before each use: a broken one fails its
                 // statement, which fails the request closed, and the pool drops it.
                 .test_before_acquire(false)
@@ -284,7 +273,7 @@ impl Store {
                 }
             }
             let pool = SqlitePoolOptions::new()
-                .max_connections(pool_size())
+                .max_connections(8)
                 // An embedded connection does not break in transit: no ping before each use
                 // (each one a hand-off to the connection's thread and back).
                 .test_before_acquire(false)
