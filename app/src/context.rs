@@ -23,7 +23,8 @@ pub struct Call {
     /// Address, user agent and request id for the access log.
     pub meta: RequestMeta,
     pub session: Session,
-    /// Set in a page render, not in a server function's own request.
+    /// Provided by the server for every request Leptos handles (a page render or one server
+    /// function call); `None` only outside one (then the user is read each time).
     render_user: Option<session::RenderUser>,
 }
 
