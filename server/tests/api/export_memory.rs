@@ -77,6 +77,7 @@ async fn a_100k_event_export_streams_within_a_fixed_memory_bound() {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak (VmHWM)");
     let before = status_kib(pid, "VmHWM:") * 1024;
 
+    let started = std::time::Instant::now();
     let mut response = c
         .get(format!("{base}/audit/export.csv"))
         .send()
@@ -89,12 +90,13 @@ async fn a_100k_event_export_streams_within_a_fixed_memory_bound() {
         lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
     }
     let peak = status_kib(pid, "VmHWM:") * 1024;
+    let took = started.elapsed();
     let _ = server.kill();
     let _ = server.wait();
 
     let grown = peak.saturating_sub(before);
     eprintln!(
-        "export: {lines} lines, {} MiB; peak resident memory grew {} MiB (bound {} MiB)",
+        "export: {lines} lines, {} MiB in {took:.1?}; peak resident memory grew {} MiB (bound {} MiB)",
         bytes / 1024 / 1024,
         grown / 1024 / 1024,
         BOUND_BYTES / 1024 / 1024

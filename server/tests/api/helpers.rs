@@ -203,11 +203,17 @@ pub fn unix_now() -> u64 {
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+/// The longest one request of a test may take. Generous: CI runs the suites on two shared
+/// cores beside each other, and a debug server under that load is slow; a hang still fails.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
+/// The longest `ooievaar serve` (a debug binary) may take to answer `/healthz`.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
+        .timeout(REQUEST_TIMEOUT)
         .build()
         .expect("client")
 }
@@ -218,7 +224,7 @@ pub fn client_from(last_octet: u8) -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
+        .timeout(REQUEST_TIMEOUT)
         .local_address(std::net::IpAddr::from([127, 0, 0, last_octet]))
         .build()
         .expect("client")
@@ -541,10 +547,20 @@ pub async fn serve_binary(
     output_readers().lock().unwrap().insert(child.id(), readers);
     let base = format!("http://127.0.0.1:{port}");
     let c = client();
-    for _ in 0..100 {
+    // A deadline, not a count of tries: a debug binary on a busy CI machine may take a while
+    // to open a large database, and a refused connection returns at once.
+    let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
+    loop {
         if c.get(format!("{base}/healthz")).send().await.is_ok() {
             break;
         }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("ooievaar serve exited before answering /healthz: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ooievaar serve did not answer /healthz within {STARTUP_TIMEOUT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (child, base)
