@@ -47,7 +47,7 @@ impl Application {
     /// Connects the store (running migrations; a failure stops start-up), prepares sessions
     /// and binds the listen address (port 0 picks a free port, as the tests do).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.database_url)
+        let store = Store::connect_with_pool(&config.database_url, config.settings.db_connections)
             .await?
             .with_flag_rules(config.settings.flag_rules);
         let sessions = SessionBackend::for_store(&store).await?;

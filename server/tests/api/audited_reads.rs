@@ -135,8 +135,16 @@ enum HeldLock {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
+/// A store of its own on the app's database, as another server instance would have: the
+/// test's lock and its look at the waiters must not take connections from the app's small pool.
+async fn other_instance(app: &TestApp) -> backend::store::Store {
+    backend::store::Store::connect(&app.database_url)
+        .await
+        .expect("a second store on the app's database")
+}
+
 async fn hold_chain_lock(app: &TestApp) -> HeldLock {
-    match app.store.db() {
+    match other_instance(app).await.db() {
         // SQLite's chain lock is its single writer lock.
         Db::Sqlite(pool) => HeldLock::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await.unwrap()),
         Db::Postgres(pool) => {
@@ -160,7 +168,11 @@ async fn release(lock: HeldLock) {
 /// show nothing: there the test gives each a moment to reach it.
 async fn until_waiting(app: &TestApp, n: i64) {
     match app.store.db() {
-        Db::Postgres(pool) => {
+        Db::Postgres(_) => {
+            let observer = other_instance(app).await;
+            let Db::Postgres(pool) = observer.db() else {
+                unreachable!("the same database")
+            };
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
                 let waiting: i64 = sqlx::query_scalar(

@@ -857,7 +857,11 @@ fn corpus() -> Vec<Case> {
     ];
     // Not JSON, too large, too deep, wrong content type: refused before reading (400/413/415).
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    let big = changed(|b| res(b, 0)["name"][0]["family"] = json!("x".repeat(10 * 1024 * 1024)));
+    // Just over the limit (2 MiB): the server refuses it on its length without reading it, and
+    // a body this size still fits the loopback socket buffers, so the client finishes writing
+    // before the refusal closes the connection (with 10 MiB it sometimes got a broken pipe
+    // instead of the answer).
+    let big = changed(|b| res(b, 0)["name"][0]["family"] = json!("x".repeat(2 * 1024 * 1024 + 10)));
     for (what, content_type, body) in [
         ("truncated JSON", f, base().to_string()[..60].to_owned()),
         ("empty body", f, String::new()),
@@ -873,7 +877,7 @@ fn corpus() -> Vec<Case> {
             base().to_string(),
         ),
         ("nesting 5000 deep", f, deep),
-        ("a string of 10 MB", f, big),
+        ("a body just over 2 MB", f, big),
     ] {
         cases.push((what.to_owned(), content_type, body, None));
     }
