@@ -46,9 +46,9 @@ pub struct Settings {
     pub second_step_lifetime: Duration,
     /// How long a source's copy of a client is kept (`OOIEVAAR_RETENTION_YEARS`, default 20).
     pub retention: domain::retention::RetentionTerm,
-    /// Connections in the database pool (`OOIEVAAR_DB_CONNECTIONS`, default twice the cores,
-    /// at least 4: `store::default_pool_size`).
-    pub db_connections: std::num::NonZeroU32,
+    /// Connections in the database pool (`OOIEVAAR_DB_CONNECTIONS`; `None`: the backend's
+    /// default, 16 on PostgreSQL and 8 on SQLite).
+    pub db_connections: Option<std::num::NonZeroU32>,
 }
 
 impl Default for Settings {
@@ -70,7 +70,7 @@ impl Default for Settings {
             require_second_factor: true,
             second_step_lifetime: Duration::from_secs(5 * 60),
             retention: domain::retention::RetentionTerm::default(),
-            db_connections: super::store::default_pool_size(),
+            db_connections: None,
         }
     }
 }

@@ -237,31 +237,31 @@ macro_rules! read_conn {
 }
 pub(crate) use {read_conn, read_tx, write_tx};
 
-/// Connections per pool: twice the cores, at least 4. More only add switching: each
-/// PostgreSQL connection is a server process and each SQLite connection a thread of its own.
-/// On the 2-core machine, under `wrk` on one client page, 16 PostgreSQL connections gave
-/// 513-570 views/s (p99 198-220 ms) and 4 gave 658-698 (p99 136-142 ms); on SQLite 8 gave
-/// 1,016 and 4 gave 1,235 (issue 15); the usual rule for pools (about twice the cores) says the
-/// same. Nothing in the process holds two connections at once (a store method runs on one, the
-/// session store takes its own before or after, never inside), so a small pool cannot deadlock:
-/// requests beyond it wait their turn (`acquire_timeout`). A connection waiting for the chain
-/// lock does hold its place meanwhile; the lock's holder already has its own and finishes.
-pub fn default_pool_size() -> std::num::NonZeroU32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::num::NonZeroU32::new((2 * cores).max(4) as u32).expect("at least 4")
+/// Connections per pool unless `OOIEVAAR_DB_CONNECTIONS` says otherwise: 16 on PostgreSQL, 8 on
+/// SQLite. Smaller pools were faster under `wrk` on the 2-core machine (4 connections: 658-698
+/// views/s on PostgreSQL against 513-570 with 16), but in one `make test` run with pools of 4 a
+/// PostgreSQL print page came back empty, unexplained; so the default stays as it was and the
+/// setting lets an operator (and the benchmarks) choose (issue 15, README "Configuration").
+fn default_pool_size(postgres: bool) -> u32 {
+    if postgres {
+        16
+    } else {
+        8
+    }
 }
 
 impl Store {
     /// Connects to `url`, creating the SQLite file and its folder when missing, and runs the
     /// migrations of that backend. A failed migration is an error: the caller must not start.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        Self::connect_with_pool(url, default_pool_size()).await
+        Self::connect_with_pool(url, None).await
     }
 
-    /// [`Store::connect`] with a pool of `connections` (`OOIEVAAR_DB_CONNECTIONS`).
+    /// [`Store::connect`] with a pool of `connections` (`OOIEVAAR_DB_CONNECTIONS`; `None`: the
+    /// backend's default).
     pub async fn connect_with_pool(
         url: &str,
-        connections: std::num::NonZeroU32,
+        connections: Option<std::num::NonZeroU32>,
     ) -> StoreResult<Self> {
         let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
@@ -269,7 +269,7 @@ impl Store {
                 // Bounds every statement, so no request can hold the database indefinitely.
                 .options([("statement_timeout", "30s")]);
             let pool = PgPoolOptions::new()
-                .max_connections(connections.get())
+                .max_connections(connections.map_or(default_pool_size(true), |n| n.get()))
                 // No round trip to test a connection before each use: a broken one fails its
                 // statement, which fails the request closed, and the pool drops it.
                 .test_before_acquire(false)
@@ -295,7 +295,7 @@ impl Store {
                 }
             }
             let pool = SqlitePoolOptions::new()
-                .max_connections(connections.get())
+                .max_connections(connections.map_or(default_pool_size(false), |n| n.get()))
                 // An embedded connection does not break in transit: no ping before each use
                 // (each one a hand-off to the connection's thread and back).
                 .test_before_acquire(false)
