@@ -28,6 +28,7 @@ crate::on_both_backends!(
     a_policy_changed_by_hand_reaches_the_next_view,
     the_bulk_count_sees_each_other_client_of_the_last_hour_once,
     a_view_reads_the_permitted_entries_whole_and_newest_first,
+    the_pool_has_the_configured_size_or_the_backends_default,
 );
 
 fn event(n: usize) -> NewAuditEvent {
@@ -1049,4 +1050,24 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         (Category::LabScreening, Sensitivity::Normal)
     );
     assert!(view(vec!["birth:normal".into()]).await.entries.is_empty());
+}
+
+/// `OOIEVAAR_DB_CONNECTIONS` (`Settings::db_connections`) sizes the pool; unset, each backend
+/// keeps its default (16 on PostgreSQL, 8 on SQLite).
+async fn the_pool_has_the_configured_size_or_the_backends_default(backend: Backend) {
+    let max = |store: &Store| match store.db() {
+        Db::Sqlite(pool) => pool.options().get_max_connections(),
+        Db::Postgres(pool) => pool.options().get_max_connections(),
+    };
+    let database = crate::test_support::fresh_database(backend).await;
+    let sized = Store::connect_with_pool(&database.url, std::num::NonZeroU32::new(3))
+        .await
+        .unwrap();
+    assert_eq!(max(&sized), 3);
+    let default = Store::connect(&database.url).await.unwrap();
+    let expected = match backend {
+        Backend::Sqlite => 8,
+        Backend::Postgres => 16,
+    };
+    assert_eq!(max(&default), expected);
 }

@@ -202,13 +202,13 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 /// The longest one request of a test may take. Generous: CI runs the suites on two shared
 /// cores beside each other, and a debug server under that load is slow; a hang still fails.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
 /// The longest `ooievaar serve` (a debug binary) may take to answer `/healthz`.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
