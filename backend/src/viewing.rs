@@ -387,11 +387,14 @@ pub async fn view_client(
     meta: RequestMeta,
 ) -> Result<ClientAccess, AppError> {
     require_clinical(user)?;
-    let (policy, layout) = store.policy_and_layout().await?;
-    let allowed = allowed_pairs(&policy, user.role);
-    let show_pregnancies = pregnancies_allowed(&policy, user.role);
-    let viewed = store
-        .audited_view(&user.id, client_id, &allowed, show_pregnancies, |rows| {
+    let reads = |policy: &domain::Policy| {
+        (
+            allowed_pairs(policy, user.role),
+            pregnancies_allowed(policy, user.role),
+        )
+    };
+    let ((policy, layout), viewed) = store
+        .audited_view(&user.id, client_id, reads, |rows| {
             let action = match purpose {
                 Purpose::Screen => AuditAction::Read,
                 Purpose::Print => AuditAction::Print,

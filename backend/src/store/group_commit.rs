@@ -23,6 +23,7 @@
 //! withdrawal, revocation and grant before it, and before every one after it.
 
 use super::audit_log::{self, NewAuditEvent};
+use super::read_batch::{self, ReadBatchQueries};
 use super::{BackendSpecific, Db, StoreResult};
 use domain::FlagRules;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -174,20 +175,27 @@ impl Writer {
     }
 }
 
-/// Appends, in order, the events whose reads are still current; the rest are stale.
+/// Appends, in order, the events whose reads are still current; the rest are stale. Runs of
+/// view events go in together (`read_batch`: a fixed number of statements per run); any other
+/// event (a search) one by one, between them, so the chain keeps the queue's order.
 async fn append_current<C>(
     c: &mut C,
     rules: &FlagRules,
     items: Vec<(Logged, i64)>,
 ) -> StoreResult<Vec<Landed>>
 where
-    C: audit_log::AuditLogQueries + super::ShareQueries + super::ReviewQueries + BackendSpecific,
+    C: audit_log::AuditLogQueries
+        + super::ShareQueries
+        + super::ReviewQueries
+        + ReadBatchQueries
+        + BackendSpecific,
 {
     c.lock_audit_chain().await?;
     // Read events do not raise the epoch, so it holds for the whole batch.
     let current = c.visibility_epoch().await?;
     let mut landed = Vec::with_capacity(items.len());
     let mut head = None;
+    let mut run = Vec::new();
     for (logged, epoch) in items {
         let expired = logged
             .valid_until
@@ -196,9 +204,16 @@ where
             landed.push(Landed::Stale);
             continue;
         }
-        audit_log::append_locked(c, rules, logged.event, None, &mut head).await?;
         landed.push(Landed::Appended);
+        if read_batch::is_batchable(&logged.event) {
+            run.push(logged.event);
+            continue;
+        }
+        let reads = std::mem::take(&mut run);
+        read_batch::append_reads_locked(c, rules, reads, super::now_ms(), &mut head).await?;
+        audit_log::append_locked(c, rules, logged.event, None, &mut head).await?;
     }
+    read_batch::append_reads_locked(c, rules, run, super::now_ms(), &mut head).await?;
     Ok(landed)
 }
 
@@ -226,17 +241,22 @@ impl super::Store {
 /// connection `c` (any backend; it may use `?`) and `logged: Fn(&R) -> Option<Logged>` builds
 /// the read's event from what was read (`None`: nothing to log, e.g. a refused view that the
 /// caller logs itself, or an empty list). Evaluates to `StoreResult`-less `R`; errors return
-/// from the enclosing function.
+/// from the enclosing function. `audited_read!(store, with_epoch |c| read, logged)`: `read`
+/// evaluates to `(epoch, R)`, having read the visibility epoch in one of its own statements
+/// (a view reads it with the client and the grant: one round trip less).
 macro_rules! audited_read {
-    ($store:expr, |$c:ident| $read:expr, $logged:expr) => {{
+    ($store:expr, |$c:ident| $read:expr, $logged:expr) => {
+        $crate::store::group_commit::audited_read!($store, with_epoch |$c| {
+            let epoch = $crate::store::AuditLogQueries::visibility_epoch(&mut *$c).await?;
+            (epoch, $read)
+        }, $logged)
+    };
+    ($store:expr, with_epoch |$c:ident| $read:expr, $logged:expr) => {{
         let store: &$crate::store::Store = $store;
         let logged = $logged;
         let mut answer = None;
         for _ in 0..$crate::store::group_commit::SNAPSHOT_ATTEMPTS {
-            let (epoch, read) = $crate::store::read_tx!(store, |$c| {
-                let epoch = $crate::store::AuditLogQueries::visibility_epoch(&mut *$c).await?;
-                (epoch, $read)
-            });
+            let (epoch, read) = $crate::store::read_tx!(store, |$c| $read);
             match logged(&read) {
                 None => {
                     answer = Some(read);
@@ -257,7 +277,7 @@ macro_rules! audited_read {
             // Under the chain lock in a transaction of its own: always ends.
             None => $crate::store::write_tx!(store, |$c| {
                 $crate::store::BackendSpecific::lock_audit_chain(&mut *$c).await?;
-                let read = $read;
+                let (_, read) = $read;
                 if let Some(l) = logged(&read) {
                     $crate::store::audit_log::append(&mut *$c, &store.flag_rules, l.event).await?;
                 }

@@ -7,6 +7,7 @@ use domain::page_layout::{HandoverLineDef, PageLayout, Shows};
 use domain::{Category, Policy, PolicyCell, Role};
 use sqlx::Row;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The access policy and the page layout as one snapshot read them.
 pub type Installation = (Arc<Policy>, Arc<PageLayout>);
@@ -32,21 +33,55 @@ impl InstallationCache {
         }
     }
 
+    /// The last read kept, whatever the epoch now (a view checks it against its own snapshot).
+    pub(crate) fn latest(&self) -> Option<(i64, Installation)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     fn put(&self, epoch: i64, read: &Installation) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((epoch, read.clone()));
+    }
+}
+
+/// The demo flag as last read. Every page shows the DEMO marker, so every page asked the
+/// database (issue 15: one statement per view). The flag is set once (`ooievaar demo seed`)
+/// and never removed, so once seen it is kept; its absence is read again after
+/// [`DemoFlag::RECHECK`], so a database seeded while a server runs shows the marker soon after.
+#[derive(Debug, Default)]
+pub(crate) struct DemoFlag(Mutex<Option<(bool, Instant)>>);
+
+impl DemoFlag {
+    pub(crate) const RECHECK: Duration = Duration::from_secs(2);
+
+    fn known(&self) -> Option<bool> {
+        match *self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some((true, _)) => Some(true),
+            Some((false, at)) if at.elapsed() < Self::RECHECK => Some(false),
+            _ => None,
+        }
+    }
+
+    fn note(&self, demo: bool) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((demo, Instant::now()));
     }
 }
 
 impl Store {
     /// Whether this installation holds demo data (every page then shows a DEMO marker).
     pub async fn is_demo(&self) -> StoreResult<bool> {
-        read_conn!(self, |c| Ok(c.flag("demo").await?.is_some()))
+        if let Some(known) = self.demo.known() {
+            return Ok(known);
+        }
+        let demo = read_conn!(self, |c| c.flag("demo").await?.is_some());
+        self.demo.note(demo);
+        Ok(demo)
     }
 
     /// Marks this installation as holding demo data. Not behind `test-support`: the product's
     /// command line calls it (`ooievaar demo seed`, DESIGN section 10).
     pub async fn mark_demo(&self) -> StoreResult<()> {
         write_tx!(self, |c| c.set_flag("demo", "true", now_ms()).await?);
+        self.demo.note(true);
         Ok(())
     }
 
@@ -62,6 +97,11 @@ impl Store {
         if let Some(read) = self.installation.get(epoch) {
             return Ok(read);
         }
+        Ok(self.read_installation().await?.1)
+    }
+
+    /// The access policy and the page layout from one snapshot, with its epoch, kept in memory.
+    pub(crate) async fn read_installation(&self) -> StoreResult<(i64, Installation)> {
         let (epoch, read) = read_tx!(self, |c| {
             let epoch = c.visibility_epoch().await?;
             let read: Installation = (
@@ -71,7 +111,7 @@ impl Store {
             (epoch, read)
         });
         self.installation.put(epoch, &read);
-        Ok(read)
+        Ok((epoch, read))
     }
 }
 

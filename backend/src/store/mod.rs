@@ -20,6 +20,7 @@ mod code_map;
 pub mod group_commit;
 mod installation;
 mod queries;
+mod read_batch;
 mod registry;
 mod retention;
 mod review;
@@ -159,6 +160,8 @@ pub struct Store {
     pub(crate) group_commit: std::sync::Arc<group_commit::GroupCommit>,
     /// The policy and the page layout of the current visibility epoch (`installation`).
     pub(crate) installation: std::sync::Arc<installation::InstallationCache>,
+    /// Whether the installation holds the demo network, as last read (`installation`).
+    pub(crate) demo: std::sync::Arc<installation::DemoFlag>,
 }
 
 /// Runs `$body` with `$c` bound to a connection inside one write transaction of the active
@@ -318,6 +321,7 @@ impl Store {
             flag_rules: Default::default(),
             group_commit: Default::default(),
             installation: Default::default(),
+            demo: Default::default(),
         }
     }
 

@@ -34,6 +34,18 @@ macro_rules! queries {
 
 pub(crate) use queries;
 
+/// The `VALUES` list of a multi-row insert: `rows` groups of `columns` placeholders, numbered
+/// from `$1` row by row (`($1, $2), ($3, $4)` for two rows of two).
+pub(crate) fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What differs between the backends beyond SQL text.
 pub trait BackendSpecific: Send {
     /// Serialises writers of the audit chain across processes and instances.

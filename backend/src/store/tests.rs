@@ -6,7 +6,9 @@ use super::audit_log::NewAuditEvent;
 use super::*;
 use crate::integrity::{ChainBreak, VerifyReport};
 use crate::test_support::{fresh_store, Backend};
-use domain::{AuditAction, Outcome, Policy, SourceId};
+use super::queries::queries;
+use domain::FlagRules;
+use domain::{AuditAction, GrantId, Outcome, Policy, SourceId};
 
 crate::on_both_backends!(
     the_migrated_policy_equals_the_design_table,
@@ -29,6 +31,8 @@ crate::on_both_backends!(
     the_bulk_count_sees_each_other_client_of_the_last_hour_once,
     a_view_reads_the_permitted_entries_whole_and_newest_first,
     the_pool_has_the_configured_size_or_the_backends_default,
+    a_run_of_reads_is_logged_as_one_by_one,
+    the_demo_flag_is_kept_once_seen_and_its_absence_read_again,
 );
 
 fn event(n: usize) -> NewAuditEvent {
@@ -1011,11 +1015,15 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         let (store, user_id, client) = (&store, grant.user_id.clone(), client.clone());
         async move {
             store
-                .audited_view(&user_id, &client, &allowed, false, |_| {
-                    NewAuditEvent::new(AuditAction::Read, Outcome::Success)
-                })
+                .audited_view(
+                    &user_id,
+                    &client,
+                    |_| (allowed.clone(), false),
+                    |_| NewAuditEvent::new(AuditAction::Read, Outcome::Success),
+                )
                 .await
                 .unwrap()
+                .1
                 .unwrap()
         }
     };
@@ -1050,6 +1058,35 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         (Category::LabScreening, Sensitivity::Normal)
     );
     assert!(view(vec!["birth:normal".into()]).await.entries.is_empty());
+
+    // The policy in memory is checked against the view's own snapshot (the visibility
+    // epoch): a change since, here made by hand in SQL, is applied by the very next view.
+    let by_policy = || async {
+        store
+            .audited_view(
+                &grant.user_id,
+                &client,
+                |p| (crate::viewing::allowed_pairs(p, domain::Role::Verloskundige), false),
+                |_| NewAuditEvent::new(AuditAction::Read, Outcome::Success),
+            )
+            .await
+            .unwrap()
+    };
+    let (_, rows) = by_policy().await;
+    assert!(!rows.unwrap().entries.is_empty());
+    raw(
+        &store,
+        "UPDATE access_policy SET max_sensitivity = 'none' \
+         WHERE role = 'verloskundige' AND category = 'lab_screening'",
+    )
+    .await
+    .unwrap();
+    let ((policy, _), rows) = by_policy().await;
+    assert_eq!(
+        policy.cell(domain::Role::Verloskundige, Category::LabScreening),
+        domain::PolicyCell::None
+    );
+    assert!(rows.unwrap().entries.is_empty(), "the changed policy applies");
 }
 
 /// `OOIEVAAR_DB_CONNECTIONS` (`Settings::db_connections`) sizes the pool; unset, each backend
@@ -1070,4 +1107,201 @@ async fn the_pool_has_the_configured_size_or_the_backends_default(backend: Backe
         Backend::Postgres => 16,
     };
     assert_eq!(max(&default), expected);
+}
+
+/// What a run of events left in the log's tables after the event `after`.
+#[derive(Debug, PartialEq)]
+struct Written {
+    events: Vec<AuditRow>,
+    scope: Vec<(i64, String, i64)>,
+    flags: Vec<(i64, i64, String)>,
+    recent_access: Vec<(String, String, i64)>,
+}
+
+queries! {
+    /// What [`Written`] reads.
+    trait WrittenQueries;
+
+    async fn written_rest(&mut self, after: i64) -> StoreResult<(Vec<(i64, String, i64)>, Vec<(i64, i64, String)>, Vec<(String, String, i64)>)> {
+        let scope = sqlx::query_as(
+            "SELECT event_id, organisation_id, occurred_at FROM audit_scope WHERE event_id > $1 \
+             ORDER BY event_id, organisation_id",
+        ).bind(after).fetch_all(&mut *self).await?;
+        let flags = sqlx::query_as(
+            "SELECT event_id, occurred_at, flags FROM audit_flags WHERE event_id > $1 ORDER BY event_id",
+        ).bind(after).fetch_all(&mut *self).await?;
+        let recent = sqlx::query_as(
+            "SELECT user_id, bsn, last_at FROM recent_client_access ORDER BY user_id, bsn",
+        ).fetch_all(&mut *self).await?;
+        Ok((scope, flags, recent))
+    }
+}
+
+async fn written<C: AuditLogQueries + WrittenQueries>(c: &mut C, after: i64) -> StoreResult<Written> {
+    let events = c.audit_page(after, 10_000).await?;
+    let (scope, flags, recent_access) = c.written_rest(after).await?;
+    Ok(Written { events, scope, flags, recent_access })
+}
+
+/// `events` appended at `at` one by one (`append_locked`, as every event outside the group
+/// commit), or as one run (`read_batch`), in the caller's transaction.
+async fn append_run<C>(c: &mut C, events: &[NewAuditEvent], at: i64, one_by_one: bool) -> StoreResult<Written>
+where
+    C: AuditLogQueries + ShareQueries + ReviewQueries + read_batch::ReadBatchQueries
+        + BackendSpecific + WrittenQueries,
+{
+    c.lock_audit_chain().await?;
+    let after = c.audit_head().await?.map_or(0, |(id, _)| id);
+    let rules = FlagRules::default();
+    let mut head = None;
+    if one_by_one {
+        for e in events {
+            audit_log::append_locked(c, &rules, e.clone(), Some(at), &mut head).await?;
+        }
+    } else {
+        read_batch::append_reads_locked(c, &rules, events.to_vec(), at, &mut head).await?;
+    }
+    written(c, after).await
+}
+
+async fn grants_and_accesses(store: &Store, grants: &[GrantRow], at: i64) -> StoreResult<()> {
+    write_tx!(store, |c| {
+        for grant in grants {
+            c.insert_grant(grant).await?;
+        }
+        // u1 reached 19 other clients in the last hour: the run's second client is her 21st.
+        for n in 0..19 {
+            let bsn = format!("9000000{n:02}");
+            c.note_client_access("u1", &bsn, at - 20 * 60_000).await?;
+        }
+        c.note_client_access("u1", "111222333", at - 90 * 60_000)
+            .await?;
+    });
+    Ok(())
+}
+
+/// The group commit's run of view events (`read_batch`) writes exactly what appending them one
+/// by one writes: the same rows and hashes, scope, flags (a night view, a view soon after a
+/// grant by an organisation that shares nothing of her, the bulk count carried from one event
+/// of the run to the next) and recent accesses. The one-by-one run is rolled back, so both
+/// start from the same head.
+async fn a_run_of_reads_is_logged_as_one_by_one(backend: Backend) {
+    use domain::audit_detail::Read;
+    use domain::grant::Ground;
+    let (store, _guard) = fresh_store(backend).await;
+    with_two_sources(&store).await;
+    let mut users = Vec::new();
+    for (id, org) in [("u1", "org-a"), ("u2", "org-b")] {
+        let user = NewUser {
+            id: id.into(),
+            organisation_id: org.into(),
+            username: domain::Username::parse(&format!("user{id}")).unwrap(),
+            display_name: id.into(),
+            role: domain::Role::Verloskundige,
+        };
+        store.add_user(&user, "$argon2id$x", event(0)).await.unwrap();
+        users.push(user);
+    }
+    let bsns = ["111222333", "222333444", "333444555"];
+    for (bsn, source) in bsns.iter().zip(["src-b", "src-a", "src-b"]) {
+        push(&store, bsn, source, &[("e1", "7.1")]).await.unwrap();
+    }
+    let mut clients = Vec::new();
+    for bsn in bsns {
+        clients.push(store.find_client(bsn, "1990-05-01").await.unwrap().unwrap());
+    }
+    // 23:30 in Amsterdam (a night view), 2025-12-01.
+    let at = 1_764_628_200_000;
+    let grants: Vec<GrantRow> = [(0, 0, 10), (0, 1, 300), (1, 2, 5)]
+        .iter()
+        .map(|&(user, client, minutes_ago)| GrantRow {
+            id: GrantId::from(format!("g{user}{client}")),
+            user_id: users[user].id.clone(),
+            client_id: clients[client].clone(),
+            ground: Ground::Behandelrelatie,
+            reason: String::new(),
+            created_at: at - minutes_ago * 60_000,
+            expires_at: at + 3_600_000,
+        })
+        .collect();
+    grants_and_accesses(&store, &grants, at).await.unwrap();
+    let view = |user: usize, grant: Option<usize>, sources: &[&str]| {
+        let u = &users[user];
+        let mut e = NewAuditEvent::new(AuditAction::Read, Outcome::Success)
+            .by(audit_log::Actor {
+                user_id: u.id.clone(),
+                user_name: u.display_name.clone(),
+                role: u.role,
+                organisation_id: u.organisation_id.clone(),
+            })
+            .with_detail(domain::AuditDetail::Read(Read {
+                view: Some("client".into()),
+                sources: sources.iter().map(|s| SourceId::from(*s)).collect(),
+                ..Default::default()
+            }));
+        if let Some(g) = grant {
+            let grant = &grants[g];
+            let client = clients.iter().position(|c| *c == grant.client_id).unwrap();
+            e.client_id = Some(grant.client_id.clone());
+            e.bsn = Some(bsns[client].to_owned());
+            e.grant_id = Some(grant.id.clone());
+            e.ground = Some(grant.ground);
+        }
+        e
+    };
+    let events = vec![
+        view(0, Some(0), &["src-b"]),
+        view(0, Some(1), &["src-a"]),
+        view(0, Some(0), &["src-b", "src-a"]),
+        view(1, None, &[]),
+        view(1, Some(2), &["src-b", "no-such-source"]),
+        view(0, Some(1), &["src-a"]),
+    ];
+    assert!(events.iter().all(read_batch::is_batchable));
+
+    macro_rules! both_ways {
+        ($pool:expr) => {{
+            let mut tx = $pool.begin().await.unwrap();
+            let one_by_one = append_run(&mut *tx, &events, at, true).await.unwrap();
+            tx.rollback().await.unwrap();
+            let mut tx = $pool.begin().await.unwrap();
+            let batched = append_run(&mut *tx, &events, at, false).await.unwrap();
+            tx.commit().await.unwrap();
+            (one_by_one, batched)
+        }};
+    }
+    let (one_by_one, batched) = match store.db() {
+        Db::Sqlite(pool) => both_ways!(pool),
+        Db::Postgres(pool) => both_ways!(pool),
+    };
+    assert_eq!(batched.events.len(), events.len());
+    assert!(
+        one_by_one.flags.iter().any(|(_, _, f)| f.contains("bulk")),
+        "the run reaches the bulk threshold: {:?}",
+        one_by_one.flags
+    );
+    assert!(one_by_one.flags.iter().any(|(_, _, f)| f.contains("new_grant")));
+    assert_eq!(batched, one_by_one);
+    assert_eq!(
+        crate::integrity::verify_chain(&store).await.unwrap(),
+        VerifyReport::Intact { events: batched.events.last().unwrap().id }
+    );
+}
+
+/// The demo flag is read once per [`installation::DemoFlag`]'s recheck interval at most, not
+/// on every page: set by another instance (here a second store on the same database), it
+/// shows within that interval; set through this store, at once.
+async fn the_demo_flag_is_kept_once_seen_and_its_absence_read_again(backend: Backend) {
+    let database = crate::test_support::fresh_database(backend).await;
+    let here = Store::connect(&database.url).await.unwrap();
+    let other = Store::connect(&database.url).await.unwrap();
+    assert!(!here.is_demo().await.unwrap());
+    other.mark_demo().await.unwrap();
+    assert!(other.is_demo().await.unwrap(), "its own mark at once");
+    let marked = std::time::Instant::now();
+    let deadline = marked + installation::DemoFlag::RECHECK + std::time::Duration::from_secs(5);
+    while !here.is_demo().await.unwrap() {
+        assert!(std::time::Instant::now() < deadline, "another instance's mark never showed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

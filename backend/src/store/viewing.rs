@@ -4,6 +4,7 @@ use super::audit_log::{self, NewAuditEvent};
 use super::group_commit::{audited_read, Logged};
 use super::queries::queries;
 use super::registry::RegistryQueries;
+use super::installation::Installation;
 use super::Entity;
 use super::{
     now_ms, read_conn, write_tx, PregnancyRow, ShareQueries, Store, StoreError, StoreResult,
@@ -148,6 +149,14 @@ pub enum ViewDenied {
     NoGrant,
 }
 
+/// Why a view's snapshot read nothing.
+#[derive(Debug)]
+enum Unread {
+    Denied(ViewDenied),
+    /// Something changed since the policy in memory was read (the visibility epoch moved).
+    PolicyMayHaveChanged,
+}
+
 impl Store {
     /// The client's id if `bsn` and `birth_date` match an visible share.
     pub async fn find_client(&self, bsn: &str, birth_date: &str) -> StoreResult<Option<ClientId>> {
@@ -238,26 +247,49 @@ impl Store {
     /// before it and before every one after it (`group_commit::audited_read!`: on a snapshot
     /// with a group commit, or under the chain lock). Nothing is returned before the event is
     /// durable; if it cannot be written, nothing is returned at all (fail closed).
-    /// `pregnancies`: whether the role's policy shows the pregnancy block (otherwise it is not
-    /// read).
+    ///
+    /// `reads(policy)` says which `category:sensitivity` pairs the role may see and whether
+    /// the pregnancy block (otherwise they are not read). The policy and the layout come from
+    /// memory; the view's own snapshot checks that nothing changed since they were read (the
+    /// visibility epoch), and otherwise reads them again and the view with them. Returns the
+    /// policy and layout the view applied.
     pub async fn audited_view(
         &self,
         user_id: &UserId,
         client_id: &ClientId,
-        allowed: &[String],
-        pregnancies: bool,
+        reads: impl Fn(&domain::Policy) -> (Vec<String>, bool),
         event: impl Fn(&ViewRows) -> NewAuditEvent + Send + Sync,
-    ) -> StoreResult<Result<ViewRows, ViewDenied>> {
-        Ok(audited_read!(
-            self,
-            |c| read_view(c, user_id, client_id, allowed, pregnancies).await?,
-            |read: &Result<ViewRows, ViewDenied>| {
-                read.as_ref().ok().map(|rows| Logged {
-                    event: event(rows),
-                    valid_until: Some(rows.grant.expires_at),
-                })
-            }
-        ))
+    ) -> StoreResult<(Installation, Result<ViewRows, ViewDenied>)> {
+        let mut kept = self.installation.latest();
+        for attempt in 1.. {
+            let (at, installation) = match kept.take() {
+                Some(kept) => kept,
+                None => self.read_installation().await?,
+            };
+            let (allowed, pregnancies) = reads(&installation.0);
+            // After a few changes in a row, the policy as read just before (as before issue 15).
+            let expected = (attempt < 3).then_some(at);
+            let read = audited_read!(
+                self,
+                with_epoch |c| read_view(c, user_id, client_id, &allowed, pregnancies, expected).await?,
+                |read: &Result<ViewRows, Unread>| {
+                    read.as_ref().ok().map(|rows| Logged {
+                        event: event(rows),
+                        valid_until: Some(rows.grant.expires_at),
+                    })
+                }
+            );
+            return Ok((
+                installation,
+                match read {
+                    Ok(rows) => Ok(rows),
+                    Err(Unread::Denied(denied)) => Err(denied),
+                    // Read nothing and logged nothing: the policy again, and the view.
+                    Err(Unread::PolicyMayHaveChanged) => continue,
+                },
+            ));
+        }
+        unreachable!("the loop returns")
     }
 
     /// One audited search (DESIGN flows 3-4, rules 1 and 4): the lookup, what the hit shows,
@@ -300,32 +332,88 @@ impl Store {
     }
 }
 
-/// What one view reads: the identity and the grant first (without them nothing else).
-async fn read_view<C: ViewingQueries + RegistryQueries>(
+/// What one view reads, with the visibility epoch of its snapshot: the identity, the grant
+/// and the consent profile first, in one statement (without them nothing else).
+async fn read_view<C: ViewingQueries>(
     c: &mut C,
     user_id: &UserId,
     client_id: &ClientId,
     allowed: &[String],
     pregnancies: bool,
-) -> StoreResult<Result<ViewRows, ViewDenied>> {
-    let Some(identity) = c.client_identity(client_id).await? else {
-        return Ok(Err(ViewDenied::Unknown));
+    expected: Option<i64>,
+) -> StoreResult<(i64, Result<ViewRows, Unread>)> {
+    let Some(head) = c.view_head(client_id, user_id, now_ms()).await? else {
+        // Nothing will be logged: the epoch is not needed.
+        return Ok((0, Err(Unread::Denied(ViewDenied::Unknown))));
     };
-    let Some(grant) = c.valid_grant(user_id, client_id, now_ms()).await? else {
-        return Ok(Err(ViewDenied::NoGrant));
+    let epoch = head.epoch;
+    if expected.is_some_and(|expected| expected != epoch) {
+        return Ok((epoch, Err(Unread::PolicyMayHaveChanged)));
+    }
+    let consent_profile = head.consent_profile;
+    let (identity, grant) = match head.split() {
+        (identity, Some(grant)) => (identity, grant),
+        (_, None) => return Ok((epoch, Err(Unread::Denied(ViewDenied::NoGrant)))),
     };
-    Ok(Ok(ViewRows {
-        identity,
-        grant,
-        sources: c.sharing_sources(client_id).await?,
-        pregnancies: if pregnancies {
-            c.visible_pregnancies(client_id).await?
-        } else {
-            Vec::new()
-        },
-        entries: c.permitted_entries(client_id, allowed).await?,
-        consent_profile: c.consent_profile_version_of_client(client_id).await?,
-    }))
+    Ok((
+        epoch,
+        Ok(ViewRows {
+            identity,
+            grant,
+            sources: c.sharing_sources(client_id).await?,
+            pregnancies: if pregnancies {
+                c.visible_pregnancies(client_id).await?
+            } else {
+                Vec::new()
+            },
+            entries: c.permitted_entries(client_id, allowed).await?,
+            consent_profile,
+        }),
+    ))
+}
+
+/// The first row of a view: the visibility epoch, the client's identity (as
+/// [`ViewingQueries::client_identity`]), the version of her consent profile and the user's
+/// valid grant (as [`ViewingQueries::valid_grant`]; its columns `NULL` when she holds none).
+#[derive(Debug, sqlx::FromRow)]
+pub struct ViewHead {
+    epoch: i64,
+    #[sqlx(flatten)]
+    identity: IdentityRow,
+    consent_profile: Option<i64>,
+    grant_id: Option<GrantId>,
+    grant_user_id: Option<UserId>,
+    grant_ground: Option<Ground>,
+    grant_reason: Option<String>,
+    grant_created_at: Option<i64>,
+    grant_expires_at: Option<i64>,
+}
+
+impl ViewHead {
+    fn split(self) -> (IdentityRow, Option<GrantRow>) {
+        let grant = match (
+            self.grant_id,
+            self.grant_user_id,
+            self.grant_ground,
+            self.grant_reason,
+            self.grant_created_at,
+            self.grant_expires_at,
+        ) {
+            (Some(id), Some(user_id), Some(ground), Some(reason), Some(created_at), Some(expires_at)) => {
+                Some(GrantRow {
+                    id,
+                    user_id,
+                    client_id: self.identity.client_id.clone(),
+                    ground,
+                    reason,
+                    created_at,
+                    expires_at,
+                })
+            }
+            _ => None,
+        };
+        (self.identity, grant)
+    }
 }
 
 /// What one search reads: the hit, what it shows, and the BSN's real outcome for the log.
@@ -385,6 +473,25 @@ queries! {
              WHERE c.id = $1 ORDER BY s.received_at DESC LIMIT 1",
         )
         .bind(client_id)
+        .fetch_optional(&mut *self)
+        .await?)
+    }
+
+    /// See [`ViewHead`]; `None` when the client has no visible share.
+    async fn view_head(&mut self, client_id: &ClientId, user_id: &UserId, now: i64) -> StoreResult<Option<ViewHead>> {
+        Ok(sqlx::query_as::<_, ViewHead>(
+            "SELECT (SELECT epoch FROM visibility_epoch WHERE id = 1) AS epoch, \
+             c.id AS client_id, c.bsn, s.source_id, s.name, s.birth_date, \
+             (SELECT p.version FROM consent_profiles p WHERE p.bsn = c.bsn) AS consent_profile, \
+             g.id AS grant_id, g.user_id AS grant_user_id, g.ground AS grant_ground, \
+             g.reason AS grant_reason, g.created_at AS grant_created_at, g.expires_at AS grant_expires_at \
+             FROM clients c JOIN visible_shares s ON s.client_id = c.id \
+             LEFT JOIN access_grants g ON g.id = (SELECT g2.id FROM access_grants g2 \
+                 WHERE g2.user_id = $2 AND g2.client_id = c.id AND g2.ended_at IS NULL AND g2.expires_at > $3 \
+                 ORDER BY g2.created_at DESC LIMIT 1) \
+             WHERE c.id = $1 ORDER BY s.received_at DESC LIMIT 1",
+        )
+        .bind(client_id).bind(user_id).bind(now)
         .fetch_optional(&mut *self)
         .await?)
     }
