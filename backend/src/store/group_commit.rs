@@ -246,10 +246,14 @@ impl super::Store {
 /// (a view reads it with the client and the grant: one round trip less).
 macro_rules! audited_read {
     ($store:expr, |$c:ident| $read:expr, $logged:expr) => {
-        $crate::store::group_commit::audited_read!($store, with_epoch |$c| {
-            let epoch = $crate::store::AuditLogQueries::visibility_epoch(&mut *$c).await?;
-            (epoch, $read)
-        }, $logged)
+        $crate::store::group_commit::audited_read!(
+            $store,
+            with_epoch | $c | {
+                let epoch = $crate::store::AuditLogQueries::visibility_epoch(&mut *$c).await?;
+                (epoch, $read)
+            },
+            $logged
+        )
     };
     ($store:expr, with_epoch |$c:ident| $read:expr, $logged:expr) => {{
         let store: &$crate::store::Store = $store;

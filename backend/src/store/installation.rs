@@ -35,7 +35,10 @@ impl InstallationCache {
 
     /// The last read kept, whatever the epoch now (a view checks it against its own snapshot).
     pub(crate) fn latest(&self) -> Option<(i64, Installation)> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn put(&self, epoch: i64, read: &Installation) {

@@ -136,7 +136,11 @@ where
             .collect();
         organisations.sort();
         organisations.dedup();
-        scopes.extend(organisations.into_iter().map(|o| (row.id, o, row.occurred_at)));
+        scopes.extend(
+            organisations
+                .into_iter()
+                .map(|o| (row.id, o, row.occurred_at)),
+        );
 
         let local = crate::clock::amsterdam(row.occurred_at);
         let mut facts = FlagFacts {
@@ -187,7 +191,10 @@ where
     for chunk in flagged.chunks(500) {
         c.insert_flag_rows(chunk).await?;
     }
-    let accesses: Vec<(&str, &str, i64)> = accesses.into_iter().map(|((u, b), at)| (u, b, at)).collect();
+    let accesses: Vec<(&str, &str, i64)> = accesses
+        .into_iter()
+        .map(|((u, b), at)| (u, b, at))
+        .collect();
     for chunk in accesses.chunks(500) {
         c.note_client_accesses(chunk).await?;
     }

@@ -3,10 +3,10 @@
 //! answers). Each test gets a fresh database; test names end in `::sqlite` / `::postgres`.
 
 use super::audit_log::NewAuditEvent;
+use super::queries::queries;
 use super::*;
 use crate::integrity::{ChainBreak, VerifyReport};
 use crate::test_support::{fresh_store, Backend};
-use super::queries::queries;
 use domain::FlagRules;
 use domain::{AuditAction, GrantId, Outcome, Policy, SourceId};
 
@@ -1066,7 +1066,12 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
             .audited_view(
                 &grant.user_id,
                 &client,
-                |p| (crate::viewing::allowed_pairs(p, domain::Role::Verloskundige), false),
+                |p| {
+                    (
+                        crate::viewing::allowed_pairs(p, domain::Role::Verloskundige),
+                        false,
+                    )
+                },
                 |_| NewAuditEvent::new(AuditAction::Read, Outcome::Success),
             )
             .await
@@ -1086,7 +1091,10 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         policy.cell(domain::Role::Verloskundige, Category::LabScreening),
         domain::PolicyCell::None
     );
-    assert!(rows.unwrap().entries.is_empty(), "the changed policy applies");
+    assert!(
+        rows.unwrap().entries.is_empty(),
+        "the changed policy applies"
+    );
 }
 
 /// `OOIEVAAR_DB_CONNECTIONS` (`Settings::db_connections`) sizes the pool; unset, each backend
@@ -1137,18 +1145,35 @@ queries! {
     }
 }
 
-async fn written<C: AuditLogQueries + WrittenQueries>(c: &mut C, after: i64) -> StoreResult<Written> {
+async fn written<C: AuditLogQueries + WrittenQueries>(
+    c: &mut C,
+    after: i64,
+) -> StoreResult<Written> {
     let events = c.audit_page(after, 10_000).await?;
     let (scope, flags, recent_access) = c.written_rest(after).await?;
-    Ok(Written { events, scope, flags, recent_access })
+    Ok(Written {
+        events,
+        scope,
+        flags,
+        recent_access,
+    })
 }
 
 /// `events` appended at `at` one by one (`append_locked`, as every event outside the group
 /// commit), or as one run (`read_batch`), in the caller's transaction.
-async fn append_run<C>(c: &mut C, events: &[NewAuditEvent], at: i64, one_by_one: bool) -> StoreResult<Written>
+async fn append_run<C>(
+    c: &mut C,
+    events: &[NewAuditEvent],
+    at: i64,
+    one_by_one: bool,
+) -> StoreResult<Written>
 where
-    C: AuditLogQueries + ShareQueries + ReviewQueries + read_batch::ReadBatchQueries
-        + BackendSpecific + WrittenQueries,
+    C: AuditLogQueries
+        + ShareQueries
+        + ReviewQueries
+        + read_batch::ReadBatchQueries
+        + BackendSpecific
+        + WrittenQueries,
 {
     c.lock_audit_chain().await?;
     let after = c.audit_head().await?.map_or(0, |(id, _)| id);
@@ -1199,7 +1224,10 @@ async fn a_run_of_reads_is_logged_as_one_by_one(backend: Backend) {
             display_name: id.into(),
             role: domain::Role::Verloskundige,
         };
-        store.add_user(&user, "$argon2id$x", event(0)).await.unwrap();
+        store
+            .add_user(&user, "$argon2id$x", event(0))
+            .await
+            .unwrap();
         users.push(user);
     }
     let bsns = ["111222333", "222333444", "333444555"];
@@ -1280,11 +1308,16 @@ async fn a_run_of_reads_is_logged_as_one_by_one(backend: Backend) {
         "the run reaches the bulk threshold: {:?}",
         one_by_one.flags
     );
-    assert!(one_by_one.flags.iter().any(|(_, _, f)| f.contains("new_grant")));
+    assert!(one_by_one
+        .flags
+        .iter()
+        .any(|(_, _, f)| f.contains("new_grant")));
     assert_eq!(batched, one_by_one);
     assert_eq!(
         crate::integrity::verify_chain(&store).await.unwrap(),
-        VerifyReport::Intact { events: batched.events.last().unwrap().id }
+        VerifyReport::Intact {
+            events: batched.events.last().unwrap().id
+        }
     );
 }
 
@@ -1301,7 +1334,10 @@ async fn the_demo_flag_is_kept_once_seen_and_its_absence_read_again(backend: Bac
     let marked = std::time::Instant::now();
     let deadline = marked + installation::DemoFlag::RECHECK + std::time::Duration::from_secs(5);
     while !here.is_demo().await.unwrap() {
-        assert!(std::time::Instant::now() < deadline, "another instance's mark never showed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "another instance's mark never showed"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

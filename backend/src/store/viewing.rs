@@ -2,9 +2,9 @@
 
 use super::audit_log::{self, NewAuditEvent};
 use super::group_commit::{audited_read, Logged};
+use super::installation::Installation;
 use super::queries::queries;
 use super::registry::RegistryQueries;
-use super::installation::Installation;
 use super::Entity;
 use super::{
     now_ms, read_conn, write_tx, PregnancyRow, ShareQueries, Store, StoreError, StoreResult,
@@ -271,7 +271,9 @@ impl Store {
             let expected = (attempt < 3).then_some(at);
             let read = audited_read!(
                 self,
-                with_epoch |c| read_view(c, user_id, client_id, &allowed, pregnancies, expected).await?,
+                with_epoch
+                    | c
+                    | read_view(c, user_id, client_id, &allowed, pregnancies, expected).await?,
                 |read: &Result<ViewRows, Unread>| {
                     read.as_ref().ok().map(|rows| Logged {
                         event: event(rows),
@@ -332,8 +334,9 @@ impl Store {
     }
 }
 
-/// What one view reads, with the visibility epoch of its snapshot: the identity, the grant
-/// and the consent profile first, in one statement (without them nothing else).
+/// What one view reads, with the visibility epoch of its snapshot, in one statement
+/// ([`ViewingQueries::view`]): on PostgreSQL one round trip, on SQLite one hand-over to the
+/// connection's thread and back.
 async fn read_view<C: ViewingQueries>(
     c: &mut C,
     user_id: &UserId,
@@ -342,7 +345,10 @@ async fn read_view<C: ViewingQueries>(
     pregnancies: bool,
     expected: Option<i64>,
 ) -> StoreResult<(i64, Result<ViewRows, Unread>)> {
-    let Some(head) = c.view_head(client_id, user_id, now_ms()).await? else {
+    let Some(head) = c
+        .view(client_id, user_id, now_ms(), allowed, pregnancies)
+        .await?
+    else {
         // Nothing will be logged: the epoch is not needed.
         return Ok((0, Err(Unread::Denied(ViewDenied::Unknown))));
     };
@@ -350,33 +356,25 @@ async fn read_view<C: ViewingQueries>(
     if expected.is_some_and(|expected| expected != epoch) {
         return Ok((epoch, Err(Unread::PolicyMayHaveChanged)));
     }
-    let consent_profile = head.consent_profile;
-    let (identity, grant) = match head.split() {
-        (identity, Some(grant)) => (identity, grant),
-        (_, None) => return Ok((epoch, Err(Unread::Denied(ViewDenied::NoGrant)))),
-    };
-    Ok((
-        epoch,
-        Ok(ViewRows {
-            identity,
-            grant,
-            sources: c.sharing_sources(client_id).await?,
-            pregnancies: if pregnancies {
-                c.visible_pregnancies(client_id).await?
-            } else {
-                Vec::new()
-            },
-            entries: c.permitted_entries(client_id, allowed).await?,
-            consent_profile,
-        }),
-    ))
+    Ok((epoch, head.rows()?.map_err(Unread::Denied)))
 }
 
-/// The first row of a view: the visibility epoch, the client's identity (as
-/// [`ViewingQueries::client_identity`]), the version of her consent profile and the user's
-/// valid grant (as [`ViewingQueries::valid_grant`]; its columns `NULL` when she holds none).
+/// Rows that arrive as one JSON text (`BackendSpecific::json_rows`), each a JSON array of
+/// `T`'s fields in order; `None` (PostgreSQL's aggregate of no rows) is none.
+fn from_json_rows<T: serde::de::DeserializeOwned>(json: Option<&str>) -> StoreResult<Vec<T>> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(json) => Ok(serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(e.into()))?),
+    }
+}
+
+/// Everything one view reads, as one row: the visibility epoch, the client's identity (as
+/// [`ViewingQueries::client_identity`]), the version of her consent profile, the user's
+/// valid grant (as [`ViewingQueries::valid_grant`]; its columns `NULL` when she holds none)
+/// and, only under a grant, the sharing sources, the pregnancies and the permitted entries,
+/// each as one JSON text.
 #[derive(Debug, sqlx::FromRow)]
-pub struct ViewHead {
+pub struct ViewRead {
     epoch: i64,
     #[sqlx(flatten)]
     identity: IdentityRow,
@@ -387,10 +385,21 @@ pub struct ViewHead {
     grant_reason: Option<String>,
     grant_created_at: Option<i64>,
     grant_expires_at: Option<i64>,
+    sources_json: Option<String>,
+    pregnancies_json: Option<String>,
+    entries_json: Option<String>,
 }
 
-impl ViewHead {
-    fn split(self) -> (IdentityRow, Option<GrantRow>) {
+/// A sharing source as `ViewRead::sources_json` holds it.
+#[derive(serde::Deserialize)]
+struct SourceJson(SourceId, String, String, Option<i64>);
+
+/// A pregnancy as `ViewRead::pregnancies_json` holds it.
+#[derive(serde::Deserialize)]
+struct PregnancyJson(SourceId, String, String, i32, i32, String, Option<String>);
+
+impl ViewRead {
+    fn rows(self) -> StoreResult<Result<ViewRows, ViewDenied>> {
         let grant = match (
             self.grant_id,
             self.grant_user_id,
@@ -399,20 +408,82 @@ impl ViewHead {
             self.grant_created_at,
             self.grant_expires_at,
         ) {
-            (Some(id), Some(user_id), Some(ground), Some(reason), Some(created_at), Some(expires_at)) => {
-                Some(GrantRow {
-                    id,
-                    user_id,
-                    client_id: self.identity.client_id.clone(),
-                    ground,
-                    reason,
-                    created_at,
-                    expires_at,
-                })
-            }
-            _ => None,
+            (
+                Some(id),
+                Some(user_id),
+                Some(ground),
+                Some(reason),
+                Some(created_at),
+                Some(expires_at),
+            ) => GrantRow {
+                id,
+                user_id,
+                client_id: self.identity.client_id.clone(),
+                ground,
+                reason,
+                created_at,
+                expires_at,
+            },
+            _ => return Ok(Err(ViewDenied::NoGrant)),
         };
-        (self.identity, grant)
+        // Decoding what the database itself aggregated fails only on a schema error: then
+        // the view shows nothing and logs nothing (fail closed).
+        let mut sources: Vec<SharingSourceRow> =
+            from_json_rows::<SourceJson>(self.sources_json.as_deref())?
+                .into_iter()
+                .map(
+                    |SourceJson(source_id, organisation_id, organisation_name, received_at)| {
+                        SharingSourceRow {
+                            source_id,
+                            organisation_id,
+                            organisation_name,
+                            received_at,
+                        }
+                    },
+                )
+                .collect();
+        sources.sort_by(|a, b| {
+            (&a.organisation_name, &a.source_id).cmp(&(&b.organisation_name, &b.source_id))
+        });
+        let mut pregnancies: Vec<VisiblePregnancyRow> =
+            from_json_rows::<PregnancyJson>(self.pregnancies_json.as_deref())?
+                .into_iter()
+                .map(
+                    |PregnancyJson(source_id, id, edd, gravidity, parity, status, ended_on)| {
+                        VisiblePregnancyRow {
+                            source_id,
+                            pregnancy: PregnancyRow {
+                                id,
+                                edd,
+                                gravidity,
+                                parity,
+                                status,
+                                ended_on,
+                            },
+                        }
+                    },
+                )
+                .collect();
+        pregnancies.sort_by(|a, b| {
+            b.pregnancy
+                .edd
+                .cmp(&a.pregnancy.edd)
+                .then_with(|| a.source_id.cmp(&b.source_id))
+        });
+        let mut entries: Vec<VisibleEntryRow> = from_json_rows(self.entries_json.as_deref())?;
+        entries.sort_by(|a, b| {
+            b.observed_at
+                .cmp(&a.observed_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(Ok(ViewRows {
+            identity: self.identity,
+            grant,
+            sources,
+            pregnancies,
+            entries,
+            consent_profile: self.consent_profile,
+        }))
     }
 }
 
@@ -477,23 +548,65 @@ queries! {
         .await?)
     }
 
-    /// See [`ViewHead`]; `None` when the client has no visible share.
-    async fn view_head(&mut self, client_id: &ClientId, user_id: &UserId, now: i64) -> StoreResult<Option<ViewHead>> {
-        Ok(sqlx::query_as::<_, ViewHead>(
+    /// See [`ViewRead`]; `None` when the client has no visible share. `allowed`: the
+    /// `category:sensitivity` pairs of the entries the policy lets the role see; `pregnancies`:
+    /// whether it lets her see the pregnancy block (otherwise it is not read).
+    async fn view(&mut self, client_id: &ClientId, user_id: &UserId, now: i64, allowed: &[String], pregnancies: bool) -> StoreResult<Option<ViewRead>> {
+        let json_rows = <Self as super::BackendSpecific>::json_rows;
+        // The source's consent and the registry's profile are re-checked by every join with
+        // `visible_shares` (rule 1); nothing but the identity is read without a grant (rule 2).
+        let sources = format!(
+            "(SELECT {} FROM visible_shares s2 WHERE s2.client_id = c.id)",
+            json_rows("s2.source_id, s2.organisation_id, s2.organisation_name, s2.received_at")
+        );
+        let pregnancies = if pregnancies {
+            format!(
+                "(SELECT {} FROM pregnancies p JOIN visible_shares s3 \
+                 ON s3.client_id = p.client_id AND s3.source_id = p.source_id WHERE p.client_id = c.id)",
+                json_rows("p.source_id, p.source_pregnancy_id, p.edd, p.gravidity, p.parity, p.status, p.ended_on")
+            )
+        } else {
+            "NULL".to_owned()
+        };
+        let entries = if allowed.is_empty() {
+            "NULL".to_owned()
+        } else {
+            let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 4)).collect();
+            // The columns in the order of `VisibleEntryRow`'s fields (serde reads each entry
+            // as a sequence).
+            format!(
+                "(SELECT {} FROM entries e JOIN visible_shares s4 \
+                 ON s4.client_id = e.client_id AND s4.source_id = e.source_id \
+                 WHERE e.client_id = c.id AND (e.category || ':' || e.sensitivity) IN ({}))",
+                json_rows(
+                    "e.source_entry_id, e.source_id, s4.organisation_name, e.category, e.code, e.label, \
+                     e.value, e.unit, e.observed_at, e.sensitivity, e.source_pregnancy_id"
+                ),
+                placeholders.join(", ")
+            )
+        };
+        let granted = |rows: &str| format!("CASE WHEN g.id IS NULL THEN NULL ELSE {rows} END");
+        let sql = format!(
             "SELECT (SELECT epoch FROM visibility_epoch WHERE id = 1) AS epoch, \
              c.id AS client_id, c.bsn, s.source_id, s.name, s.birth_date, \
              (SELECT p.version FROM consent_profiles p WHERE p.bsn = c.bsn) AS consent_profile, \
              g.id AS grant_id, g.user_id AS grant_user_id, g.ground AS grant_ground, \
-             g.reason AS grant_reason, g.created_at AS grant_created_at, g.expires_at AS grant_expires_at \
+             g.reason AS grant_reason, g.created_at AS grant_created_at, g.expires_at AS grant_expires_at, \
+             {} AS sources_json, {} AS pregnancies_json, {} AS entries_json \
              FROM clients c JOIN visible_shares s ON s.client_id = c.id \
              LEFT JOIN access_grants g ON g.id = (SELECT g2.id FROM access_grants g2 \
                  WHERE g2.user_id = $2 AND g2.client_id = c.id AND g2.ended_at IS NULL AND g2.expires_at > $3 \
                  ORDER BY g2.created_at DESC LIMIT 1) \
              WHERE c.id = $1 ORDER BY s.received_at DESC LIMIT 1",
-        )
-        .bind(client_id).bind(user_id).bind(now)
-        .fetch_optional(&mut *self)
-        .await?)
+            granted(&sources),
+            granted(&pregnancies),
+            granted(&entries),
+        );
+        let mut query = sqlx::query_as::<_, ViewRead>(&sql).bind(client_id).bind(user_id).bind(now);
+        for pair in allowed {
+            query = query.bind(pair);
+        }
+        Ok(query.fetch_optional(&mut *self).await?)
     }
 
     /// The sources with an visible share of the client, their organisation and last receipt.
@@ -584,49 +697,5 @@ queries! {
         .bind(client_id)
         .fetch_all(&mut *self)
         .await?)
-    }
-
-    /// Pregnancies of the client from visible shares, with the source that reported each.
-    async fn visible_pregnancies(&mut self, client_id: &ClientId) -> StoreResult<Vec<VisiblePregnancyRow>> {
-        Ok(sqlx::query_as::<_, VisiblePregnancyRow>(
-            "SELECT p.source_id, p.source_pregnancy_id AS id, p.edd, p.gravidity, p.parity, p.status, p.ended_on \
-             FROM pregnancies p JOIN visible_shares s ON s.client_id = p.client_id AND s.source_id = p.source_id \
-             WHERE p.client_id = $1 ORDER BY p.edd DESC, p.source_id",
-        )
-        .bind(client_id)
-        .fetch_all(&mut *self)
-        .await?)
-    }
-
-    /// The entries of the client's visible shares whose `category:sensitivity` is in `allowed`
-    /// (computed by the access policy), newest first. Consent is re-checked by the join.
-    /// They arrive as one JSON row (`BackendSpecific::json_rows`) and are sorted here.
-    async fn permitted_entries(&mut self, client_id: &ClientId, allowed: &[String]) -> StoreResult<Vec<VisibleEntryRow>> {
-        if allowed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 2)).collect();
-        // The columns in the order of `VisibleEntryRow`'s fields (serde reads each entry as a
-        // sequence).
-        let sql = format!(
-            "SELECT {} \
-             FROM entries e JOIN visible_shares s ON s.client_id = e.client_id AND s.source_id = e.source_id \
-             WHERE e.client_id = $1 AND (e.category || ':' || e.sensitivity) IN ({})",
-            <Self as super::BackendSpecific>::json_rows(
-                "e.source_entry_id, e.source_id, s.organisation_name, e.category, e.code, e.label, \
-                 e.value, e.unit, e.observed_at, e.sensitivity, e.source_pregnancy_id"
-            ),
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query_scalar::<_, Option<String>>(&sql).bind(client_id);
-        for pair in allowed {
-            query = query.bind(pair);
-        }
-        let Some(json) = query.fetch_one(&mut *self).await? else {
-            return Ok(Vec::new());
-        };
-        let mut entries: Vec<VisibleEntryRow> = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(e.into()))?;
-        entries.sort_by(|a, b| b.observed_at.cmp(&a.observed_at).then_with(|| a.id.cmp(&b.id)));
-        Ok(entries)
     }
 }
