@@ -244,6 +244,10 @@ impl super::Store {
 /// from the enclosing function. `audited_read!(store, with_epoch |c| read, logged)`: `read`
 /// evaluates to `(epoch, R)`, having read the visibility epoch in one of its own statements
 /// (a view reads it with the client and the grant: one round trip less).
+/// `audited_read!(store, one_statement |c| read, logged)`: the same for a `read` that is a
+/// single statement, which sees one snapshot by itself on both backends (SQLite's implicit
+/// read transaction, PostgreSQL's statement snapshot); it runs without `BEGIN` and
+/// `ROLLBACK`, two round trips less.
 macro_rules! audited_read {
     ($store:expr, |$c:ident| $read:expr, $logged:expr) => {
         $crate::store::group_commit::audited_read!(
@@ -255,12 +259,18 @@ macro_rules! audited_read {
             $logged
         )
     };
-    ($store:expr, with_epoch |$c:ident| $read:expr, $logged:expr) => {{
+    ($store:expr, with_epoch |$c:ident| $read:expr, $logged:expr) => {
+        $crate::store::group_commit::audited_read!(@snapshot read_tx, $store, |$c| $read, $logged)
+    };
+    ($store:expr, one_statement |$c:ident| $read:expr, $logged:expr) => {
+        $crate::store::group_commit::audited_read!(@snapshot read_conn, $store, |$c| $read, $logged)
+    };
+    (@snapshot $reader:ident, $store:expr, |$c:ident| $read:expr, $logged:expr) => {{
         let store: &$crate::store::Store = $store;
         let logged = $logged;
         let mut answer = None;
         for _ in 0..$crate::store::group_commit::SNAPSHOT_ATTEMPTS {
-            let (epoch, read) = $crate::store::read_tx!(store, |$c| $read);
+            let (epoch, read) = $crate::store::$reader!(store, |$c| $read);
             match logged(&read) {
                 None => {
                     answer = Some(read);

@@ -271,7 +271,7 @@ impl Store {
             let expected = (attempt < 3).then_some(at);
             let read = audited_read!(
                 self,
-                with_epoch
+                one_statement
                     | c
                     | read_view(c, user_id, client_id, &allowed, pregnancies, expected).await?,
                 |read: &Result<ViewRows, Unread>| {
@@ -336,7 +336,8 @@ impl Store {
 
 /// What one view reads, with the visibility epoch of its snapshot, in one statement
 /// ([`ViewingQueries::view`]): on PostgreSQL one round trip, on SQLite one hand-over to the
-/// connection's thread and back.
+/// connection's thread and back. Being one statement, it sees one snapshot without a
+/// transaction around it (`audited_read!`'s `one_statement`); it must stay one.
 async fn read_view<C: ViewingQueries>(
     c: &mut C,
     user_id: &UserId,
