@@ -14,7 +14,7 @@
 //! decimal. Length prefixes make the encoding unambiguous: no two different rows hash the same
 //! byte string. Ids are consecutive from 1, so a deleted or reordered event breaks the chain too.
 
-use super::queries::queries;
+use super::queries::{queries, values};
 use super::{read_conn, BackendSpecific, ReviewQueries, ShareQueries, Store, StoreResult};
 use domain::audit_flag::FlagFacts;
 use domain::grant::Ground;
@@ -240,20 +240,27 @@ queries! {
         Ok(row.map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))))
     }
 
-    async fn insert_audit(&mut self, e: &AuditRow) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, occurred_at, action, outcome, user_id, user_name, user_role, \
-             organisation_id, on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, \
-             user_agent, request_id, prev_hash, hash) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)",
-        )
-        .bind(e.id).bind(e.occurred_at).bind(&e.action).bind(&e.outcome).bind(&e.user_id)
-        .bind(&e.user_name).bind(&e.user_role).bind(&e.organisation_id).bind(&e.on_behalf_of)
-        .bind(&e.client_id).bind(&e.bsn).bind(&e.source_id).bind(&e.ground).bind(&e.grant_id)
-        .bind(&e.detail).bind(&e.ip).bind(&e.user_agent).bind(&e.request_id).bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *self)
-        .await?;
+    /// Events in one statement per 64 (20 columns each: well under both backends' limit on
+    /// bound values).
+    async fn insert_audit_rows(&mut self, rows: &[AuditRow]) -> StoreResult<()> {
+        for chunk in rows.chunks(64) {
+            let sql = format!(
+                "INSERT INTO audit_events (id, occurred_at, action, outcome, user_id, user_name, user_role, \
+                 organisation_id, on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, \
+                 user_agent, request_id, prev_hash, hash) VALUES {}",
+                values(chunk.len(), 20)
+            );
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                query = query
+                    .bind(e.id).bind(e.occurred_at).bind(&e.action).bind(&e.outcome).bind(&e.user_id)
+                    .bind(&e.user_name).bind(&e.user_role).bind(&e.organisation_id).bind(&e.on_behalf_of)
+                    .bind(&e.client_id).bind(&e.bsn).bind(&e.source_id).bind(&e.ground).bind(&e.grant_id)
+                    .bind(&e.detail).bind(&e.ip).bind(&e.user_agent).bind(&e.request_id).bind(&e.prev_hash)
+                    .bind(&e.hash);
+            }
+            query.execute(&mut *self).await?;
+        }
         Ok(())
     }
 
@@ -358,18 +365,22 @@ pub(crate) async fn append_locked<
     let detail = event.detail.clone();
     // Time is taken under the lock, so ids and times rise together.
     let row = event.into_row(id, at.unwrap_or_else(super::now_ms), prev_hash);
-    c.insert_audit(&row).await?;
+    c.insert_audit_rows(std::slice::from_ref(&row)).await?;
     *head = Some((row.id, row.hash.clone()));
     if let Some(found) = detail.as_ref().and_then(AuditDetail::search_found) {
         c.insert_search_outcome(row.id, found).await?;
     }
     let organisations = scope(c, action, &row, detail.as_ref()).await?;
-    c.insert_scope(row.id, &organisations, row.occurred_at)
-        .await?;
+    let scope: Vec<_> = organisations
+        .into_iter()
+        .map(|o| (row.id, o, row.occurred_at))
+        .collect();
+    c.insert_scope_rows(&scope).await?;
     let flags = rules.evaluate(action, &flag_facts(c, rules, action, &row).await?);
     if !flags.is_empty() {
         let json = serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into());
-        c.insert_flags(row.id, row.occurred_at, &json).await?;
+        c.insert_flag_rows(&[(row.id, row.occurred_at, json)])
+            .await?;
     }
     if let (true, Some(user), Some(bsn)) = (
         domain::audit_flag::is_client_access(action),
@@ -377,7 +388,8 @@ pub(crate) async fn append_locked<
         &row.bsn,
     ) {
         // After the flags: the count above is of the other clients before this event.
-        c.note_client_access(user, bsn, row.occurred_at).await?;
+        c.note_client_accesses(&[(user, bsn, row.occurred_at)])
+            .await?;
     }
     Ok(id)
 }

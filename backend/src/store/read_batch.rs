@@ -11,15 +11,11 @@
 //! the others (source organisations, grants, shares) no `read` event changes.
 
 use super::audit_log::{AuditLogQueries, AuditRow, ChainHead, NewAuditEvent, GENESIS_HASH};
-use super::queries::{queries, values};
-use super::StoreResult;
+use super::queries::queries;
+use super::{ReviewQueries, StoreResult};
 use domain::audit_flag::FlagFacts;
 use domain::{AuditAction, AuditDetail, FlagRules};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// The most rows one multi-row insert carries (20 columns each: well under both backends'
-/// limit on bound values).
-const ROWS_PER_INSERT: usize = 64;
 
 /// Whether [`append_reads_locked`] may append `event`: a `read` by a known user that names its
 /// client by both id and BSN or by neither (a list), as every view's event does.
@@ -40,7 +36,7 @@ pub(crate) async fn append_reads_locked<C>(
     head: &mut ChainHead,
 ) -> StoreResult<()>
 where
-    C: AuditLogQueries + ReadBatchQueries,
+    C: AuditLogQueries + ReviewQueries + ReadBatchQueries,
 {
     if events.is_empty() {
         return Ok(());
@@ -182,21 +178,17 @@ where
         .filter_map(|r| Some(((r.user_id.as_deref()?, r.bsn.as_deref()?), r.occurred_at)))
         .collect();
 
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        c.insert_audit_rows(chunk).await?;
-    }
-    for chunk in scopes.chunks(500) {
-        c.insert_scope_rows(chunk).await?;
-    }
-    for chunk in flagged.chunks(500) {
-        c.insert_flag_rows(chunk).await?;
+    c.insert_audit_rows(&rows).await?;
+    c.insert_scope_rows(&scopes).await?;
+    if !flagged.is_empty() {
+        c.insert_flag_rows(&flagged).await?;
     }
     let accesses: Vec<(&str, &str, i64)> = accesses
         .into_iter()
         .map(|((u, b), at)| (u, b, at))
         .collect();
-    for chunk in accesses.chunks(500) {
-        c.note_client_accesses(chunk).await?;
+    if !accesses.is_empty() {
+        c.note_client_accesses(&accesses).await?;
     }
     if let Some(last) = rows.last() {
         *head = Some((last.id, last.hash.clone()));
@@ -276,71 +268,5 @@ queries! {
             query = query.bind(*id);
         }
         Ok(query.fetch_all(&mut *self).await?)
-    }
-
-    /// Events in one statement (as `AuditLogQueries::insert_audit` each).
-    async fn insert_audit_rows(&mut self, rows: &[AuditRow]) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO audit_events (id, occurred_at, action, outcome, user_id, user_name, user_role, \
-             organisation_id, on_behalf_of, client_id, bsn, source_id, ground, grant_id, detail, ip, \
-             user_agent, request_id, prev_hash, hash) VALUES {}",
-            values(rows.len(), 20)
-        );
-        let mut query = sqlx::query(&sql);
-        for e in rows {
-            query = query
-                .bind(e.id).bind(e.occurred_at).bind(&e.action).bind(&e.outcome).bind(&e.user_id)
-                .bind(&e.user_name).bind(&e.user_role).bind(&e.organisation_id).bind(&e.on_behalf_of)
-                .bind(&e.client_id).bind(&e.bsn).bind(&e.source_id).bind(&e.ground).bind(&e.grant_id)
-                .bind(&e.detail).bind(&e.ip).bind(&e.user_agent).bind(&e.request_id).bind(&e.prev_hash)
-                .bind(&e.hash);
-        }
-        query.execute(&mut *self).await?;
-        Ok(())
-    }
-
-    /// Scope rows `(event_id, organisation_id, occurred_at)` in one statement.
-    async fn insert_scope_rows(&mut self, rows: &[(i64, String, i64)]) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO audit_scope (event_id, organisation_id, occurred_at) VALUES {} ON CONFLICT DO NOTHING",
-            values(rows.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for (event_id, organisation_id, occurred_at) in rows {
-            query = query.bind(*event_id).bind(organisation_id).bind(*occurred_at);
-        }
-        query.execute(&mut *self).await?;
-        Ok(())
-    }
-
-    /// Flag rows `(event_id, occurred_at, flags)` in one statement.
-    async fn insert_flag_rows(&mut self, rows: &[(i64, i64, String)]) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO audit_flags (event_id, occurred_at, flags) VALUES {}",
-            values(rows.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for (event_id, occurred_at, flags) in rows {
-            query = query.bind(*event_id).bind(*occurred_at).bind(flags);
-        }
-        query.execute(&mut *self).await?;
-        Ok(())
-    }
-
-    /// `ReviewQueries::note_client_access` for distinct `(user_id, bsn, at)` in one statement.
-    async fn note_client_accesses(&mut self, rows: &[(&str, &str, i64)]) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO recent_client_access (user_id, bsn, last_at) VALUES {} \
-             ON CONFLICT (user_id, bsn) DO UPDATE SET last_at = CASE \
-             WHEN excluded.last_at > recent_client_access.last_at THEN excluded.last_at \
-             ELSE recent_client_access.last_at END",
-            values(rows.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for (user_id, bsn, at) in rows {
-            query = query.bind(*user_id).bind(*bsn).bind(*at);
-        }
-        query.execute(&mut *self).await?;
-        Ok(())
     }
 }

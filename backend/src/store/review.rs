@@ -3,7 +3,7 @@
 //! verification record.
 
 use super::audit_log::{self, AuditLogQueries as _, NewAuditEvent};
-use super::queries::queries;
+use super::queries::{queries, values};
 use super::Entity;
 use super::{now_ms, Store};
 use super::{read_conn, write_tx, AuditRow, BackendSpecific, StoreError, StoreResult};
@@ -296,15 +296,24 @@ queries! {
         ).bind(user_id).bind(since).bind(bsn).fetch_one(&mut *self).await?)
     }
 
-    /// Records that the user reached the client (by BSN) at `at` (for [`Self::other_clients_accessed`]).
-    /// Events are appended in time order, so the newest time is kept.
-    async fn note_client_access(&mut self, user_id: &str, bsn: &str, at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO recent_client_access (user_id, bsn, last_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id, bsn) DO UPDATE SET last_at = CASE \
-             WHEN excluded.last_at > recent_client_access.last_at THEN excluded.last_at \
-             ELSE recent_client_access.last_at END",
-        ).bind(user_id).bind(bsn).bind(at).execute(&mut *self).await?;
+    /// Records that the user reached the client (by BSN) at `at`, for each `(user_id, bsn, at)`
+    /// (for [`Self::other_clients_accessed`]); the newest time is kept. Each `(user_id, bsn)`
+    /// at most once: PostgreSQL refuses an upsert that meets the same key twice.
+    async fn note_client_accesses(&mut self, rows: &[(&str, &str, i64)]) -> StoreResult<()> {
+        for chunk in rows.chunks(500) {
+            let sql = format!(
+                "INSERT INTO recent_client_access (user_id, bsn, last_at) VALUES {} \
+                 ON CONFLICT (user_id, bsn) DO UPDATE SET last_at = CASE \
+                 WHEN excluded.last_at > recent_client_access.last_at THEN excluded.last_at \
+                 ELSE recent_client_access.last_at END",
+                values(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (user_id, bsn, at) in chunk {
+                query = query.bind(*user_id).bind(*bsn).bind(*at);
+            }
+            query.execute(&mut *self).await?;
+        }
         Ok(())
     }
 
@@ -327,18 +336,18 @@ queries! {
         Ok(n > 0)
     }
 
-    /// The event's scope, in one statement per 500 organisations (a view's is usually three;
-    /// an event without an organisation is in every organisation's scope).
-    async fn insert_scope(&mut self, event_id: i64, organisation_ids: &[String], occurred_at: i64) -> StoreResult<()> {
-        for chunk in organisation_ids.chunks(500) {
-            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
+    /// Scope rows `(event_id, organisation_id, occurred_at)`, in one statement per 500 (a
+    /// view's event has about three; an event without an organisation is in every
+    /// organisation's scope).
+    async fn insert_scope_rows(&mut self, rows: &[(i64, String, i64)]) -> StoreResult<()> {
+        for chunk in rows.chunks(500) {
             let sql = format!(
                 "INSERT INTO audit_scope (event_id, organisation_id, occurred_at) VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
+                values(chunk.len(), 3)
             );
-            let mut query = sqlx::query(&sql).bind(event_id).bind(occurred_at);
-            for organisation_id in chunk {
-                query = query.bind(organisation_id);
+            let mut query = sqlx::query(&sql);
+            for (event_id, organisation_id, occurred_at) in chunk {
+                query = query.bind(*event_id).bind(organisation_id).bind(*occurred_at);
             }
             query.execute(&mut *self).await?;
         }
@@ -354,9 +363,19 @@ queries! {
         Ok(())
     }
 
-    async fn insert_flags(&mut self, event_id: i64, occurred_at: i64, flags: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_flags (event_id, occurred_at, flags) VALUES ($1, $2, $3)")
-            .bind(event_id).bind(occurred_at).bind(flags).execute(&mut *self).await?;
+    /// Flag rows `(event_id, occurred_at, flags)`, in one statement per 500.
+    async fn insert_flag_rows(&mut self, rows: &[(i64, i64, String)]) -> StoreResult<()> {
+        for chunk in rows.chunks(500) {
+            let sql = format!(
+                "INSERT INTO audit_flags (event_id, occurred_at, flags) VALUES {}",
+                values(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (event_id, occurred_at, flags) in chunk {
+                query = query.bind(*event_id).bind(*occurred_at).bind(flags);
+            }
+            query.execute(&mut *self).await?;
+        }
         Ok(())
     }
 

@@ -222,7 +222,9 @@ async fn tampering_with_any_column_is_found_at_the_right_event(backend: Backend)
 
 async fn restore(store: &Store, row: &AuditRow) {
     async fn insert(store: &Store, row: &AuditRow) -> StoreResult<()> {
-        read_conn!(store, |c| c.insert_audit(row).await)
+        read_conn!(store, |c| c
+            .insert_audit_rows(std::slice::from_ref(row))
+            .await)
     }
     insert(store, row).await.unwrap();
 }
@@ -876,13 +878,7 @@ async fn a_policy_changed_by_hand_reaches_the_next_view(backend: Backend) {
         policy.cell(Role::Verloskundige, Category::Pregnancy),
         PolicyCell::None
     );
-    raw(
-        &store,
-        "UPDATE access_policy SET max_sensitivity = 'none' \
-         WHERE role = 'verloskundige' AND category = 'pregnancy'",
-    )
-    .await
-    .unwrap();
+    close_by_hand(&store, "pregnancy").await;
     let (changed, _) = store.policy_and_layout().await.unwrap();
     assert_eq!(
         changed.cell(Role::Verloskundige, Category::Pregnancy),
@@ -894,6 +890,15 @@ async fn a_policy_changed_by_hand_reaches_the_next_view(backend: Backend) {
         visibility_epoch(&store).await.unwrap() > before,
         "the layout too"
     );
+}
+
+/// Closes `category` to the midwife behind the store's back, in SQL.
+async fn close_by_hand(store: &Store, category: &str) {
+    let sql = format!(
+        "UPDATE access_policy SET max_sensitivity = 'none' \
+         WHERE role = 'verloskundige' AND category = '{category}'"
+    );
+    raw(store, &sql).await.unwrap();
 }
 
 /// The "many clients within an hour" count (`recent_client_access`): each other client the
@@ -919,11 +924,11 @@ async fn note_accesses(store: &Store, now: i64) -> StoreResult<()> {
             ("u1", "999888777", 1),
             ("u2", "444555666", 2),
         ] {
-            c.note_client_access(user, bsn, now - ago_minutes * 60_000)
+            c.note_client_accesses(&[(user, bsn, now - ago_minutes * 60_000)])
                 .await?;
         }
         // A late write of an earlier time keeps the newest.
-        c.note_client_access("u1", "333444555", now - 90 * 60_000)
+        c.note_client_accesses(&[("u1", "333444555", now - 90 * 60_000)])
             .await?;
     });
     Ok(())
@@ -1079,13 +1084,7 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
     };
     let (_, rows) = by_policy().await;
     assert!(!rows.unwrap().entries.is_empty());
-    raw(
-        &store,
-        "UPDATE access_policy SET max_sensitivity = 'none' \
-         WHERE role = 'verloskundige' AND category = 'lab_screening'",
-    )
-    .await
-    .unwrap();
+    close_by_hand(&store, "lab_screening").await;
     let ((policy, _), rows) = by_policy().await;
     assert_eq!(
         policy.cell(domain::Role::Verloskundige, Category::LabScreening),
@@ -1197,9 +1196,10 @@ async fn grants_and_accesses(store: &Store, grants: &[GrantRow], at: i64) -> Sto
         // u1 reached 19 other clients in the last hour: the run's second client is her 21st.
         for n in 0..19 {
             let bsn = format!("9000000{n:02}");
-            c.note_client_access("u1", &bsn, at - 20 * 60_000).await?;
+            c.note_client_accesses(&[("u1", &bsn, at - 20 * 60_000)])
+                .await?;
         }
-        c.note_client_access("u1", "111222333", at - 90 * 60_000)
+        c.note_client_accesses(&[("u1", "111222333", at - 90 * 60_000)])
             .await?;
     });
     Ok(())
