@@ -311,9 +311,7 @@ async fn restore_all(store: &Store, rows: &[AuditRow]) {
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            for row in rows {
-                (*tx).insert_audit(row).await.unwrap();
-            }
+            (*tx).insert_audit_rows(rows).await.unwrap();
             tx.commit().await.unwrap();
         }
         Db::Postgres(p) => {
@@ -322,9 +320,7 @@ async fn restore_all(store: &Store, rows: &[AuditRow]) {
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            for row in rows {
-                (*tx).insert_audit(row).await.unwrap();
-            }
+            (*tx).insert_audit_rows(rows).await.unwrap();
             tx.commit().await.unwrap();
         }
     }
