@@ -3,7 +3,8 @@
 //!
 //! ## How an audited read runs ([`audited_read!`])
 //! 1. It reads on a snapshot, outside the chain lock, in a read-only transaction (SQLite WAL;
-//!    PostgreSQL `REPEATABLE READ`), together with the *visibility epoch*: a counter that every
+//!    PostgreSQL `REPEATABLE READ`) or as one statement (a client page: a snapshot of its
+//!    own), together with the *visibility epoch*: a counter that every
 //!    event recording a change raises in the change's own transaction (`audit_log::append_at`,
 //!    `records_no_change`): a withdrawal, a revocation, a share, a grant, a profile, a purge.
 //! 2. It queues its event with the epoch it saw. One writer task per process takes what is
