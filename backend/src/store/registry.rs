@@ -250,12 +250,4 @@ queries! {
         };
         Ok(Some(StoredProfile { profile, version: head.version, registry_id: head.registry_id }))
     }
-
-    /// The version of the profile of the client with this id (for a read's event).
-    async fn consent_profile_version_of_client(&mut self, client_id: &domain::ClientId) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT p.version FROM consent_profiles p JOIN clients c ON c.bsn = p.bsn WHERE c.id = $1",
-        )
-        .bind(client_id).fetch_optional(&mut *self).await?)
-    }
 }

@@ -261,7 +261,9 @@ impl Store {
         event: impl Fn(&ViewRows) -> NewAuditEvent + Send + Sync,
     ) -> StoreResult<(Installation, Result<ViewRows, ViewDenied>)> {
         let mut kept = self.installation.latest();
-        for attempt in 1.. {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let (at, installation) = match kept.take() {
                 Some(kept) => kept,
                 None => self.read_installation().await?,
@@ -281,17 +283,14 @@ impl Store {
                     })
                 }
             );
-            return Ok((
-                installation,
-                match read {
-                    Ok(rows) => Ok(rows),
-                    Err(Unread::Denied(denied)) => Err(denied),
-                    // Read nothing and logged nothing: the policy again, and the view.
-                    Err(Unread::PolicyMayHaveChanged) => continue,
-                },
-            ));
+            let read = match read {
+                Ok(rows) => Ok(rows),
+                Err(Unread::Denied(denied)) => Err(denied),
+                // Read nothing and logged nothing: the policy again, and the view.
+                Err(Unread::PolicyMayHaveChanged) => continue,
+            };
+            return Ok((installation, read));
         }
-        unreachable!("the loop returns")
     }
 
     /// One audited search (DESIGN flows 3-4, rules 1 and 4): the lookup, what the hit shows,
