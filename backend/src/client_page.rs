@@ -218,5 +218,6 @@ pub fn build(
         grant_expires: dutch_date_time(rows.grant.expires_at),
         shown_at: dutch_date_time(super::store::now_ms()),
         shown_to: user.display_name.clone(),
+        spoed_notice: rows.spoed_notice.as_ref().map(super::spoed::notice_of),
     })
 }

@@ -17,7 +17,7 @@
 use super::audit::{NewAuditEvent, RequestMeta};
 use super::clock::dutch_date_time;
 use super::session::SessionUser;
-use super::store::{now_ms, SpoedGrantRow, SpoedMark, Store};
+use super::store::{now_ms, SpoedGrantRow, SpoedMark, SpoedNoticeRow, Store};
 use domain::audit_detail::{self as detail, AuditDetail};
 use domain::error::AppError;
 use domain::format::iso_date;
@@ -92,10 +92,20 @@ pub async fn notice(
     Ok(store
         .spoed_notice(&user.id, client_id, since())
         .await?
-        .map(|g: SpoedGrantRow| SpoedNotice {
-            grant_id: g.grant.id,
-            viewed_at: g.viewed_at.map(dutch_date_time).unwrap_or_default(),
+        .and_then(|g: SpoedGrantRow| {
+            Some(notice_of(&SpoedNoticeRow {
+                grant_id: g.grant.id,
+                viewed_at: g.viewed_at?,
+            }))
         }))
+}
+
+/// The notice as the client page shows it (the view reads it with the page's rows).
+pub fn notice_of(row: &SpoedNoticeRow) -> SpoedNotice {
+    SpoedNotice {
+        grant_id: row.grant_id.clone(),
+        viewed_at: dutch_date_time(row.viewed_at),
+    }
 }
 
 /// "Gedaan: cliënt geïnformeerd": the holder marks her own spoed grant. Returns the client

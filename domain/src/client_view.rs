@@ -134,6 +134,8 @@ pub struct ClientPage {
     /// footer).
     pub shown_at: String,
     pub shown_to: String,
+    /// The viewer's standing notice after a spoed access: inform the client afterwards.
+    pub spoed_notice: Option<crate::spoed::SpoedNotice>,
 }
 
 /// A client on "my clients".

@@ -51,8 +51,8 @@ pub use sources::{SourceKeyRow, SourceRow};
 pub use spoed::{SpoedGrantRow, SpoedListRow, SpoedMark, SpoedQueries};
 pub use viewing::ViewingQueries;
 pub use viewing::{
-    FoundClient, GrantRow, IdentityRow, MyClientRow, SearchRows, SharingSourceRow, ViewDenied,
-    ViewRows, VisibleEntryRow, VisiblePregnancyRow,
+    FoundClient, GrantRow, IdentityRow, MyClientRow, SearchRows, SharingSourceRow, SpoedNoticeRow,
+    ViewDenied, ViewRows, VisibleEntryRow, VisiblePregnancyRow,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

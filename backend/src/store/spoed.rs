@@ -149,11 +149,44 @@ impl Store {
     }
 }
 
-/// The first successful view under a grant (the log is the record of it; by the client's
-/// index of `audit_events`).
-const FIRST_VIEW: &str = "(SELECT MIN(e.occurred_at) FROM audit_events e \
-     WHERE e.client_id = g.client_id AND e.grant_id = g.id \
-     AND e.action = 'read' AND e.outcome = 'success')";
+/// The first successful view under the grant aliased `grant` (the log is the record of it;
+/// by the client's index of `audit_events`).
+fn first_view(grant: &str) -> String {
+    format!(
+        "(SELECT MIN(e.occurred_at) FROM audit_events e \
+         WHERE e.client_id = {grant}.client_id AND e.grant_id = {grant}.id \
+         AND e.action = 'read' AND e.outcome = 'success')"
+    )
+}
+
+/// The holder's standing notice, the rule of `backend::spoed` in the one place both
+/// statements that read it take it from ([`SpoedQueries::spoed_notice`] and the client page's
+/// view): the user's newest spoed grant for the client created at or after `since`, under
+/// which she viewed her, not yet marked "client informed", while the client has a visible
+/// share. The arguments are SQL expressions. `viewing`: inside the view statement, the grant
+/// it views under and its time; that view counts, as it is logged with the rows it reads.
+pub(super) fn notice_sql(
+    user: &str,
+    client: &str,
+    since: &str,
+    viewing: Option<(&str, &str)>,
+) -> String {
+    let first = first_view("ng");
+    let viewed_at = match viewing {
+        Some((grant, at)) => format!("COALESCE({first}, CASE WHEN ng.id = {grant} THEN {at} END)"),
+        None => first,
+    };
+    format!(
+        "SELECT * FROM (SELECT ng.id, ng.user_id, ng.client_id, ng.ground, ng.reason, ng.created_at, \
+         ng.expires_at, nc.bsn, {viewed_at} AS viewed_at \
+         FROM access_grants ng JOIN clients nc ON nc.id = ng.client_id \
+         WHERE ng.user_id = {user} AND ng.client_id = {client} AND ng.ground = 'spoed' \
+         AND ng.created_at >= {since} \
+         AND NOT EXISTS (SELECT 1 FROM spoed_informed i WHERE i.grant_id = ng.id) \
+         AND EXISTS (SELECT 1 FROM visible_shares v WHERE v.client_id = ng.client_id)) nt \
+         WHERE nt.viewed_at IS NOT NULL ORDER BY nt.created_at DESC LIMIT 1"
+    )
+}
 
 queries! {
     /// The statements of the spoed follow-up.
@@ -161,16 +194,7 @@ queries! {
 
     /// See [`Store::spoed_notice`].
     async fn spoed_notice(&mut self, user_id: &UserId, client_id: &ClientId, since: i64) -> StoreResult<Option<SpoedGrantRow>> {
-        let sql = format!(
-            "SELECT * FROM (SELECT g.id, g.user_id, g.client_id, g.ground, g.reason, g.created_at, \
-             g.expires_at, c.bsn, {FIRST_VIEW} AS viewed_at \
-             FROM access_grants g JOIN clients c ON c.id = g.client_id \
-             WHERE g.user_id = $1 AND g.client_id = $2 AND g.ground = 'spoed' AND g.created_at >= $3 \
-             AND NOT EXISTS (SELECT 1 FROM spoed_informed i WHERE i.grant_id = g.id) \
-             AND EXISTS (SELECT 1 FROM visible_shares v WHERE v.client_id = g.client_id)) t \
-             WHERE t.viewed_at IS NOT NULL ORDER BY t.created_at DESC LIMIT 1"
-        );
-        Ok(sqlx::query_as::<_, SpoedGrantRow>(&sql)
+        Ok(sqlx::query_as::<_, SpoedGrantRow>(&notice_sql("$1", "$2", "$3", None))
             .bind(user_id).bind(client_id).bind(since)
             .fetch_optional(&mut *self)
             .await?)
@@ -178,9 +202,10 @@ queries! {
 
     /// A spoed grant created since `since`, with the client's BSN and its first view.
     async fn spoed_grant(&mut self, grant_id: &GrantId, since: i64) -> StoreResult<Option<SpoedGrantRow>> {
+        let first = first_view("g");
         let sql = format!(
             "SELECT g.id, g.user_id, g.client_id, g.ground, g.reason, g.created_at, g.expires_at, \
-             c.bsn, {FIRST_VIEW} AS viewed_at \
+             c.bsn, {first} AS viewed_at \
              FROM access_grants g JOIN clients c ON c.id = g.client_id \
              WHERE g.id = $1 AND g.ground = 'spoed' AND g.created_at >= $2"
         );
@@ -229,11 +254,12 @@ queries! {
     /// See [`Store::audited_spoed_list`]; at most 100. The name and birth date come from the
     /// client's most recently received visible share, as everywhere.
     async fn spoed_list(&mut self, organisation_id: &str, user_id: &UserId, since: i64) -> StoreResult<Vec<SpoedListRow>> {
+        let first = first_view("g");
         let sql = format!(
             "SELECT * FROM (SELECT g.id AS grant_id, g.client_id, g.reason, \
              u.display_name AS holder_name, u.role AS holder_role, o.name AS holder_organisation, \
              s.name AS client_name, s.birth_date AS client_birth_date, s.source_id AS identity_source, \
-             {FIRST_VIEW} AS viewed_at \
+             {first} AS viewed_at \
              FROM access_grants g \
              JOIN users u ON u.id = g.user_id \
              JOIN organisations o ON o.id = u.organisation_id \

@@ -30,6 +30,7 @@ crate::on_both_backends!(
     a_policy_changed_by_hand_reaches_the_next_view,
     the_bulk_count_sees_each_other_client_of_the_last_hour_once,
     a_view_reads_the_permitted_entries_whole_and_newest_first,
+    a_view_reads_the_spoed_notice_as_its_own_query_does,
     the_pool_has_the_configured_size_or_the_backends_default,
     a_run_of_reads_is_logged_as_one_by_one,
     the_demo_flag_is_kept_once_seen_and_its_absence_read_again,
@@ -1094,6 +1095,110 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         rows.unwrap().entries.is_empty(),
         "the changed policy applies"
     );
+}
+
+/// The client page's view reads the holder's spoed notice in its own statement, by the same
+/// rule as the notice's own query (`spoed::notice_sql`): none under another ground; under a
+/// spoed grant, from the first view on, that view counted (it is logged with the rows it
+/// read) and later ones dated by the first in the log; gone once marked "client informed".
+async fn a_view_reads_the_spoed_notice_as_its_own_query_does(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let user = organisation_with_user(&store).await;
+    store
+        .add_source(&SourceId::from("src-a"), "org-a", event(0))
+        .await
+        .unwrap();
+    let bsn = "999990019";
+    store
+        .replace_share(bsn, &SourceId::from("src-a"), &share(&[]), received())
+        .await
+        .unwrap();
+    let client = store.client_id_by_bsn(bsn).await.unwrap().unwrap();
+    let since = now_ms() - 3_600_000;
+    let grant = |id: &str, ground, created_at: i64| GrantRow {
+        id: domain::GrantId::from(id),
+        user_id: user.id.clone(),
+        client_id: client.clone(),
+        ground,
+        reason: "acuut".into(),
+        created_at,
+        expires_at: now_ms() + 3_600_000,
+    };
+    let view = || async {
+        let (_, rows) = store
+            .audited_view(
+                &user.id,
+                &client,
+                |_| (Vec::new(), false),
+                |rows| {
+                    let mut e = NewAuditEvent::new(AuditAction::Read, Outcome::Success);
+                    e.client_id = Some(rows.identity.client_id.clone());
+                    e.grant_id = Some(rows.grant.id.clone());
+                    e
+                },
+            )
+            .await
+            .unwrap();
+        rows.unwrap().spoed_notice
+    };
+    let own_query = || async {
+        store
+            .spoed_notice(&user.id, &client, since)
+            .await
+            .unwrap()
+            .map(|g| (g.grant.id, g.viewed_at))
+    };
+
+    let care = grant(
+        "g-care",
+        domain::grant::Ground::Behandelrelatie,
+        now_ms() - 1_000,
+    );
+    assert!(store
+        .create_grant(&care, event(1), |_| event(2))
+        .await
+        .unwrap());
+    assert_eq!(view().await, None, "another ground");
+    assert_eq!(own_query().await, None);
+
+    raw(
+        &store,
+        "UPDATE access_grants SET ended_at = 1 WHERE id = 'g-care'",
+    )
+    .await
+    .unwrap();
+    let spoed = grant("g-spoed", domain::grant::Ground::Spoed, now_ms());
+    assert!(store
+        .create_grant(&spoed, event(3), |_| event(4))
+        .await
+        .unwrap());
+    assert_eq!(own_query().await, None, "not viewed under it yet");
+    let before = now_ms();
+    let first = view()
+        .await
+        .expect("the first view under the spoed grant counts");
+    assert_eq!(first.grant_id, spoed.id);
+    assert!((before..=now_ms()).contains(&first.viewed_at));
+    let logged = own_query().await.expect("the view was logged");
+    assert_eq!(logged.0, spoed.id);
+    let first_logged = logged.1.expect("viewed");
+    assert_eq!(
+        view().await,
+        Some(SpoedNoticeRow {
+            grant_id: spoed.id.clone(),
+            viewed_at: first_logged,
+        }),
+        "dated by the first view in the log"
+    );
+
+    raw(
+        &store,
+        "INSERT INTO spoed_informed (grant_id, informed_by, informed_at) VALUES ('g-spoed', 'u1', 1)",
+    )
+    .await
+    .unwrap();
+    assert_eq!(own_query().await, None, "marked informed");
+    assert_eq!(view().await, None, "marked informed");
 }
 
 /// `OOIEVAAR_DB_CONNECTIONS` (`Settings::db_connections`) sizes the pool; unset, each backend

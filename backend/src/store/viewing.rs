@@ -82,6 +82,17 @@ pub struct ViewRows {
     pub entries: Vec<VisibleEntryRow>,
     /// The version of the client's consent profile this view applied (`None`: she has none).
     pub consent_profile: Option<i64>,
+    /// The viewer's standing spoed notice for the client (`backend::spoed`), read in the same
+    /// statement so the page needs no other.
+    pub spoed_notice: Option<SpoedNoticeRow>,
+}
+
+/// A spoed grant of the viewer that asks her to inform the client afterwards, and when she
+/// first viewed the client under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpoedNoticeRow {
+    pub grant_id: GrantId,
+    pub viewed_at: i64,
 }
 
 impl ViewRows {
@@ -388,6 +399,7 @@ pub struct ViewRead {
     sources_json: Option<String>,
     pregnancies_json: Option<String>,
     entries_json: Option<String>,
+    spoed_json: Option<String>,
 }
 
 /// A sharing source as `ViewRead::sources_json` holds it.
@@ -476,6 +488,13 @@ impl ViewRead {
                 .cmp(&a.observed_at)
                 .then_with(|| a.id.cmp(&b.id))
         });
+        let spoed_notice = from_json_rows::<(GrantId, i64)>(self.spoed_json.as_deref())?
+            .into_iter()
+            .next()
+            .map(|(grant_id, viewed_at)| SpoedNoticeRow {
+                grant_id,
+                viewed_at,
+            });
         Ok(Ok(ViewRows {
             identity: self.identity,
             grant,
@@ -483,6 +502,7 @@ impl ViewRead {
             pregnancies,
             entries,
             consent_profile: self.consent_profile,
+            spoed_notice,
         }))
     }
 }
@@ -585,6 +605,13 @@ queries! {
                 placeholders.join(", ")
             )
         };
+        // The holder's spoed notice, with this view counted as one under its grant.
+        let follow_up_ms = domain::spoed::FOLLOW_UP_DAYS * 24 * 60 * 60 * 1000;
+        let spoed_notice = format!(
+            "(SELECT {} FROM ({}) nn)",
+            json_rows("nn.id, nn.viewed_at"),
+            super::spoed::notice_sql("$2", "$1", &format!("$3 - {follow_up_ms}"), Some(("g.id", "$3")))
+        );
         let granted = |rows: &str| format!("CASE WHEN g.id IS NULL THEN NULL ELSE {rows} END");
         let sql = format!(
             "SELECT (SELECT epoch FROM visibility_epoch WHERE id = 1) AS epoch, \
@@ -592,7 +619,7 @@ queries! {
              (SELECT p.version FROM consent_profiles p WHERE p.bsn = c.bsn) AS consent_profile, \
              g.id AS grant_id, g.user_id AS grant_user_id, g.ground AS grant_ground, \
              g.reason AS grant_reason, g.created_at AS grant_created_at, g.expires_at AS grant_expires_at, \
-             {} AS sources_json, {} AS pregnancies_json, {} AS entries_json \
+             {} AS sources_json, {} AS pregnancies_json, {} AS entries_json, {} AS spoed_json \
              FROM clients c JOIN visible_shares s ON s.client_id = c.id \
              LEFT JOIN access_grants g ON g.id = (SELECT g2.id FROM access_grants g2 \
                  WHERE g2.user_id = $2 AND g2.client_id = c.id AND g2.ended_at IS NULL AND g2.expires_at > $3 \
@@ -601,6 +628,7 @@ queries! {
             granted(&sources),
             granted(&pregnancies),
             granted(&entries),
+            granted(&spoed_notice),
         );
         let mut query = sqlx::query_as::<_, ViewRead>(&sql).bind(client_id).bind(user_id).bind(now);
         for pair in allowed {

@@ -25,8 +25,7 @@ pub fn ClientPageView() -> impl IntoView {
         move || (client_id(), request.version().get()),
         |(id, _)| client_page(id),
     );
-    let spoed =
-        crate::pages::spoed::SpoedNoticeState::new(client_id, move || request.version().get());
+    let spoed = crate::pages::spoed::SpoedNoticeState::new();
     view! {
         <Title text="Cliëntgegevens · Ooievaar"/>
         <Protected roles=Role::CLINICAL>
@@ -153,7 +152,7 @@ fn Granted(page: ClientPage, spoed: crate::pages::spoed::SpoedNoticeState) -> im
     view! {
         <ClientHeader page=page.clone()/>
         // After a spoed view: the standing notice to inform her afterwards (seed 002).
-        <crate::pages::spoed::SpoedInformNotice state=spoed/>
+        <crate::pages::spoed::SpoedInformNotice state=spoed notice=page.spoed_notice.clone()/>
         <Handover lines=page.handover.clone()/>
         {current.as_ref().map(|c| view! { <PregnancyFacts p=c.pregnancy.clone()/> })}
         <section class="card view-switch" aria-label="Weergave">

@@ -13,54 +13,44 @@ use domain::spoed::{SpoedItem, SpoedNotice};
 use leptos::prelude::*;
 
 /// The standing notice on the client page for the holder of a spoed grant who viewed the
-/// client and has not yet informed her afterwards; renders nothing otherwise. Place it on the
-/// client page of a granted view: `<SpoedInformNotice client_id=page.client_id.to_string()/>`.
-/// The notice's action and resource, made once by the client page at its top (a resource made
-/// inside the page's reactive body would be made again on hydration and no longer match).
+/// client and has not yet informed her afterwards; renders nothing otherwise. The notice comes
+/// with the page (`ClientPage::spoed_notice`, read by the view's own statement); its action
+/// is made once by the client page at its top (an action made inside the page's reactive
+/// body would be made again on hydration and no longer match).
 #[derive(Clone, Copy)]
 pub struct SpoedNoticeState {
     informed: ServerAction<SpoedInformed>,
-    notice: Resource<Result<Option<SpoedNotice>, domain::error::AppError>>,
 }
 
 impl SpoedNoticeState {
-    /// `client_id`: the page's client; `reloaded`: changes when the page is read again.
-    pub fn new(
-        client_id: impl Fn() -> String + Send + Sync + 'static,
-        reloaded: impl Fn() -> usize + Send + Sync + 'static,
-    ) -> Self {
-        let informed = create_spoed_informed_action();
-        let notice = Resource::new(
-            move || (client_id(), reloaded(), informed.version().get()),
-            |(id, _, _)| pending_spoed_notice(id),
-        );
-        Self { informed, notice }
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self {
+            informed: create_spoed_informed_action(),
+        }
     }
 }
 
 #[component]
-pub fn SpoedInformNotice(state: SpoedNoticeState) -> impl IntoView {
-    let SpoedNoticeState { informed, notice } = state;
+pub fn SpoedInformNotice(state: SpoedNoticeState, notice: Option<SpoedNotice>) -> impl IntoView {
+    let SpoedNoticeState { informed } = state;
     let error = action_error(informed);
-    let body = move || {
-        notice.get().and_then(|r| r.ok().flatten()).map(|n| {
-            view! {
-                <section class="card notice spoed-notice" role="status" data-testid="spoed-notice">
-                    <p>
-                        <strong>"U heeft deze cliënt met spoed ingezien"</strong>
-                        {(!n.viewed_at.is_empty()).then(|| format!(" (op {})", n.viewed_at))}
-                        ". Informeer haar achteraf over deze inzage."
-                    </p>
-                    <FormError error/>
-                    <ActionForm action=informed attr:class="spoed-informed-form">
-                        <input type="hidden" name="grant_id" value=n.grant_id.to_string()/>
-                        <button type="submit" class="button primary">"Gedaan: cliënt geïnformeerd"</button>
-                    </ActionForm>
-                </section>
-            }
-        })
-    };
-    view! { <Transition fallback=|| ()>{body}</Transition> }
+    notice.map(|n| {
+        view! {
+            <section class="card notice spoed-notice" role="status" data-testid="spoed-notice">
+                <p>
+                    <strong>"U heeft deze cliënt met spoed ingezien"</strong>
+                    {(!n.viewed_at.is_empty()).then(|| format!(" (op {})", n.viewed_at))}
+                    ". Informeer haar achteraf over deze inzage."
+                </p>
+                <FormError error/>
+                <ActionForm action=informed attr:class="spoed-informed-form">
+                    <input type="hidden" name="grant_id" value=n.grant_id.to_string()/>
+                    <button type="submit" class="button primary">"Gedaan: cliënt geïnformeerd"</button>
+                </ActionForm>
+            </section>
+        }
+    })
 }
 
 /// The start page's list of recent spoed access to the clients of the user's organisation,

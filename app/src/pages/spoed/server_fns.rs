@@ -7,7 +7,8 @@ use domain::error::AppError;
 use domain::spoed::{SpoedItem, SpoedNotice};
 use leptos::prelude::*;
 
-/// The standing notice for the client page (`None`: nothing to do).
+/// The standing notice on its own (`None`: nothing to do); the client page has it from its
+/// view (`ClientPage::spoed_notice`).
 #[server(endpoint = "spoed_notice")]
 pub async fn pending_spoed_notice(client_id: String) -> Result<Option<SpoedNotice>, AppError> {
     as_user(Allowed::AnyUser, |call, user| async move {
