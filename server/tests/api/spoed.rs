@@ -174,6 +174,14 @@ async fn a_spoed_view_leaves_a_notice_until_the_holder_marks_the_client_informed
         viewed_at.len() == 16 && viewed_at.as_bytes()[2] == b'-' && viewed_at.as_bytes()[5] == b'-',
         "a Dutch date and time: {viewed_at}"
     );
+    // The client page reads the same notice with its own view.
+    let html = app.client_page_html(&holder, &client_id).await;
+    assert!(
+        html.contains("data-testid=\"spoed-notice\"")
+            && html.contains(&format!("value=\"{grant_id}\""))
+            && html.contains(viewed_at),
+        "the page's notice"
+    );
     // Still there, and on the next day too: the grant expired, the duty did not.
     app.raw_sql(&format!(
         "UPDATE access_grants SET expires_at = 1 WHERE id = '{grant_id}'"
@@ -220,6 +228,10 @@ async fn a_non_spoed_grant_and_an_unviewed_spoed_grant_show_no_notice(backend: B
     let vk = app.logged_in("verloskundige").await;
     let client_id = app.granted_and_viewed(&vk, "behandelrelatie").await;
     assert!(app.notice(&vk, &client_id).await.is_null());
+    assert!(!app
+        .client_page_html(&vk, &client_id)
+        .await
+        .contains("spoed-notice"));
 
     let gyn = app.logged_in("gynaecoloog").await;
     let client_id = app.spoed_client_id(&gyn).await;
@@ -230,7 +242,11 @@ async fn a_non_spoed_grant_and_an_unviewed_spoed_grant_show_no_notice(backend: B
         app.spoed_items(&vk).await.is_empty(),
         "not viewed, not listed"
     );
-    app.client_page(&gyn, &client_id).await;
+    // The first view's own page carries the notice: that view is logged with what it read.
+    assert!(app
+        .client_page_html(&gyn, &client_id)
+        .await
+        .contains("data-testid=\"spoed-notice\""));
     assert!(!app.notice(&gyn, &client_id).await.is_null(), "viewed");
 }
 
