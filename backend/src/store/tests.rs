@@ -397,6 +397,16 @@ async fn a_share_is_refused_while_consent_is_withdrawn(backend: Backend) {
 }
 
 /// Organisation `org-a` with one user, `dewi` (id `u1`), who is returned.
+/// [`organisation_with_user`], and her organisation's source `src-a`.
+async fn user_with_source_a(store: &Store) -> NewUser {
+    let user = organisation_with_user(store).await;
+    store
+        .add_source(&SourceId::from("src-a"), "org-a", event(0))
+        .await
+        .unwrap();
+    user
+}
+
 async fn organisation_with_user(store: &Store) -> NewUser {
     store
         .add_organisation("org-a", "A", domain::OrganisationKind::Kraamzorg, event(0))
@@ -946,11 +956,7 @@ async fn other_clients(store: &Store, user: &str, bsn: &str, since: i64) -> Stor
 async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Backend) {
     use domain::{Category, Sensitivity};
     let (store, _guard) = fresh_store(backend).await;
-    let user = organisation_with_user(&store).await;
-    store
-        .add_source(&SourceId::from("src-a"), "org-a", event(0))
-        .await
-        .unwrap();
+    let user = user_with_source_a(&store).await;
     let entry =
         |id: &str, category, sensitivity, at: i64, value: &str, unit: Option<&str>| EntryRow {
             id: id.into(),
@@ -1103,11 +1109,7 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
 /// read) and later ones dated by the first in the log; gone once marked "client informed".
 async fn a_view_reads_the_spoed_notice_as_its_own_query_does(backend: Backend) {
     let (store, _guard) = fresh_store(backend).await;
-    let user = organisation_with_user(&store).await;
-    store
-        .add_source(&SourceId::from("src-a"), "org-a", event(0))
-        .await
-        .unwrap();
+    let user = user_with_source_a(&store).await;
     let bsn = "999990019";
     store
         .replace_share(bsn, &SourceId::from("src-a"), &share(&[]), received())
