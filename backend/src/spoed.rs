@@ -26,11 +26,9 @@ pub use domain::spoed::FOLLOW_UP_DAYS;
 use domain::spoed::{SpoedItem, SpoedNotice};
 use domain::{AuditAction, ClientId, GrantId, Outcome, Role};
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
 /// The oldest creation time of a grant still followed up.
 fn since() -> i64 {
-    now_ms() - FOLLOW_UP_DAYS * DAY_MS
+    now_ms() - domain::spoed::FOLLOW_UP_MS
 }
 
 /// Whether the role has a start-page list of spoed access: clinical roles and the privacy

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// list at the sharing organisations), in days.
 pub const FOLLOW_UP_DAYS: i64 = 30;
 
+/// [`FOLLOW_UP_DAYS`] in milliseconds, as grants' creation times are kept.
+pub const FOLLOW_UP_MS: i64 = FOLLOW_UP_DAYS * 24 * 60 * 60 * 1000;
+
 /// The standing notice on the client page for the holder of a spoed grant who viewed her and
 /// has not yet marked "client informed".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -606,11 +606,10 @@ queries! {
             )
         };
         // The holder's spoed notice, with this view counted as one under its grant.
-        let follow_up_ms = domain::spoed::FOLLOW_UP_DAYS * 24 * 60 * 60 * 1000;
         let spoed_notice = format!(
             "(SELECT {} FROM ({}) nn)",
             json_rows("nn.id, nn.viewed_at"),
-            super::spoed::notice_sql("$2", "$1", &format!("$3 - {follow_up_ms}"), Some(("g.id", "$3")))
+            super::spoed::notice_sql("$2", "$1", &format!("$3 - {}", domain::spoed::FOLLOW_UP_MS), Some(("g.id", "$3")))
         );
         let granted = |rows: &str| format!("CASE WHEN g.id IS NULL THEN NULL ELSE {rows} END");
         let sql = format!(
