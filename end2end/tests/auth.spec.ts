@@ -6,7 +6,7 @@ const LOGIN_FAILED = "Inloggen is niet gelukt. Controleer uw gebruikersnaam en w
 test.describe("login", () => {
   for (const user of DEMO_USERS) {
     test(`${user.username} logs in and sees her own shell`, async ({ page, loginAs, shell }) => {
-      await loginAs(user.username);
+      await loginAs(user.username, { fresh: true });
 
       await expect(page.getByRole("heading", { level: 1, name: /^Welkom, / })).toBeVisible();
       await expect(shell.who).toContainText(user.name);
