@@ -11,4 +11,5 @@ export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 export LEPTOS_OUTPUT_NAME=ooievaar LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
   LEPTOS_LIB_DIR=app LEPTOS_BIN_DIR=server LEPTOS_HASH_FILES=false
 BINARYEN_VERSION=132
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Each step with the clock time, so a log shows where a long run (make test) spends it.
+step() { printf '\n\033[1m==> %s\033[0m  (%s)\n' "$*" "$(date +%T)"; }
