@@ -92,18 +92,20 @@ struct Lens {
     category: Option<Category>,
 }
 
-fn use_lens() -> Memo<Lens> {
-    let query = use_query_map();
-    Memo::new(move |_| {
-        query.with(|q| Lens {
-            timeline: q.get("weergave").as_deref() == Some("tijdlijn"),
-            category: q.get("categorie").as_deref().and_then(Category::parse),
-        })
+/// The lens of this request's address. Read once: the client page has no island, so it is
+/// rendered once, on the server, and never again in the browser (a change of lens is a new
+/// page load), and its entries can move into the view instead of being cloned for a closure
+/// that could run again.
+fn current_lens() -> Lens {
+    use_query_map().with_untracked(|q| Lens {
+        timeline: q.get("weergave").as_deref() == Some("tijdlijn"),
+        category: q.get("categorie").as_deref().and_then(Category::parse),
     })
 }
 
-#[component]
-fn ClientHeader(page: ClientPage) -> impl IntoView {
+/// The client's name, birth date, masked BSN and the sharing organisations. A function of the
+/// page, not a component taking it: only these few fields are copied into the view.
+fn client_header(page: &ClientPage) -> impl IntoView {
     view! {
         <header class="client-header card">
             <h1>{page.name.clone()}</h1>
@@ -131,59 +133,62 @@ fn ClientHeader(page: ClientPage) -> impl IntoView {
 #[component]
 fn Granted(page: ClientPage, spoed: crate::pages::spoed::SpoedNoticeState) -> impl IntoView {
     let end = create_end_grant_action();
-    let client_id = page.client_id.to_string();
-    let lens = use_lens();
-    let order = page.section_order.clone();
-    let (current, earlier): (Vec<PregnancyBlock>, Vec<PregnancyBlock>) = page
-        .pregnancies
-        .clone()
-        .into_iter()
-        .partition(|p| p.current);
+    let lens = current_lens();
+    let header = client_header(&page);
+    // Each block moves its part of the page into the view: an entry is copied nowhere.
+    let ClientPage {
+        client_id,
+        section_order: order,
+        pregnancies,
+        other_entries,
+        handover,
+        trends,
+        ground,
+        grant_expires,
+        spoed_notice,
+        ..
+    } = page;
+    let client_id = client_id.to_string();
+    let (current, earlier): (Vec<PregnancyBlock>, Vec<PregnancyBlock>) =
+        pregnancies.into_iter().partition(|p| p.current);
     let current = current.into_iter().next();
-    let other = page.other_entries.clone();
-    let other_for_timeline = other.clone();
+    let other_separate = current.is_some() && !other_entries.is_empty();
     // Without a current pregnancy, the entries of no pregnancy are the page's main block.
-    let main_entries = current
-        .as_ref()
-        .map(|c| c.entries.clone())
-        .unwrap_or_else(|| other.clone());
-    let other_separate = current.is_some() && !other.is_empty();
+    let (facts, main_entries, other) = match current {
+        Some(c) => (Some(c.pregnancy), c.entries, other_entries),
+        None => (None, other_entries, Vec::new()),
+    };
+    let main = if lens.timeline {
+        // The timeline holds what belongs to no pregnancy too (history, allergies).
+        let mut all = main_entries;
+        if other_separate {
+            all.extend(other.iter().cloned());
+        }
+        view! { <Timeline entries=all category=lens.category/> }.into_any()
+    } else {
+        view! { <Sections order=order.clone() entries=main_entries suffix=String::new() keep_empty=true/> }.into_any()
+    };
     let print_href = format!("/clients/{client_id}/afdrukken");
     view! {
-        <ClientHeader page=page.clone()/>
+        {header}
         // After a spoed view: the standing notice to inform her afterwards (seed 002).
-        <crate::pages::spoed::SpoedInformNotice state=spoed notice=page.spoed_notice.clone()/>
-        <Handover lines=page.handover.clone()/>
-        {current.as_ref().map(|c| view! { <PregnancyFacts p=c.pregnancy.clone()/> })}
+        <crate::pages::spoed::SpoedInformNotice state=spoed notice=spoed_notice/>
+        <Handover lines=handover/>
+        {facts.map(|p| view! { <PregnancyFacts p/> })}
         <section class="card view-switch" aria-label="Weergave">
             <ViewSwitch client_id=client_id.clone() order=order.clone() lens/>
         </section>
-        {
-            let order = order.clone();
-            move || {
-                let l = lens.get();
-                if l.timeline {
-                    // The timeline holds what belongs to no pregnancy too (history, allergies).
-                    let mut all = main_entries.clone();
-                    if other_separate {
-                        all.extend(other_for_timeline.iter().cloned());
-                    }
-                    view! { <Timeline entries=all category=l.category/> }.into_any()
-                } else {
-                    view! { <Sections order=order.clone() entries=main_entries.clone() suffix=String::new() keep_empty=true/> }.into_any()
-                }
-            }
-        }
-        <Trends trends=page.trends.clone()/>
+        {main}
+        <Trends trends/>
         {other_separate.then(|| view! {
             <section class="card other-entries">
                 <h2>"Niet aan een zwangerschap gekoppeld"</h2>
-                <Sections order=order.clone() entries=other.clone() suffix="-overig".to_owned() keep_empty=false/>
+                <Sections order=order.clone() entries=other suffix="-overig".to_owned() keep_empty=false/>
             </section>
         })}
-        {(!earlier.is_empty()).then(|| view! { <EarlierPregnancies blocks=earlier.clone() order=order.clone()/> })}
+        {(!earlier.is_empty()).then(|| view! { <EarlierPregnancies blocks=earlier order=order.clone()/> })}
         <section class="card grant">
-            <p class="muted">{format!("Uw toegang ({}) loopt tot {}.", page.ground.label(), page.grant_expires)}</p>
+            <p class="muted">{format!("Uw toegang ({}) loopt tot {}.", ground.label(), grant_expires)}</p>
             <p><a class="button secondary" href=print_href>"Afdrukken"</a></p>
             <ActionForm action=end attr:class="end-grant-form">
                 <input type="hidden" name="client_id" value=client_id/>
@@ -244,32 +249,27 @@ fn PregnancyFacts(p: PregnancyView) -> impl IntoView {
 
 /// Per section or timeline, and which category: links and a GET form, no JavaScript needed.
 #[component]
-fn ViewSwitch(client_id: String, order: Vec<Category>, lens: Memo<Lens>) -> impl IntoView {
+fn ViewSwitch(client_id: String, order: Vec<Category>, lens: Lens) -> impl IntoView {
     let base = format!("/clients/{client_id}");
     let timeline_href = format!("{base}?weergave=tijdlijn");
     view! {
-        {move || {
-            let l = lens.get();
-            view! {
-                <nav class="tabs" aria-label="Weergave van de gegevens">
-                    <a href=base.clone() aria-current=(!l.timeline).then_some("page")>"Per onderdeel"</a>
-                    <a href=timeline_href.clone() aria-current=l.timeline.then_some("page")>"Tijdlijn"</a>
-                </nav>
-                {l.timeline.then(|| view! {
-                    <form method="get" action=base.clone() class="timeline-filter">
-                        <input type="hidden" name="weergave" value="tijdlijn"/>
-                        <label for="categorie">"Onderdeel"</label>
-                        <select id="categorie" name="categorie">
-                            <option value="" selected=l.category.is_none()>"Alle onderdelen"</option>
-                            {order.iter().map(|c| view! {
-                                <option value=c.as_str() selected=l.category == Some(*c)>{c.label()}</option>
-                            }).collect_view()}
-                        </select>
-                        <button type="submit" class="button secondary">"Toon"</button>
-                    </form>
-                })}
-            }
-        }}
+        <nav class="tabs" aria-label="Weergave van de gegevens">
+            <a href=base.clone() aria-current=(!lens.timeline).then_some("page")>"Per onderdeel"</a>
+            <a href=timeline_href aria-current=lens.timeline.then_some("page")>"Tijdlijn"</a>
+        </nav>
+        {lens.timeline.then(|| view! {
+            <form method="get" action=base class="timeline-filter">
+                <input type="hidden" name="weergave" value="tijdlijn"/>
+                <label for="categorie">"Onderdeel"</label>
+                <select id="categorie" name="categorie">
+                    <option value="" selected=lens.category.is_none()>"Alle onderdelen"</option>
+                    {order.iter().map(|c| view! {
+                        <option value=c.as_str() selected=lens.category == Some(*c)>{c.label()}</option>
+                    }).collect_view()}
+                </select>
+                <button type="submit" class="button secondary">"Toon"</button>
+            </form>
+        })}
     }
 }
 
@@ -320,19 +320,22 @@ fn Sections(
     suffix: String,
     keep_empty: bool,
 ) -> impl IntoView {
-    order
+    // One pass moves each entry into its category's group (entries of a category outside the
+    // order are not shown), in the order they came, newest first.
+    let mut groups: Vec<(Category, Vec<EntryView>)> =
+        order.into_iter().map(|c| (c, Vec::new())).collect();
+    for entry in entries {
+        if let Some((_, group)) = groups.iter_mut().find(|(c, _)| *c == entry.category) {
+            group.push(entry);
+        }
+    }
+    groups
         .into_iter()
-        .filter_map(|category| {
-            let mine: Vec<EntryView> = entries
-                .iter()
-                .filter(|e| e.category == category)
-                .cloned()
-                .collect();
-            (keep_empty || !mine.is_empty()).then(|| {
-                view! {
-                    <Section category entries=mine id=format!("cat-{}{suffix}", category.as_str())/>
-                }
-            })
+        .filter(|(_, mine)| keep_empty || !mine.is_empty())
+        .map(|(category, mine)| {
+            view! {
+                <Section category entries=mine id=format!("cat-{}{suffix}", category.as_str())/>
+            }
         })
         .collect_view()
 }
@@ -431,21 +434,21 @@ pub fn ClientPrintView() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Laden..."</p> }>
                 {move || page.get().map(|r| match r {
                     Ok(ClientAccess::Granted(page)) => {
-                        let page = *page;
-                        let order = page.section_order.clone();
                         let back = format!("/clients/{}", page.client_id);
                         let footer = format!("Afgedrukt door {} op {} · vertrouwelijk", page.shown_to, page.shown_at);
+                        let header = client_header(&page);
+                        let ClientPage { section_order: order, pregnancies, other_entries, handover, trends, .. } = *page;
                         view! {
                             <div class="print-view">
                                 <p class="no-print"><a href=back>"Terug naar de cliënt"</a>" · Druk af met de afdrukfunctie van uw browser."</p>
-                                <ClientHeader page=page.clone()/>
-                                <Handover lines=page.handover.clone()/>
-                                {page.pregnancies.iter().map(|b| view! {
-                                    <PregnancyFacts p=b.pregnancy.clone()/>
-                                    <Sections order=order.clone() entries=b.entries.clone() suffix=String::new() keep_empty=false/>
+                                {header}
+                                <Handover lines=handover/>
+                                {pregnancies.into_iter().map(|b| view! {
+                                    <PregnancyFacts p=b.pregnancy/>
+                                    <Sections order=order.clone() entries=b.entries suffix=String::new() keep_empty=false/>
                                 }).collect_view()}
-                                <Sections order=order.clone() entries=page.other_entries.clone() suffix=String::new() keep_empty=false/>
-                                <Trends trends=page.trends.clone()/>
+                                <Sections order=order.clone() entries=other_entries suffix=String::new() keep_empty=false/>
+                                <Trends trends/>
                                 <footer class="print-footer" role="contentinfo">{footer}</footer>
                             </div>
                         }.into_any()
