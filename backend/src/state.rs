@@ -47,7 +47,7 @@ pub struct Settings {
     /// How long a source's copy of a client is kept (`OOIEVAAR_RETENTION_YEARS`, default 20).
     pub retention: domain::retention::RetentionTerm,
     /// Connections in the database pool (`OOIEVAAR_DB_CONNECTIONS`; `None`: the backend's
-    /// default, 16 on PostgreSQL and 8 on SQLite).
+    /// default: twice the cores, at least 4).
     pub db_connections: Option<std::num::NonZeroU32>,
 }
 

@@ -148,7 +148,7 @@ impl Config {
                 "OOIEVAAR_SOURCE_CALLS_PER_MINUTE",
                 defaults.source_calls_per_minute,
             )?,
-            // OOIEVAAR_DB_CONNECTIONS: the database pool (0 or unset: 16 on PostgreSQL, 8 on SQLite).
+            // OOIEVAAR_DB_CONNECTIONS: the database pool (0 or unset: twice the cores, at least 4).
             db_connections: std::num::NonZeroU32::new(env_or("OOIEVAAR_DB_CONNECTIONS", 0u32)?),
             // OOIEVAAR_SOURCE_BODY_LIMIT: bytes per source API request, then 413.
             source_body_limit: env_or("OOIEVAAR_SOURCE_BODY_LIMIT", defaults.source_body_limit)?,

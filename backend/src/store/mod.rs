@@ -240,17 +240,19 @@ macro_rules! read_conn {
 }
 pub(crate) use {read_conn, read_tx, write_tx};
 
-/// Connections per pool unless `OOIEVAAR_DB_CONNECTIONS` says otherwise: 16 on PostgreSQL, 8 on
-/// SQLite. Smaller pools were faster under `wrk` on the 2-core machine (4 connections: 658-698
-/// views/s on PostgreSQL against 513-570 with 16), but in one `make test` run with pools of 4 a
-/// PostgreSQL print page came back empty, unexplained; so the default stays as it was and the
-/// setting lets an operator (and the benchmarks) choose (issue 15, README "Configuration").
-fn default_pool_size(postgres: bool) -> u32 {
-    if postgres {
-        16
-    } else {
-        8
-    }
+/// Connections per pool unless `OOIEVAAR_DB_CONNECTIONS` says otherwise: twice the cores, at
+/// least 4, on both backends. More only add switching on the same cores: each PostgreSQL
+/// connection is a server process, each SQLite connection a thread of its own. Measured under
+/// `wrk` on one client page on a 2-core machine, in one sitting (issue 15, README "Performance"):
+/// PostgreSQL with 4 connections 911 views/s (p99 84.5 ms), with 8 844 (98.6 ms), with 16
+/// 761-817 (167-187 ms), with 32 687 (223 ms); SQLite with 4 1,105-1,107 (p99 68-72 ms), with 8
+/// 1,008-1,071 (77-81 ms). A store method runs on one connection, and the session store takes
+/// its own before or after, never inside one, so a small pool cannot deadlock; requests beyond
+/// it wait their turn (`acquire_timeout`). A connection waiting for the chain lock holds its
+/// place meanwhile; the lock's holder already has its own and finishes.
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (2 * cores).max(4) as u32
 }
 
 impl Store {
@@ -272,7 +274,7 @@ impl Store {
                 // Bounds every statement, so no request can hold the database indefinitely.
                 .options([("statement_timeout", "30s")]);
             let pool = PgPoolOptions::new()
-                .max_connections(connections.map_or(default_pool_size(true), |n| n.get()))
+                .max_connections(connections.map_or(default_pool_size(), |n| n.get()))
                 // No round trip to test a connection before each use: a broken one fails its
                 // statement, which fails the request closed, and the pool drops it.
                 .test_before_acquire(false)
@@ -298,7 +300,7 @@ impl Store {
                 }
             }
             let pool = SqlitePoolOptions::new()
-                .max_connections(connections.map_or(default_pool_size(false), |n| n.get()))
+                .max_connections(connections.map_or(default_pool_size(), |n| n.get()))
                 // An embedded connection does not break in transit: no ping before each use
                 // (each one a hand-off to the connection's thread and back).
                 .test_before_acquire(false)

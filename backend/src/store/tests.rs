@@ -1203,8 +1203,8 @@ async fn a_view_reads_the_spoed_notice_as_its_own_query_does(backend: Backend) {
     assert_eq!(view().await, None, "marked informed");
 }
 
-/// `OOIEVAAR_DB_CONNECTIONS` (`Settings::db_connections`) sizes the pool; unset, each backend
-/// keeps its default (16 on PostgreSQL, 8 on SQLite).
+/// `OOIEVAAR_DB_CONNECTIONS` (`Settings::db_connections`) sizes the pool; unset, it has twice
+/// the machine's cores, at least 4, on either backend.
 async fn the_pool_has_the_configured_size_or_the_backends_default(backend: Backend) {
     let max = |store: &Store| match store.db() {
         Db::Sqlite(pool) => pool.options().get_max_connections(),
@@ -1216,11 +1216,8 @@ async fn the_pool_has_the_configured_size_or_the_backends_default(backend: Backe
         .unwrap();
     assert_eq!(max(&sized), 3);
     let default = Store::connect(&database.url).await.unwrap();
-    let expected = match backend {
-        Backend::Sqlite => 8,
-        Backend::Postgres => 16,
-    };
-    assert_eq!(max(&default), expected);
+    let cores = std::thread::available_parallelism().unwrap().get() as u32;
+    assert_eq!(max(&default), (2 * cores).max(4));
 }
 
 /// What a run of events left in the log's tables after the event `after`.
