@@ -1,6 +1,7 @@
 """A real `ooievaar serve` on a fresh database, for the crash test and the load scripts:
 start it, kill it, log a midwife in with a grant, and read the access log's request ids."""
 
+import argparse
 import http.client
 import json
 import os
@@ -14,6 +15,17 @@ import urllib.parse
 # The demo network's first client (README, "Using the viewer").
 DEMO_BSN, DEMO_BIRTH = "999990032", "1991-04-06"
 USER, PASSWORD = "verloskundige", "ooievaar-demo-2026"
+
+
+def bench_arguments(description):
+    """The arguments every load script shares: the release binary, the backend and the
+    PostgreSQL admin URL its throw-away databases are made with."""
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/ooievaar/target"))
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--bin", default=os.path.join(target, "release", "ooievaar"))
+    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--admin-url", default=os.environ.get("OOIEVAAR_TEST_PG", "postgres://postgres@127.0.0.1:5432"))
+    return p
 
 
 def fresh_database(backend, admin_url, workdir):

@@ -17,7 +17,6 @@ and not time spent waiting (fsync, PostgreSQL's own process). Compare builds wit
 throughput and latency from `wrk_view.py` and `view_load`.
 """
 
-import argparse
 import http.client
 import os
 import re
@@ -28,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from live_server import (Server, drop_database, fresh_database, log_in_and_grant,  # noqa: E402
+from live_server import (Server, bench_arguments, drop_database, fresh_database, log_in_and_grant,  # noqa: E402
                          server_env)
 
 # Inclusive counts of these functions, as shares of the whole (callgrind_annotate names).
@@ -43,11 +42,7 @@ PARTS = [
 
 
 def main():
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/ooievaar/target"))
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--bin", default=os.path.join(target, "release", "ooievaar"))
-    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
-    p.add_argument("--admin-url", default=os.environ.get("OOIEVAAR_TEST_PG", "postgres://postgres@127.0.0.1:5432"))
+    p = bench_arguments(__doc__.split("\n")[0])
     p.add_argument("--views", type=int, default=100)
     p.add_argument("--port", type=int, default=3195)
     p.add_argument("--out", default=None, help="where to keep the profile (default: a temp dir)")

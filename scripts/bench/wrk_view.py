@@ -14,7 +14,6 @@ It builds nothing: run `scripts/build.sh --release` first (the default --bin is 
 build's binary). wrk comes from Debian (`apt-get install wrk`; installed when missing).
 """
 
-import argparse
 import http.client
 import os
 import re
@@ -27,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from live_server import (Server, drop_database, fresh_database, log_in_and_grant,  # noqa: E402
+from live_server import (Server, bench_arguments, drop_database, fresh_database, log_in_and_grant,  # noqa: E402
                          read_request_ids, server_env)
 
 
@@ -50,11 +49,7 @@ def probe(port, stop, samples):
 
 
 def main():
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/ooievaar/target"))
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--bin", default=os.path.join(target, "release", "ooievaar"))
-    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
-    p.add_argument("--admin-url", default=os.environ.get("OOIEVAAR_TEST_PG", "postgres://postgres@127.0.0.1:5432"))
+    p = bench_arguments(__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--connections", type=int, default=50)
     p.add_argument("--duration", type=int, default=15)
