@@ -30,14 +30,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from live_server import (Server, bench_arguments, drop_database, fresh_database, log_in_and_grant,  # noqa: E402
                          server_env)
 
-# Inclusive counts of these functions, as shares of the whole (callgrind_annotate names).
+# Inclusive counts of these functions (summed per line), as shares of the whole
+# (callgrind_annotate's names).
 PARTS = [
-    ("SQLite (all statements)", r"\?\?\?:sqlite3_step "),
-    ("page rendering (Leptos, incl. the view below)", r"\?\?\?:leptos_axum::handle_response_inner::\{\{closure\}\} "),
-    ("  the view: rows and page model", r"\?\?\?:backend::viewing::view_client::\{\{closure\}\} "),
-    ("access log writer (Rust side)", r"\?\?\?:backend::store::group_commit::Writer::write_batches::\{\{closure\}\} "),
-    ("allocator (mi_malloc + mi_free)", None),
-    ("memcpy", r"__memcpy_avx_unaligned_erms "),
+    ("SQLite (all statements)", [r"\?\?\?:sqlite3_step "]),
+    ("page rendering (Leptos, incl. the view below)", [r"\?\?\?:leptos_axum::handle_response_inner::\{\{closure\}\} "]),
+    ("  the view: rows and page model", [r"\?\?\?:backend::viewing::view_client::\{\{closure\}\} "]),
+    ("access log writer (Rust side)", [r"\?\?\?:backend::store::group_commit::Writer::write_batches::\{\{closure\}\} "]),
+    ("allocator (mi_malloc + mi_free)", [r"\?\?\?:mi_malloc_aligned ", r"\?\?\?:mi_free "]),
+    ("memcpy", [r"__memcpy_avx_unaligned_erms "]),
 ]
 
 
@@ -104,9 +105,8 @@ def main():
 
         print(f"client page ({args.backend}, {size} bytes of HTML), {args.views} views one after the other:")
         print(f"  {total / args.views / 1e6:.2f} million instructions per view (all threads)")
-        for label, pattern in PARTS:
-            n = (inclusive(r"\?\?\?:mi_malloc_aligned ") + inclusive(r"\?\?\?:mi_free ")) if pattern is None \
-                else inclusive(pattern)
+        for label, patterns in PARTS:
+            n = sum(inclusive(pattern) for pattern in patterns)
             print(f"  {label:50} {n / args.views / 1e6:6.2f} M/view  {100 * n / total:5.1f}%")
         print(f"profile: {profile}")
     finally:
