@@ -2,7 +2,8 @@
 //! with her own grant, repeatedly loading `/clients/{id}` (server-rendered HTML; every load
 //! re-checks grant and consent and writes a durable `read` event), while one probe loads
 //! `/healthz` over and over in the same run. Prints p50/p99 of both, their ratio, and how many
-//! events each commit of the access log carried (the group commit, `store::group_commit`).
+//! events each commit of the access log carried (the group commit, `store::group_commit`)
+//! and how many views used the lists kept from an earlier view (`store::kept_views`).
 //! A benchmark, not a test: run it with the release profile.
 //!
 //! ```text
@@ -156,13 +157,16 @@ async fn main() -> anyhow::Result<()> {
         let clients = &clients[..users];
         run(clients, 2, &health).await; // warm-up
         let before = store.group_commit_stats();
+        let kept_before = store.kept_view_stats();
         let (views, probes) = run(clients, (VIEWS / users).max(5), &health).await;
         let after = store.group_commit_stats();
+        let kept = store.kept_view_stats();
         let commits = after.commits - before.commits;
         println!(
             "{backend} {users:>3} users: audited client page n={} p50={:.1} ms p99={:.1} ms \
              max={:.1} ms {:.0} views/s | /healthz beside it n={} p50={:.1} ms p99={:.1} ms | \
-             p99 ratio view/healthz {:.1} | {} commits, {:.1} events per commit, {} re-reads",
+             p99 ratio view/healthz {:.1} | {} commits, {:.1} events per commit, {} re-reads | \
+             {} views used kept lists, {} read them",
             views.n,
             views.p50,
             views.p99,
@@ -175,6 +179,8 @@ async fn main() -> anyhow::Result<()> {
             commits,
             (after.appended - before.appended) as f64 / commits.max(1) as f64,
             after.stale - before.stale,
+            kept.used - kept_before.used,
+            kept.read - kept_before.read,
         );
     }
     Ok(())

@@ -19,6 +19,7 @@ pub mod audit_log;
 mod code_map;
 pub mod group_commit;
 mod installation;
+mod kept_views;
 mod queries;
 mod read_batch;
 mod registry;
@@ -35,6 +36,7 @@ pub use accounts::{FailureCount, NewUser, OrganisationRow, UserRow};
 pub use audit_log::{chain_hash, AuditLogQueries, AuditRow, NewAuditEvent, GENESIS_HASH};
 pub use code_map::CodeMapQueries;
 pub use installation::{Installation, InstallationQueries};
+pub use kept_views::KeptViewStats;
 pub use queries::BackendSpecific;
 pub use registry::{CallerRow, Party, RegistryQueries, StoredProfile};
 pub use retention::{PurgeCounts, PurgeOutcome, RetentionCandidate, RetentionQueries};
@@ -162,6 +164,8 @@ pub struct Store {
     pub(crate) installation: std::sync::Arc<installation::InstallationCache>,
     /// Whether the installation holds the demo network, as last read (`installation`).
     pub(crate) demo: std::sync::Arc<installation::DemoFlag>,
+    /// What views of lately viewed clients read, with its visibility epoch (`kept_views`).
+    pub(crate) kept_views: std::sync::Arc<kept_views::KeptViews>,
 }
 
 /// Runs `$body` with `$c` bound to a connection inside one write transaction of the active
@@ -323,6 +327,7 @@ impl Store {
             flag_rules: Default::default(),
             group_commit: Default::default(),
             installation: Default::default(),
+            kept_views: Default::default(),
             demo: Default::default(),
         }
     }

@@ -28,6 +28,7 @@ crate::on_both_backends!(
     a_snapshot_read_is_logged_only_while_nothing_it_read_has_changed,
     concurrent_reads_share_commits,
     a_policy_changed_by_hand_reaches_the_next_view,
+    a_kept_view_serves_only_the_epoch_it_was_read_at,
     the_bulk_count_sees_each_other_client_of_the_last_hour_once,
     a_view_reads_the_permitted_entries_whole_and_newest_first,
     a_view_reads_the_spoed_notice_as_its_own_query_does,
@@ -1101,6 +1102,164 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         rows.unwrap().entries.is_empty(),
         "the changed policy applies"
     );
+}
+
+/// What views of a client read is kept in memory (`kept_views`) and used only in a snapshot of
+/// the same visibility epoch: a second view reads the grant again but not the entries; a
+/// change made behind the store's back, in SQL (an entry's value, a source's withdrawal, a
+/// profile that allows one organisation only), reaches the very next view all the same, and
+/// so does every table the lists come from (triggers raise the epoch).
+async fn a_kept_view_serves_only_the_epoch_it_was_read_at(backend: Backend) {
+    let (store, _guard) = fresh_store(backend).await;
+    let user = user_with_source_a(&store).await;
+    store
+        .add_organisation("org-b", "B", domain::OrganisationKind::Ziekenhuis, event(0))
+        .await
+        .unwrap();
+    store
+        .add_source(&SourceId::from("src-b"), "org-b", event(0))
+        .await
+        .unwrap();
+    let bsn = "999990019";
+    for (source, entries) in [("src-a", [("a1", "7,1")]), ("src-b", [("b1", "6,9")])] {
+        store
+            .replace_share(bsn, &SourceId::from(source), &share(&entries), received())
+            .await
+            .unwrap();
+    }
+    let client = store.client_id_by_bsn(bsn).await.unwrap().unwrap();
+    let grant = GrantRow {
+        id: domain::GrantId::from("g1"),
+        user_id: user.id.clone(),
+        client_id: client.clone(),
+        ground: domain::grant::Ground::Behandelrelatie,
+        reason: String::new(),
+        created_at: now_ms(),
+        expires_at: now_ms() + 3_600_000,
+    };
+    store
+        .create_grant(&grant, event(1), |_| event(2))
+        .await
+        .unwrap();
+    let view = |pair: &'static str| {
+        let (store, user_id, client) = (&store, grant.user_id.clone(), client.clone());
+        async move {
+            let rows = store
+                .audited_view(
+                    &user_id,
+                    &client,
+                    |_| (vec![pair.to_owned()], true),
+                    |_| NewAuditEvent::new(AuditAction::Read, Outcome::Success),
+                )
+                .await
+                .unwrap()
+                .1
+                .unwrap();
+            let entries: Vec<(String, String)> = rows
+                .entries
+                .iter()
+                .map(|e| (e.id.clone(), e.value.clone()))
+                .collect();
+            let sources: Vec<String> = rows
+                .sources
+                .iter()
+                .map(|s| s.source_id.to_string())
+                .collect();
+            (entries, sources, rows.pregnancies.len())
+        }
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let lab = "lab_screening:normal";
+    let both = (
+        pairs(&[("a1", "7,1"), ("b1", "6,9")]),
+        vec!["src-a".to_owned(), "src-b".to_owned()],
+        2,
+    );
+    assert_eq!(view(lab).await, both);
+    assert_eq!(store.kept_view_stats(), KeptViewStats { used: 0, read: 1 });
+    assert_eq!(view(lab).await, both, "the kept lists are the read ones");
+    assert_eq!(store.kept_view_stats(), KeptViewStats { used: 1, read: 1 });
+    // Another role's pairs are other lists, kept apart.
+    assert_eq!(view("birth:normal").await.0, pairs(&[]));
+    assert_eq!(view(lab).await, both);
+    assert_eq!(store.kept_view_stats(), KeptViewStats { used: 2, read: 2 });
+
+    raw(
+        &store,
+        "UPDATE entries SET value = '8,0' WHERE source_entry_id = 'a1'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(view(lab).await.0, pairs(&[("a1", "8,0"), ("b1", "6,9")]));
+    raw(
+        &store,
+        "UPDATE shares SET consent = 'withdrawn', name = NULL, birth_date = NULL \
+         WHERE source_id = 'src-b'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        view(lab).await,
+        (pairs(&[("a1", "8,0")]), vec!["src-a".to_owned()], 1),
+        "withdrawn by hand: gone from the next view"
+    );
+    raw(
+        &store,
+        "UPDATE shares SET consent = 'active', name = 'Test Cliënt', birth_date = '1990-05-01' \
+         WHERE source_id = 'src-b'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(view(lab).await.1.len(), 2);
+    raw(
+        &store,
+        "INSERT INTO registries (id, created_at) VALUES ('reg', 0)",
+    )
+    .await
+    .unwrap();
+    raw(
+        &store,
+        "INSERT INTO consent_profiles (bsn, registry_id, choice, version, received_at) \
+         VALUES ('999990019', 'reg', 'selected', 1, 0)",
+    )
+    .await
+    .unwrap();
+    raw(
+        &store,
+        "INSERT INTO consent_profile_organisations (bsn, organisation_id) \
+         VALUES ('999990019', 'org-b')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        view(lab).await,
+        (pairs(&[("b1", "6,9")]), vec!["src-b".to_owned()], 1),
+        "a profile by hand: only what it allows"
+    );
+    // Every table the lists come from, changed by hand, raises the epoch.
+    for (table, column) in [
+        ("clients", "bsn"),
+        ("shares", "name"),
+        ("sources", "organisation_id"),
+        ("organisations", "name"),
+        ("consent_profiles", "choice"),
+        ("consent_profile_organisations", "organisation_id"),
+        ("pregnancies", "edd"),
+        ("entries", "label"),
+    ] {
+        let before = visibility_epoch(&store).await.unwrap();
+        raw(&store, &format!("UPDATE {table} SET {column} = {column}"))
+            .await
+            .unwrap();
+        assert!(
+            visibility_epoch(&store).await.unwrap() > before,
+            "{table} changed by hand"
+        );
+    }
 }
 
 /// The client page's view reads the holder's spoed notice in its own statement, by the same

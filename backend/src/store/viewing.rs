@@ -3,6 +3,7 @@
 use super::audit_log::{self, NewAuditEvent};
 use super::group_commit::{audited_read, Logged};
 use super::installation::Installation;
+use super::kept_views::{ContentKey, KeptViews, ViewContent};
 use super::queries::queries;
 use super::registry::RegistryQueries;
 use super::Entity;
@@ -12,6 +13,7 @@ use super::{
 use domain::grant::Ground;
 use domain::{Category, Sensitivity};
 use domain::{ClientId, GrantId, SourceId, UserId};
+use std::sync::Arc;
 
 /// Who the client is, from her most recently received visible share.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -280,13 +282,16 @@ impl Store {
                 None => self.read_installation().await?,
             };
             let (allowed, pregnancies) = reads(&installation.0);
+            let key = ContentKey {
+                client_id: client_id.clone(),
+                allowed,
+                pregnancies,
+            };
             // After a few changes in a row, the policy as read just before (as before issue 15).
             let expected = (attempt < 3).then_some(at);
             let read = audited_read!(
                 self,
-                one_statement
-                    | c
-                    | read_view(c, user_id, client_id, &allowed, pregnancies, expected).await?,
+                one_statement | c | read_view(c, user_id, &key, &self.kept_views, expected).await?,
                 |read: &Result<ViewRows, Unread>| {
                     read.as_ref().ok().map(|rows| Logged {
                         event: event(rows),
@@ -347,17 +352,26 @@ impl Store {
 /// What one view reads, with the visibility epoch of its snapshot, in one statement
 /// ([`ViewingQueries::view`]): on PostgreSQL one round trip, on SQLite one hand-over to the
 /// connection's thread and back. Being one statement, it sees one snapshot without a
-/// transaction around it (`audited_read!`'s `one_statement`); it must stay one.
+/// transaction around it (`audited_read!`'s `one_statement`); it must stay one. The sources,
+/// pregnancies and entries kept from a view at the same epoch are used instead of read
+/// (`kept_views`).
 async fn read_view<C: ViewingQueries>(
     c: &mut C,
     user_id: &UserId,
-    client_id: &ClientId,
-    allowed: &[String],
-    pregnancies: bool,
+    key: &ContentKey,
+    kept_views: &KeptViews,
     expected: Option<i64>,
 ) -> StoreResult<(i64, Result<ViewRows, Unread>)> {
+    let kept = kept_views.get(key);
     let Some(head) = c
-        .view(client_id, user_id, now_ms(), allowed, pregnancies)
+        .view(
+            &key.client_id,
+            user_id,
+            now_ms(),
+            &key.allowed,
+            key.pregnancies,
+            kept.as_ref().map(|(at, _)| *at),
+        )
         .await?
     else {
         // Nothing will be logged: the epoch is not needed.
@@ -367,7 +381,18 @@ async fn read_view<C: ViewingQueries>(
     if expected.is_some_and(|expected| expected != epoch) {
         return Ok((epoch, Err(Unread::PolicyMayHaveChanged)));
     }
-    Ok((epoch, head.rows()?.map_err(Unread::Denied)))
+    let kept = kept
+        .filter(|(at, _)| *at == epoch)
+        .map(|(_, content)| content);
+    let used = kept.is_some();
+    let rows = head.rows(kept)?;
+    if let Ok((_, content)) = &rows {
+        if !used {
+            kept_views.put(key.clone(), epoch, content.clone());
+        }
+        kept_views.count(used);
+    }
+    Ok((epoch, rows.map(|(rows, _)| rows).map_err(Unread::Denied)))
 }
 
 /// Rows that arrive as one JSON text (`BackendSpecific::json_rows`), each a JSON array of
@@ -411,7 +436,12 @@ struct SourceJson(SourceId, String, String, Option<i64>);
 struct PregnancyJson(SourceId, String, String, i32, i32, String, Option<String>);
 
 impl ViewRead {
-    fn rows(self) -> StoreResult<Result<ViewRows, ViewDenied>> {
+    /// The view's rows, with the lists `kept` at this snapshot's epoch or else those the
+    /// statement read (and these lists, to keep).
+    fn rows(
+        self,
+        kept: Option<Arc<ViewContent>>,
+    ) -> StoreResult<Result<(ViewRows, Arc<ViewContent>), ViewDenied>> {
         let grant = match (
             self.grant_id,
             self.grant_user_id,
@@ -438,56 +468,14 @@ impl ViewRead {
             },
             _ => return Ok(Err(ViewDenied::NoGrant)),
         };
-        // Decoding what the database itself aggregated fails only on a schema error: then
-        // the view shows nothing and logs nothing (fail closed).
-        let mut sources: Vec<SharingSourceRow> =
-            from_json_rows::<SourceJson>(self.sources_json.as_deref())?
-                .into_iter()
-                .map(
-                    |SourceJson(source_id, organisation_id, organisation_name, received_at)| {
-                        SharingSourceRow {
-                            source_id,
-                            organisation_id,
-                            organisation_name,
-                            received_at,
-                        }
-                    },
-                )
-                .collect();
-        sources.sort_by(|a, b| {
-            (&a.organisation_name, &a.source_id).cmp(&(&b.organisation_name, &b.source_id))
-        });
-        let mut pregnancies: Vec<VisiblePregnancyRow> =
-            from_json_rows::<PregnancyJson>(self.pregnancies_json.as_deref())?
-                .into_iter()
-                .map(
-                    |PregnancyJson(source_id, id, edd, gravidity, parity, status, ended_on)| {
-                        VisiblePregnancyRow {
-                            source_id,
-                            pregnancy: PregnancyRow {
-                                id,
-                                edd,
-                                gravidity,
-                                parity,
-                                status,
-                                ended_on,
-                            },
-                        }
-                    },
-                )
-                .collect();
-        pregnancies.sort_by(|a, b| {
-            b.pregnancy
-                .edd
-                .cmp(&a.pregnancy.edd)
-                .then_with(|| a.source_id.cmp(&b.source_id))
-        });
-        let mut entries: Vec<VisibleEntryRow> = from_json_rows(self.entries_json.as_deref())?;
-        entries.sort_by(|a, b| {
-            b.observed_at
-                .cmp(&a.observed_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        let content = match kept {
+            Some(kept) => kept,
+            None => Arc::new(read_content(
+                self.sources_json.as_deref(),
+                self.pregnancies_json.as_deref(),
+                self.entries_json.as_deref(),
+            )?),
+        };
         let spoed_notice = from_json_rows::<(GrantId, i64)>(self.spoed_json.as_deref())?
             .into_iter()
             .next()
@@ -495,16 +483,78 @@ impl ViewRead {
                 grant_id,
                 viewed_at,
             });
-        Ok(Ok(ViewRows {
+        let rows = ViewRows {
             identity: self.identity,
             grant,
-            sources,
-            pregnancies,
-            entries,
+            sources: content.sources.clone(),
+            pregnancies: content.pregnancies.clone(),
+            entries: content.entries.clone(),
             consent_profile: self.consent_profile,
             spoed_notice,
-        }))
+        };
+        Ok(Ok((rows, content)))
     }
+}
+
+/// The lists of a view from the JSON texts of its statement, in the page's order. Decoding
+/// what the database itself aggregated fails only on a schema error: then the view shows
+/// nothing and logs nothing (fail closed).
+fn read_content(
+    sources: Option<&str>,
+    pregnancies: Option<&str>,
+    entries: Option<&str>,
+) -> StoreResult<ViewContent> {
+    let mut sources: Vec<SharingSourceRow> = from_json_rows::<SourceJson>(sources)?
+        .into_iter()
+        .map(
+            |SourceJson(source_id, organisation_id, organisation_name, received_at)| {
+                SharingSourceRow {
+                    source_id,
+                    organisation_id,
+                    organisation_name,
+                    received_at,
+                }
+            },
+        )
+        .collect();
+    sources.sort_by(|a, b| {
+        (&a.organisation_name, &a.source_id).cmp(&(&b.organisation_name, &b.source_id))
+    });
+    let mut pregnancies: Vec<VisiblePregnancyRow> = from_json_rows::<PregnancyJson>(pregnancies)?
+        .into_iter()
+        .map(
+            |PregnancyJson(source_id, id, edd, gravidity, parity, status, ended_on)| {
+                VisiblePregnancyRow {
+                    source_id,
+                    pregnancy: PregnancyRow {
+                        id,
+                        edd,
+                        gravidity,
+                        parity,
+                        status,
+                        ended_on,
+                    },
+                }
+            },
+        )
+        .collect();
+    pregnancies.sort_by(|a, b| {
+        b.pregnancy
+            .edd
+            .cmp(&a.pregnancy.edd)
+            .then_with(|| a.source_id.cmp(&b.source_id))
+    });
+    let mut entries: Vec<VisibleEntryRow> = from_json_rows(entries)?;
+    entries.sort_by(|a, b| {
+        b.observed_at
+            .cmp(&a.observed_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(ViewContent {
+        sources,
+        pregnancies,
+        entries,
+    })
 }
 
 /// What one search reads: the hit, what it shows, and the BSN's real outcome for the log.
@@ -539,6 +589,9 @@ async fn read_search<C: ViewingQueries + RegistryQueries + ShareQueries>(
     })
 }
 
+/// The visibility epoch of a statement's snapshot.
+const EPOCH: &str = "(SELECT epoch FROM visibility_epoch WHERE id = 1)";
+
 queries! {
     /// The statements of finding clients, grants and the rows a view reads.
     trait ViewingQueries;
@@ -571,7 +624,10 @@ queries! {
     /// See [`ViewRead`]; `None` when the client has no visible share. `allowed`: the
     /// `category:sensitivity` pairs of the entries the policy lets the role see; `pregnancies`:
     /// whether it lets her see the pregnancy block (otherwise it is not read).
-    async fn view(&mut self, client_id: &ClientId, user_id: &UserId, now: i64, allowed: &[String], pregnancies: bool) -> StoreResult<Option<ViewRead>> {
+    ///
+    /// `kept`: the epoch of lists kept in memory (`kept_views`); when the snapshot's epoch is
+    /// that one, the sources, pregnancies and entries are not read (`NULL`).
+    async fn view(&mut self, client_id: &ClientId, user_id: &UserId, now: i64, allowed: &[String], pregnancies: bool, kept: Option<i64>) -> StoreResult<Option<ViewRead>> {
         let json_rows = <Self as super::BackendSpecific>::json_rows;
         // The source's consent and the registry's profile are re-checked by every join with
         // `visible_shares` (rule 1); nothing but the identity is read without a grant (rule 2).
@@ -591,7 +647,7 @@ queries! {
         let entries = if allowed.is_empty() {
             "NULL".to_owned()
         } else {
-            let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 4)).collect();
+            let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 5)).collect();
             // The columns in the order of `VisibleEntryRow`'s fields (serde reads each entry
             // as a sequence).
             format!(
@@ -612,8 +668,11 @@ queries! {
             super::spoed::notice_sql("$2", "$1", &format!("$3 - {}", domain::spoed::FOLLOW_UP_MS), Some(("g.id", "$3")))
         );
         let granted = |rows: &str| format!("CASE WHEN g.id IS NULL THEN NULL ELSE {rows} END");
+        let unless_kept = |rows: &str| {
+            format!("CASE WHEN g.id IS NULL OR {EPOCH} = $4 THEN NULL ELSE {rows} END")
+        };
         let sql = format!(
-            "SELECT (SELECT epoch FROM visibility_epoch WHERE id = 1) AS epoch, \
+            "SELECT {EPOCH} AS epoch, \
              c.id AS client_id, c.bsn, s.source_id, s.name, s.birth_date, \
              (SELECT p.version FROM consent_profiles p WHERE p.bsn = c.bsn) AS consent_profile, \
              g.id AS grant_id, g.user_id AS grant_user_id, g.ground AS grant_ground, \
@@ -624,12 +683,14 @@ queries! {
                  WHERE g2.user_id = $2 AND g2.client_id = c.id AND g2.ended_at IS NULL AND g2.expires_at > $3 \
                  ORDER BY g2.created_at DESC LIMIT 1) \
              WHERE c.id = $1 ORDER BY s.received_at DESC LIMIT 1",
-            granted(&sources),
-            granted(&pregnancies),
-            granted(&entries),
+            unless_kept(&sources),
+            unless_kept(&pregnancies),
+            unless_kept(&entries),
             granted(&spoed_notice),
         );
-        let mut query = sqlx::query_as::<_, ViewRead>(&sql).bind(client_id).bind(user_id).bind(now);
+        // No epoch is negative: -1 when nothing is kept.
+        let mut query = sqlx::query_as::<_, ViewRead>(&sql)
+            .bind(client_id).bind(user_id).bind(now).bind(kept.unwrap_or(-1));
         for pair in allowed {
             query = query.bind(pair);
         }
