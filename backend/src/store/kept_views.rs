@@ -21,12 +21,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// What a view of one client shows to one role, whoever views it.
-#[derive(Debug)]
+/// What a view of one client shows to one role, whoever views it; shared, not copied, by the
+/// views that use it (`ViewRows` holds the same lists).
+#[derive(Debug, Clone)]
 pub(crate) struct ViewContent {
-    pub sources: Vec<SharingSourceRow>,
-    pub pregnancies: Vec<VisiblePregnancyRow>,
-    pub entries: Vec<VisibleEntryRow>,
+    pub sources: Arc<[SharingSourceRow]>,
+    pub pregnancies: Arc<[VisiblePregnancyRow]>,
+    pub entries: Arc<[VisibleEntryRow]>,
 }
 
 /// Which rows a view read: the client, the `category:sensitivity` pairs the role may see, and
@@ -41,7 +42,7 @@ pub(crate) struct ContentKey {
 /// The lists of the clients viewed lately, at most [`KeptViews::CAPACITY`].
 #[derive(Default)]
 pub(crate) struct KeptViews {
-    kept: Mutex<HashMap<ContentKey, (i64, Arc<ViewContent>)>>,
+    kept: Mutex<HashMap<ContentKey, (i64, ViewContent)>>,
     used: AtomicU64,
     read: AtomicU64,
 }
@@ -65,13 +66,13 @@ impl KeptViews {
     pub(crate) const CAPACITY: usize = 1024;
 
     /// The lists kept for `key` and the epoch they were read at.
-    pub(crate) fn get(&self, key: &ContentKey) -> Option<(i64, Arc<ViewContent>)> {
+    pub(crate) fn get(&self, key: &ContentKey) -> Option<(i64, ViewContent)> {
         self.lock().get(key).cloned()
     }
 
     /// Keeps what a view read at `epoch`. Lists of an older epoch can only serve a snapshot
     /// older than this one, so they go first when the map is full; if it is still full, all go.
-    pub(crate) fn put(&self, key: ContentKey, epoch: i64, content: Arc<ViewContent>) {
+    pub(crate) fn put(&self, key: ContentKey, epoch: i64, content: ViewContent) {
         let mut kept = self.lock();
         if kept.len() >= Self::CAPACITY {
             kept.retain(|_, (at, _)| *at >= epoch);
@@ -95,7 +96,7 @@ impl KeptViews {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ContentKey, (i64, Arc<ViewContent>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ContentKey, (i64, ViewContent)>> {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

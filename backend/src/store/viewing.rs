@@ -77,11 +77,12 @@ pub struct ViewRows {
     pub identity: IdentityRow,
     pub grant: GrantRow,
     /// Every source with an visible share (the page lists each with its organisation).
-    pub sources: Vec<SharingSourceRow>,
+    pub sources: Arc<[SharingSourceRow]>,
     /// Empty when the role's policy hides the `pregnancy` category (then they are not read).
     /// They come from visible shares only, so their sources are among `sources`.
-    pub pregnancies: Vec<VisiblePregnancyRow>,
-    pub entries: Vec<VisibleEntryRow>,
+    pub pregnancies: Arc<[VisiblePregnancyRow]>,
+    /// Newest first. Shared with the lists kept for later views (`kept_views`).
+    pub entries: Arc<[VisibleEntryRow]>,
     /// The version of the client's consent profile this view applied (`None`: she has none).
     pub consent_profile: Option<i64>,
     /// The viewer's standing spoed notice for the client (`backend::spoed`), read in the same
@@ -440,8 +441,8 @@ impl ViewRead {
     /// statement read (and these lists, to keep).
     fn rows(
         self,
-        kept: Option<Arc<ViewContent>>,
-    ) -> StoreResult<Result<(ViewRows, Arc<ViewContent>), ViewDenied>> {
+        kept: Option<ViewContent>,
+    ) -> StoreResult<Result<(ViewRows, ViewContent), ViewDenied>> {
         let grant = match (
             self.grant_id,
             self.grant_user_id,
@@ -470,11 +471,11 @@ impl ViewRead {
         };
         let content = match kept {
             Some(kept) => kept,
-            None => Arc::new(read_content(
+            None => read_content(
                 self.sources_json.as_deref(),
                 self.pregnancies_json.as_deref(),
                 self.entries_json.as_deref(),
-            )?),
+            )?,
         };
         let spoed_notice = from_json_rows::<(GrantId, i64)>(self.spoed_json.as_deref())?
             .into_iter()
@@ -551,9 +552,9 @@ fn read_content(
             .then_with(|| a.id.cmp(&b.id))
     });
     Ok(ViewContent {
-        sources,
-        pregnancies,
-        entries,
+        sources: sources.into(),
+        pregnancies: pregnancies.into(),
+        entries: entries.into(),
     })
 }
 
