@@ -21,75 +21,25 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE CONSTRAINT TRIGGER clients_insert_raises_epoch AFTER INSERT ON clients
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER clients_update_raises_epoch AFTER UPDATE ON clients
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER clients_delete_raises_epoch AFTER DELETE ON clients
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER clients_truncate_raises_epoch AFTER TRUNCATE ON clients
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER shares_insert_raises_epoch AFTER INSERT ON shares
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER shares_update_raises_epoch AFTER UPDATE ON shares
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER shares_delete_raises_epoch AFTER DELETE ON shares
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER shares_truncate_raises_epoch AFTER TRUNCATE ON shares
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER sources_insert_raises_epoch AFTER INSERT ON sources
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER sources_update_raises_epoch AFTER UPDATE ON sources
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER sources_delete_raises_epoch AFTER DELETE ON sources
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER sources_truncate_raises_epoch AFTER TRUNCATE ON sources
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER organisations_insert_raises_epoch AFTER INSERT ON organisations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER organisations_update_raises_epoch AFTER UPDATE ON organisations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER organisations_delete_raises_epoch AFTER DELETE ON organisations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER organisations_truncate_raises_epoch AFTER TRUNCATE ON organisations
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER consent_profiles_insert_raises_epoch AFTER INSERT ON consent_profiles
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER consent_profiles_update_raises_epoch AFTER UPDATE ON consent_profiles
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER consent_profiles_delete_raises_epoch AFTER DELETE ON consent_profiles
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER consent_profiles_truncate_raises_epoch AFTER TRUNCATE ON consent_profiles
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER consent_profile_organisations_insert_raises_epoch AFTER INSERT ON consent_profile_organisations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER consent_profile_organisations_update_raises_epoch AFTER UPDATE ON consent_profile_organisations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER consent_profile_organisations_delete_raises_epoch AFTER DELETE ON consent_profile_organisations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER consent_profile_organisations_truncate_raises_epoch AFTER TRUNCATE ON consent_profile_organisations
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER consent_profile_kinds_insert_raises_epoch AFTER INSERT ON consent_profile_kinds
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER consent_profile_kinds_update_raises_epoch AFTER UPDATE ON consent_profile_kinds
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER consent_profile_kinds_delete_raises_epoch AFTER DELETE ON consent_profile_kinds
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER consent_profile_kinds_truncate_raises_epoch AFTER TRUNCATE ON consent_profile_kinds
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER pregnancies_insert_raises_epoch AFTER INSERT ON pregnancies
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER pregnancies_update_raises_epoch AFTER UPDATE ON pregnancies
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER pregnancies_delete_raises_epoch AFTER DELETE ON pregnancies
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER pregnancies_truncate_raises_epoch AFTER TRUNCATE ON pregnancies
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
-CREATE CONSTRAINT TRIGGER entries_insert_raises_epoch AFTER INSERT ON entries
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER entries_update_raises_epoch AFTER UPDATE ON entries
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE CONSTRAINT TRIGGER entries_delete_raises_epoch AFTER DELETE ON entries
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION raise_visibility_epoch_once();
-CREATE TRIGGER entries_truncate_raises_epoch AFTER TRUNCATE ON entries
-    FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch();
+-- Per table: a deferred trigger per operation, named as SQLite's, and one for TRUNCATE (which
+-- constraint triggers cannot take; it raises at once).
+DO $$
+DECLARE
+    t text;
+    op text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['clients', 'shares', 'sources', 'organisations', 'consent_profiles',
+                             'consent_profile_organisations', 'consent_profile_kinds',
+                             'pregnancies', 'entries'] LOOP
+        FOREACH op IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
+            EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER %s ON %I '
+                           'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
+                           'EXECUTE FUNCTION raise_visibility_epoch_once()',
+                           t || '_' || op || '_raises_epoch', upper(op), t);
+        END LOOP;
+        EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION raise_visibility_epoch()',
+                       t || '_truncate_raises_epoch', t);
+    END LOOP;
+END
+$$;

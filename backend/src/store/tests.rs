@@ -950,6 +950,24 @@ async fn other_clients(store: &Store, user: &str, bsn: &str, since: i64) -> Stor
     read_conn!(store, |c| c.other_clients_accessed(user, bsn, since).await)
 }
 
+/// A grant of `user` for `client` on the ground of a treatment relationship, for an hour.
+async fn behandelrelatie(store: &Store, user: &NewUser, client: &domain::ClientId) -> GrantRow {
+    let grant = GrantRow {
+        id: domain::GrantId::from("g1"),
+        user_id: user.id.clone(),
+        client_id: client.clone(),
+        ground: domain::grant::Ground::Behandelrelatie,
+        reason: String::new(),
+        created_at: now_ms(),
+        expires_at: now_ms() + 3_600_000,
+    };
+    store
+        .create_grant(&grant, event(1), |_| event(2))
+        .await
+        .unwrap();
+    grant
+}
+
 /// A view's entries arrive as one JSON row (`BackendSpecific::json_rows`): every field intact
 /// (quotes, non-ASCII, a missing unit and pregnancy), only the allowed `category:sensitivity`
 /// pairs, newest first with the id breaking ties; and an empty list where nothing is allowed
@@ -1011,19 +1029,7 @@ async fn a_view_reads_the_permitted_entries_whole_and_newest_first(backend: Back
         .await
         .unwrap();
     let client = store.client_id_by_bsn(bsn).await.unwrap().unwrap();
-    let grant = GrantRow {
-        id: domain::GrantId::from("g1"),
-        user_id: user.id.clone(),
-        client_id: client.clone(),
-        ground: domain::grant::Ground::Behandelrelatie,
-        reason: String::new(),
-        created_at: now_ms(),
-        expires_at: now_ms() + 3_600_000,
-    };
-    store
-        .create_grant(&grant, event(1), |_| event(2))
-        .await
-        .unwrap();
+    let grant = behandelrelatie(&store, &user, &client).await;
     let view = |allowed: Vec<String>| {
         let (store, user_id, client) = (&store, grant.user_id.clone(), client.clone());
         async move {
@@ -1128,19 +1134,7 @@ async fn a_kept_view_serves_only_the_epoch_it_was_read_at(backend: Backend) {
             .unwrap();
     }
     let client = store.client_id_by_bsn(bsn).await.unwrap().unwrap();
-    let grant = GrantRow {
-        id: domain::GrantId::from("g1"),
-        user_id: user.id.clone(),
-        client_id: client.clone(),
-        ground: domain::grant::Ground::Behandelrelatie,
-        reason: String::new(),
-        created_at: now_ms(),
-        expires_at: now_ms() + 3_600_000,
-    };
-    store
-        .create_grant(&grant, event(1), |_| event(2))
-        .await
-        .unwrap();
+    let grant = behandelrelatie(&store, &user, &client).await;
     let view = |pair: &'static str| {
         let (store, user_id, client) = (&store, grant.user_id.clone(), client.clone());
         async move {
