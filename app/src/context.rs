@@ -44,7 +44,11 @@ where
     F: FnOnce(Call, SessionUser) -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
-    let result = async {
+    // Boxed: the body's future holds every backend call it makes (the statements, the group
+    // commit), and Leptos moves a resource's future several times before it first polls it
+    // (issue 15: those copies were a fifth of a client page's instructions). A box moves as
+    // one pointer.
+    let result = Box::pin(async {
         let call = Call::read().await?;
         let user = call.user().await?.ok_or(AppError::Unauthenticated)?;
         let user = match allowed {
@@ -52,7 +56,7 @@ where
             Allowed::Roles(roles) => session::require_role(user, roles)?,
         };
         body(call, user).await
-    }
+    })
     .await;
     finish(result).await
 }
@@ -64,7 +68,8 @@ where
     F: FnOnce(Call) -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
-    let result = async { body(Call::read().await?).await }.await;
+    // Boxed, as in `as_user`.
+    let result = Box::pin(async { body(Call::read().await?).await }).await;
     finish(result).await
 }
 
