@@ -7,6 +7,12 @@ use server::config::Config;
 use server::demo;
 use server::startup::Application;
 
+/// The allocator of the `ooievaar` binary (server/src/main.rs): a benchmark measures the server
+/// as it ships. Without it the in-process server ran on glibc's malloc, whose arena
+/// consolidation and page faults took about a tenth of view_load's CPU (perf, issue 15).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A running benchmark app: its store, base URL and the guard of its SQLite folder.
 pub struct BenchApp {
     pub store: Store,
