@@ -508,15 +508,13 @@ pub async fn serve_binary(
     env: &[(&str, &str)],
     output: fn() -> std::process::Stdio,
 ) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Port 0: the server takes a free port itself, read back from /proc below. A port picked
+    // here and handed over could be taken by another test in between, and /healthz would then
+    // answer from that test's server.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ooievaar"))
         .arg("serve")
         .env("DATABASE_URL", database_url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .envs(env.iter().copied())
         .stdout(output())
         .stderr(output())
@@ -545,14 +543,16 @@ pub async fn serve_binary(
     })
     .collect();
     output_readers().lock().unwrap().insert(child.id(), readers);
-    let base = format!("http://127.0.0.1:{port}");
     let c = client();
     // A deadline, not a count of tries: a debug binary on a busy CI machine may take a while
     // to open a large database, and a refused connection returns at once.
     let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
-    loop {
-        if c.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
+    let base = loop {
+        if let Some(port) = listening_port(child.id()) {
+            let base = format!("http://127.0.0.1:{port}");
+            if c.get(format!("{base}/healthz")).send().await.is_ok() {
+                break base;
+            }
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("ooievaar serve exited before answering /healthz: {status}");
@@ -562,8 +562,31 @@ pub async fn serve_binary(
             "ooievaar serve did not answer /healthz within {STARTUP_TIMEOUT:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     (child, base)
+}
+
+/// The TCP port process `pid` listens on, once it does: its socket descriptors
+/// (`/proc/<pid>/fd`) matched against the listening sockets of `/proc/net/tcp`.
+fn listening_port(pid: u32) -> Option<u16> {
+    let sockets: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter_map(|link| {
+            let inode = link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?;
+            Some(inode.to_owned())
+        })
+        .collect();
+    // Columns: sl, local_address (hex ip:port), rem_address, st (0A: listening), ..., inode.
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        let listening = columns.get(3) == Some(&"0A");
+        if !listening || !sockets.contains(*columns.get(9)?) {
+            return None;
+        }
+        u16::from_str_radix(columns[1].rsplit(':').next()?, 16).ok()
+    })
 }
 
 /// Stops a child started by `serve_binary` with piped output and returns all it wrote:
