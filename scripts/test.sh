@@ -41,8 +41,13 @@ else
   export OOIEVAAR_TEST_PG="postgres://postgres@127.0.0.1:55432"
 fi
 cleanup() {
+  local status=$? host port
+  if [ "$status" != 0 ]; then
+    # CI keeps only the tail of the output: name each panicked test's place and message last.
+    grep -ah -A2 "panicked at" "$CARGO_TARGET_DIR/unit-tests.log" "$CARGO_TARGET_DIR/integration-tests.log" 2>/dev/null |
+      grep -av -e "^stack backtrace:" -e "^--$" | head -40 | sed 's/^/failed: /' >&2 || true
+  fi
   # The tests create one database each; drop them so runs do not pile up.
-  local host port
   host=127.0.0.1; port=${OOIEVAAR_TEST_PG##*:}
   psql -h "$host" -p "$port" -U postgres -tAc \
     "select datname from pg_database where datname like 'ooievaar\_test\_%' or datname like 'ooievaar\_store\_%' or datname like 'ooievaar\_bench\_%'" 2>/dev/null |
@@ -54,6 +59,8 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+# Logs of an earlier run must not be taken for this run's failures.
+rm -f "$CARGO_TARGET_DIR/unit-tests.log" "$CARGO_TARGET_DIR/integration-tests.log"
 
 # Same flags as scripts/build.sh's debug build, so tests and the browser build share artifacts.
 export RUSTFLAGS="--cfg erase_components"
