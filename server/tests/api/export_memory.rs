@@ -80,36 +80,9 @@ async fn a_100k_event_export_streams_within_a_fixed_memory_bound() {
     // that a streaming export needs once, whatever its length. Measured from a cold server,
     // that one-off start alone moved the peak by 5 to 25 MiB from run to run.
     let month_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(30)).date();
-    let filter = |from: String| {
-        let c = &c;
-        let base = &base;
-        async move {
-            let form = [
-                ("from", from.as_str()),
-                ("until", ""),
-                ("bsn", ""),
-                ("user", ""),
-                ("organisation", ""),
-                ("action", ""),
-                ("ground", ""),
-            ];
-            let r = c
-                .post(format!("{base}/api/audit_filter"))
-                .header("accept", "application/json")
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                r.status().is_success(),
-                "filter from {from:?}: {}",
-                r.status()
-            );
-        }
-    };
-    filter(month_ago.to_string()).await;
+    filter(&c, &base, &month_ago.to_string()).await;
     let (warm_bytes, warm_lines) = export(&c, &base).await;
-    filter(String::new()).await;
+    filter(&c, &base, "").await;
 
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak (VmHWM)");
     let before = status_kib(pid, "VmHWM:") * 1024;
@@ -161,4 +134,20 @@ async fn export(c: &reqwest::Client, base: &str) -> (u64, u64) {
         lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
     }
     (bytes, lines)
+}
+
+/// Keeps the officer's filter: events from `from` on (`""`: the whole log).
+async fn filter(c: &reqwest::Client, base: &str, from: &str) {
+    let r = c
+        .post(format!("{base}/api/audit_filter"))
+        .header("accept", "application/json")
+        .form(&crate::helpers::audit_filter_form(&[("from", from)]))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "filter from {from:?}: {}",
+        r.status()
+    );
 }

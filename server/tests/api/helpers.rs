@@ -347,29 +347,8 @@ impl TestApp {
         c: &reqwest::Client,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let value = |k: &str| {
-            fields
-                .iter()
-                .find(|(f, _)| *f == k)
-                .map(|(_, v)| *v)
-                .unwrap_or("")
-        };
-        let mut form: Vec<(&str, &str)> = [
-            "from",
-            "until",
-            "bsn",
-            "user",
-            "organisation",
-            "action",
-            "ground",
-        ]
-        .iter()
-        .map(|k| (*k, value(k)))
-        .collect();
-        if let Some(flagged) = fields.iter().find(|(f, _)| *f == "flagged") {
-            form.push(*flagged);
-        }
-        self.call(c, "audit_filter", &form).await
+        self.call(c, "audit_filter", &audit_filter_form(fields))
+            .await
     }
 
     /// Clears the officer's kept filters.
@@ -501,8 +480,36 @@ pub fn valid_bsn_not_in_demo() -> String {
         .unwrap()
 }
 
+/// The form of `audit_filter` as the review page posts it: every filter field, empty where
+/// `fields` does not name it, and `flagged` only when named (an unticked box is not sent).
+pub fn audit_filter_form<'a>(fields: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let value = |k: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| *f == k)
+            .map(|(_, v)| *v)
+            .unwrap_or("")
+    };
+    let mut form: Vec<(&str, &str)> = [
+        "from",
+        "until",
+        "bsn",
+        "user",
+        "organisation",
+        "action",
+        "ground",
+    ]
+    .iter()
+    .map(|k| (*k, value(k)))
+    .collect();
+    if let Some(flagged) = fields.iter().find(|(f, _)| *f == "flagged") {
+        form.push(*flagged);
+    }
+    form
+}
+
 /// The real `ooievaar serve` on a free port against `database_url`, with extra environment and
-/// the given output handling; returns once `/healthz` answers (or after 10 s).
+/// the given output handling; returns once `/healthz` answers (within [`STARTUP_TIMEOUT`]).
 pub async fn serve_binary(
     database_url: &str,
     env: &[(&str, &str)],
