@@ -261,7 +261,7 @@ async fn entries_land_under_their_own_pregnancy_and_earlier_ones_stay_folded(bac
     let html = app.client_page_html(&c, &id).await;
     let earlier = &html[html
         .find("class=\"earlier-pregnancy\"")
-        .expect("earlier block")..];
+        .unwrap_or_else(|| panic!("no earlier block in the page:\n{html}"))..];
     assert!(
         earlier.contains("einde zwangerschap 28-05-2023"),
         "{earlier}"

@@ -621,12 +621,24 @@ fn output_readers(
 
 /// The body of a GET of `url` asking for HTML, as a browser would.
 pub async fn html_of(c: &reqwest::Client, url: &str) -> String {
-    c.get(url)
+    let (status, html) = page_of(c, url).await;
+    // A page a test reads is a page that was served: an error answer (a timeout on a loaded
+    // machine, say) must name itself, not fail a later `find` without a word.
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "GET {url}: {status}\n{html}"
+    );
+    html
+}
+
+/// A page as a browser asks for it, with its status, whatever that is.
+pub async fn page_of(c: &reqwest::Client, url: &str) -> (reqwest::StatusCode, String) {
+    let response = c
+        .get(url)
         .header("accept", "text/html")
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+        .unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
 }

@@ -336,7 +336,9 @@ async fn a_view_whose_audit_event_cannot_be_written_shows_no_data(backend: Backe
     let (status, body) = app.view_json(&c, &client_id).await;
     assert_eq!(status, 500);
     assert!(markers_in(&body).is_empty(), "fail closed: {body}");
-    let html = app.client_page_html(&c, &client_id).await;
+    let (status, html) =
+        crate::helpers::page_of(&c, &app.url(&format!("/clients/{client_id}"))).await;
+    assert_eq!(status, 500);
     assert!(markers_in(&html).is_empty());
 }
 
