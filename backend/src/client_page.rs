@@ -17,7 +17,7 @@ use domain::page_layout::{PageLayout, Shows};
 use domain::pregnancy::{age_in_years, gestational_age};
 use domain::{Bsn, Category, ClientId, Role};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use time::Date;
 
 /// A pregnancy as the page shows it once, however many sources reported it.
@@ -276,9 +276,10 @@ impl Parts {
 /// (another epoch: a withdrawal, a new share, a new policy) are other allocations, and the
 /// parts are made again from them: the cache can never show a view more, or older, data than
 /// its own snapshot read.
-static KEPT: KeptParts = KeptParts(Mutex::new(None));
+static KEPT: LazyLock<KeptParts> = LazyLock::new(KeptParts::default);
 
-struct KeptParts(Mutex<Option<HashMap<(ClientId, Role), Made>>>);
+#[derive(Default)]
+struct KeptParts(Mutex<HashMap<(ClientId, Role), Made>>);
 
 /// Parts with what they were made from.
 struct Made {
@@ -322,7 +323,7 @@ impl KeptParts {
         day: Date,
     ) -> Arc<Parts> {
         let key = (rows.identity.client_id.clone(), role);
-        if let Some(made) = self.lock().as_ref().and_then(|kept| kept.get(&key)) {
+        if let Some(made) = self.lock().get(&key) {
             if made.is_of(rows, policy, layout, day) {
                 return made.parts.clone();
             }
@@ -330,7 +331,6 @@ impl KeptParts {
         // Made outside the lock: other views need not wait for this one.
         let parts = Arc::new(Parts::of(rows, policy, layout, role, day));
         let mut kept = self.lock();
-        let kept = kept.get_or_insert_with(HashMap::new);
         if kept.len() >= Self::CAPACITY {
             kept.clear();
         }
@@ -349,7 +349,7 @@ impl KeptParts {
         parts
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<HashMap<(ClientId, Role), Made>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(ClientId, Role), Made>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
